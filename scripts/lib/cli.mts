@@ -1,0 +1,147 @@
+// The command-line conventions every script shares: flag parsing with node:util parseArgs, --help, --json,
+// exit codes (0 ok, 1 failed, 2 usage), one plain sentence on stderr per failure, colour only on a TTY
+// without NO_COLOR, progress only on a TTY.
+import { parseArgs, type ParseArgsConfig } from "node:util";
+import { basename } from "node:path";
+
+export const EXIT_OK = 0;
+export const EXIT_FAILED = 1;
+export const EXIT_USAGE = 2;
+
+/** A failure the user can act on: its message is the one sentence printed on stderr. */
+export class Failure extends Error {
+  constructor(
+    message: string,
+    readonly code: number = EXIT_FAILED,
+    readonly detail?: string,
+  ) {
+    super(message);
+    this.name = "Failure";
+  }
+}
+
+/** Bad flags or arguments: exit code 2. */
+export class UsageError extends Failure {
+  constructor(message: string) {
+    super(message, EXIT_USAGE);
+    this.name = "UsageError";
+  }
+}
+
+type Options = NonNullable<ParseArgsConfig["options"]>;
+
+export interface Parsed<T> {
+  values: T;
+  positionals: string[];
+}
+
+/** parseArgs with strict checking; unknown or malformed flags become a UsageError with a plain sentence. */
+export function parseFlags<T = Record<string, string | boolean | string[] | undefined>>(
+  options: Options,
+  argv: string[] = process.argv.slice(2),
+  allowPositionals = false,
+): Parsed<T> {
+  try {
+    const { values, positionals } = parseArgs({ args: argv, options, allowPositionals, strict: true });
+    return { values: values as T, positionals };
+  } catch (error) {
+    const text = error instanceof Error ? error.message : String(error);
+    throw new UsageError(text.replace(/\s*To specify a positional argument.*$/s, "").replace(/\.$/, ""));
+  }
+}
+
+/** Whether to colour stderr: a TTY, no NO_COLOR (any value, per no-color.org), not a dumb terminal. */
+export function useColor(stream: NodeJS.WriteStream = process.stderr): boolean {
+  return Boolean(stream.isTTY) && !("NO_COLOR" in process.env) && process.env.TERM !== "dumb";
+}
+
+const paint = (code: string) => (text: string) => (useColor() ? `\x1b[${code}m${text}\x1b[0m` : text);
+export const red = paint("31");
+export const yellow = paint("33");
+export const dim = paint("2");
+export const bold = paint("1");
+
+/** Human-facing messages go to stderr so that stdout carries only results (the summary or --json). */
+export class Reporter {
+  private progressShown = false;
+  constructor(
+    readonly program: string,
+    readonly quiet = false,
+  ) {}
+
+  info(message: string): void {
+    if (this.quiet) return;
+    this.clearProgress();
+    process.stderr.write(`${message}\n`);
+  }
+
+  warn(message: string): void {
+    this.clearProgress();
+    process.stderr.write(`${yellow("warning:")} ${message}\n`);
+  }
+
+  /** A one-line progress indicator, only on a TTY; piped output stays quiet. */
+  progress(message: string): void {
+    if (this.quiet || !process.stderr.isTTY) return;
+    const width = process.stderr.columns || 80;
+    process.stderr.write(`\r\x1b[2K${dim(message.slice(0, width - 1))}`);
+    this.progressShown = true;
+  }
+
+  clearProgress(): void {
+    if (!this.progressShown) return;
+    process.stderr.write("\r\x1b[2K");
+    this.progressShown = false;
+  }
+}
+
+/**
+ * Runs a script's main function: maps a Failure to its sentence and exit code, anything unexpected to exit 1.
+ * Sets process.exitCode rather than calling process.exit, so pending output is flushed.
+ */
+export async function runMain(main: () => Promise<number | void>, program = scriptName()): Promise<void> {
+  try {
+    const code = await main();
+    process.exitCode = code ?? EXIT_OK;
+  } catch (error) {
+    process.exitCode = reportError(program, error);
+  }
+}
+
+export function reportError(program: string, error: unknown): number {
+  if (error instanceof Failure) {
+    process.stderr.write(`${program}: ${red("error:")} ${error.message}\n`);
+    if (error.code === EXIT_USAGE) process.stderr.write(`Run '${program} --help' for the options.\n`);
+    if (error.detail) process.stderr.write(`${dim(error.detail)}\n`);
+    return error.code;
+  }
+  const text = error instanceof Error ? error.message : String(error);
+  process.stderr.write(`${program}: ${red("error:")} unexpected failure: ${text}\n`);
+  if (process.env.OCSYNC_DEBUG && error instanceof Error && error.stack) process.stderr.write(`${error.stack}\n`);
+  return EXIT_FAILED;
+}
+
+export function scriptName(): string {
+  return basename(process.argv[1] ?? "script").replace(/\.m?[jt]s$/, "");
+}
+
+/** Writes one JSON document on stdout. */
+export function printJson(value: unknown): void {
+  process.stdout.write(`${JSON.stringify(value, null, 2)}\n`);
+}
+
+export function formatBytes(bytes: number): string {
+  if (bytes < 1024) return `${bytes} B`;
+  const units = ["KiB", "MiB", "GiB", "TiB"];
+  let value = bytes / 1024;
+  let unit = 0;
+  while (value >= 1024 && unit < units.length - 1) {
+    value /= 1024;
+    unit++;
+  }
+  return `${value.toFixed(value < 10 ? 1 : 0)} ${units[unit]}`;
+}
+
+export function plural(count: number, word: string, many = `${word}s`): string {
+  return `${count} ${count === 1 ? word : many}`;
+}

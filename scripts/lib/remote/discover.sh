@@ -1,0 +1,99 @@
+# discover.sh: runs ON the bot's machine (POSIX sh: dash, bash or BusyBox ash). Reads, never writes.
+# Tells the local side what is there before anything is transferred: the state dir, its agents, which storage
+# era each agent's sessions are in, the OpenClaw version from every source, and the tools available.
+#
+# Invoked as:  sh -s -- STATE_DIR        (this file on stdin; never through a PTY)
+# Output (stdout, one record per line, tab-separated):
+#   OCSYNC-DISCOVER 1
+#   state <ok|missing|unreadable> <dir>
+#   version <cli|app|package|config> <text>
+#   tool <name> <yes|no>
+#   agent <id> <sessions:0|1> <sqlite:0|1> <transcripts> <bytes> <legacy-import-archive:0|1>
+#   end 0
+set -u
+LC_ALL=C
+export LC_ALL
+state=${1:-/data}
+tab=$(printf '\t')
+
+out() {
+  # out FIELD... : one tab-separated record; tabs and newlines inside fields become spaces
+  line=""
+  for field do
+    field=$(printf '%s' "$field" | tr '\t\r\n' '   ')
+    if [ -z "$line" ]; then line=$field; else line="$line$tab$field"; fi
+  done
+  printf '%s\n' "$line"
+}
+
+have() { command -v "$1" >/dev/null 2>&1; }
+
+# Runs a command with a time limit where `timeout` exists (GNU coreutils and BusyBox both have it).
+limited() {
+  if have timeout; then timeout 20 "$@"; else "$@"; fi
+}
+
+printf 'OCSYNC-DISCOVER 1\n'
+
+if [ ! -d "$state" ]; then
+  out state missing "$state"
+  printf 'end\t0\n'
+  exit 0
+fi
+if [ ! -r "$state" ] || [ ! -x "$state" ]; then
+  out state unreadable "$state"
+  printf 'end\t0\n'
+  exit 0
+fi
+out state ok "$state"
+
+for tool in sha256sum gzip head wc node openclaw tar; do
+  if have "$tool"; then out tool "$tool" yes; else out tool "$tool" no; fi
+done
+
+# OpenClaw version, every source the reference lists; the local side picks in order of preference.
+if have openclaw; then
+  v=$(limited openclaw --version 2>/dev/null </dev/null | head -n 1)
+  [ -n "$v" ] && out version cli "$v"
+fi
+if have node && [ -f /app/openclaw.mjs ]; then
+  v=$(limited node /app/openclaw.mjs --version 2>/dev/null </dev/null | head -n 1)
+  [ -n "$v" ] && out version app "$v"
+fi
+if [ -r /app/package.json ]; then
+  v=$(sed -n 's/^[[:space:]]*"version"[[:space:]]*:[[:space:]]*"\([^"]*\)".*/\1/p' /app/package.json | head -n 1)
+  [ -n "$v" ] && out version package "$v"
+fi
+if [ -r "$state/openclaw.json" ]; then
+  v=$(sed -n 's/.*"\{0,1\}lastTouchedVersion"\{0,1\}[[:space:]]*:[[:space:]]*["'"'"']\([^"'"'"']*\)["'"'"'].*/\1/p' "$state/openclaw.json" | head -n 1)
+  [ -n "$v" ] && out version config "$v"
+fi
+if have node; then
+  out node "$(node --version 2>/dev/null)"
+fi
+
+if [ -d "$state/agents" ]; then
+  for a in "$state"/agents/*/; do
+    [ -d "$a" ] || continue
+    id=${a%/}
+    id=${id##*/}
+    sessions=0
+    sqlite=0
+    legacy=0
+    count=0
+    bytes=0
+    if [ -d "$a/sessions" ]; then
+      sessions=1
+      for f in "$a"/sessions/*.jsonl "$a"/sessions/*.jsonl.reset.* "$a"/sessions/*.jsonl.deleted.* "$a"/sessions/*.jsonl.bak.*; do
+        [ -f "$f" ] || continue
+        count=$((count + 1))
+        size=$(wc -c <"$f" 2>/dev/null) || size=0
+        bytes=$((bytes + size))
+      done
+    fi
+    [ -f "$a/agent/openclaw-agent.sqlite" ] && sqlite=1
+    [ -d "$a/session-sqlite-import-archive" ] && legacy=1
+    out agent "$id" "$sessions" "$sqlite" "$count" "$bytes" "$legacy"
+  done
+fi
+printf 'end\t0\n'
