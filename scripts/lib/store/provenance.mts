@@ -1,0 +1,69 @@
+// The provenance file, `<memory>/sync-provenance.json`: where the history came from and, for every file under
+// `<memory>/sessions/`, what sync stored (size, sha256) and what the cloud had (cloudSize, cloudSha256: they
+// differ when an unfinished last line was held back or secrets were redacted). Written only when a sync changed
+// something, so an idle day leaves git with nothing to commit.
+import { readFile } from "node:fs/promises";
+import { join } from "node:path";
+
+export const PROVENANCE_FILE = "sync-provenance.json";
+export const SESSIONS_DIR = "sessions";
+
+export interface FileRecord {
+  size: number;
+  sha256: string;
+  cloudSize: number;
+  cloudSha256: string;
+  /** Bytes of an unfinished last line left out (the bot was mid-append). */
+  heldBackBytes?: number;
+  /** Secrets replaced by [REDACTED:<kind>] markers. */
+  redactions?: number;
+  syncedAt: string;
+  /** False once a sync no longer found the file in the cloud (kept here: absence deletes nothing). */
+  inCloud?: boolean;
+}
+
+export interface SyncSource {
+  at: string;
+  transport: "fly" | "ssh" | "local";
+  app?: string;
+  machine?: string;
+  region?: string;
+  host?: string;
+  stateDir: string;
+  agent: string;
+  openclawVersion?: string;
+  versionSource?: string;
+  era: "files" | "sqlite";
+  layout?: string;
+  flyctlVersion?: string;
+  tool: string;
+}
+
+export interface Provenance {
+  format: 1;
+  lastSync: SyncSource;
+  /** Keyed by file name inside `<memory>/sessions/`. */
+  files: Record<string, FileRecord>;
+}
+
+export async function readProvenance(memoryDir: string): Promise<Provenance | undefined> {
+  let text: string;
+  try {
+    text = await readFile(join(memoryDir, PROVENANCE_FILE), "utf8");
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === "ENOENT") return undefined;
+    throw error;
+  }
+  const value = JSON.parse(text) as Provenance;
+  if (value?.format !== 1 || typeof value.files !== "object") {
+    throw new Error(`${join(memoryDir, PROVENANCE_FILE)} is not a provenance file of format 1`);
+  }
+  return value;
+}
+
+/** Stable, diff-friendly text: keys of `files` sorted. */
+export function serializeProvenance(value: Provenance): string {
+  const files: Record<string, FileRecord> = {};
+  for (const name of Object.keys(value.files).sort()) files[name] = value.files[name];
+  return `${JSON.stringify({ ...value, files }, null, 2)}\n`;
+}
