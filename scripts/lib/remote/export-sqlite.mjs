@@ -1,0 +1,656 @@
+// export-sqlite.mjs: runs ON the bot's machine, with the container's own Node (>= 22.5 for node:sqlite, >= 22.15
+// for layout C's zstd). Exports one agent's sessions from a SQLite-era OpenClaw database as the file-era layout, in
+// the same stream format as pull.sh, so the local pipeline is the same for both eras. No dependencies.
+//
+// Invoked as:  node --input-type=module - MODE STATE_DIR AGENT [-EXCLUDE_PATTERN | +INCLUDE_PATTERN]...
+//   (this file's source on stdin; `node export-sqlite.mjs MODE ...` works too)
+//   MODE      manifest (sizes and hashes only) or stream (the files too)
+//   patterns  shell-style patterns (* ? [...]) on file names. A -pattern drops any name it matches. File-era
+//             leftovers must also match a +pattern (default: transcripts and their archives, see LEFTOVERS).
+//
+// What it reads, inside ONE read transaction (a consistent snapshot, WAL-only commits included):
+//   <state>/agents/<agent>/agent/openclaw-agent.sqlite, opened read-only. When the database has no -wal/-shm
+//   (no connection open: gateway stopped) it is opened `immutable` so SQLite creates no file next to it, and the
+//   file's identity is checked again at the end. Never copies the live files, never writes into the state dir,
+//   and makes no temporary files: every record is produced twice from the same snapshot, once to measure its size
+//   and sha256 and once to send it (see docs/sqlite-era.md).
+//
+// Output on stdout, gzip-compressed:
+//   OCSYNC 1 <mode>\n
+//   I <key> <value>\n                    era, layout, user_version, schema_version, app_version, agent_id, node
+//   F <size> <sha256> <name>\n          then, in stream mode, exactly <size> bytes and "\n"
+//   E <status> <files>\n                 last record: 0 when everything was sent
+// Names (plain names inside the backup's sessions/ folder):
+//   sessions.json                        {session_key: entry_json}, as JSON.stringify(store, null, 2)
+//   <session_id>.jsonl                   one per transcript generation, events by seq, one event per line
+//   <archive_name>                       session_transcript_archives rows, decoded (".zst" dropped from the name)
+//   <original name>                      file-era leftovers in sessions/ (".zst" ones decoded) and transcripts the
+//                                        migration moved aside without importing (archive-tier.*), under the name
+//                                        they had before the migration. A name already taken by the database gets
+//                                        "<transcript>.jsonl.bak.<time>" instead (identical bytes are sent once).
+// Errors: "ocsync-error: <sentence>" on stderr and a non-zero exit.
+import { createHash } from "node:crypto";
+import {
+  closeSync,
+  createReadStream,
+  existsSync,
+  openSync,
+  readdirSync,
+  readFileSync,
+  readSync,
+  statSync,
+} from "node:fs";
+import { join } from "node:path";
+import { pathToFileURL } from "node:url";
+import { once } from "node:events";
+import zlib from "node:zlib";
+
+const SESSION_ID = /^[a-z0-9][a-z0-9._-]{0,127}$/i;
+const CHUNK = 64 * 1024;
+/** Default +patterns for file-era leftovers: transcripts, their archives and old index backups. */
+const LEFTOVERS = ["*.jsonl", "*.jsonl.reset.*", "*.jsonl.deleted.*", "*.jsonl.bak.*", "sessions.json.bak.*"];
+/** Always dropped: locks, temporaries, repair copies and sidecars (not conversations). */
+const NEVER = [
+  "*.lock",
+  "*.tmp",
+  "*.bak-*",
+  "*.checkpoint.*.jsonl",
+  "*.trajectory.jsonl",
+  "*.trajectory-path.json",
+  "*.acp-stream.jsonl",
+];
+
+class ExportError extends Error {}
+const fail = (sentence) => {
+  throw new ExportError(sentence);
+};
+
+/** Shell `case`-style pattern → RegExp (*, ?, [...] with ! or ^ negation). */
+function globToRegExp(pattern) {
+  let re = "";
+  for (let i = 0; i < pattern.length; i++) {
+    const c = pattern[i];
+    if (c === "*") re += ".*";
+    else if (c === "?") re += ".";
+    else if (c === "[") {
+      const end = pattern.indexOf("]", i + 2);
+      if (end < 0) re += "\\[";
+      else {
+        let body = pattern.slice(i + 1, end);
+        if (body[0] === "!") body = "^" + body.slice(1);
+        re += `[${body.replace(/\\/g, "\\\\")}]`;
+        i = end;
+      }
+    } else re += c.replace(/[.+^${}()|\\\]]/g, "\\$&");
+  }
+  return new RegExp(`^${re}$`, "s");
+}
+
+function makeFilter(patterns) {
+  const exclude = [...NEVER, ...patterns.filter((p) => p.startsWith("-")).map((p) => p.slice(1))].map(
+    globToRegExp,
+  );
+  const includes = patterns.filter((p) => p.startsWith("+")).map((p) => p.slice(1));
+  const include = (includes.length ? includes : LEFTOVERS).map(globToRegExp);
+  const excluded = (name) => exclude.some((re) => re.test(name));
+  return {
+    /** Names made from the database: sent unless excluded. */
+    database: (name) => !excluded(name),
+    /** File-era leftovers: must also be included. */
+    leftover: (name) => !excluded(name) && include.some((re) => re.test(name)),
+  };
+}
+
+function safeName(name) {
+  return (
+    typeof name === "string" && name.length > 0 && name !== "." && name !== ".." && !/[/\\\n\r\0]/.test(name)
+  );
+}
+
+function archiveStamp(ms) {
+  return new Date(ms).toISOString().replace(/:/g, "-");
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Layout detection
+
+function tableColumns(db, table) {
+  return db
+    .prepare("SELECT name FROM pragma_table_info(?)")
+    .all(table)
+    .map((row) => row.name);
+}
+
+const LAYOUTS = {
+  A: {
+    versions: [8],
+    tables: {
+      session_entries: ["session_key", "session_id", "entry_json"],
+      transcript_events: ["session_id", "seq", "event_json"],
+    },
+  },
+  B: {
+    versions: [19, 20, 21],
+    tables: {
+      session_nodes: ["session_key", "current_session_id", "entry_json"],
+      session_windows: ["session_id", "session_key", "created_at"],
+      transcript_events: ["session_id", "seq", "event_json"],
+    },
+  },
+  C: {
+    versions: [23],
+    tables: {
+      session_nodes: ["session_key", "current_session_id", "entry_json"],
+      session_windows: ["session_id", "session_key", "created_at"],
+      transcript_events: ["session_id", "seq", "event_json", "event_zstd", "event_utf8_bytes"],
+    },
+  },
+};
+
+function detectLayout(db) {
+  const userVersion = Number(db.prepare("PRAGMA user_version").get().user_version);
+  const tables = new Set(
+    db
+      .prepare("SELECT name FROM sqlite_master WHERE type = 'table'")
+      .all()
+      .map((row) => row.name),
+  );
+  const events = tables.has("transcript_events") ? tableColumns(db, "transcript_events") : [];
+  const found =
+    `user_version ${userVersion}, ` +
+    (tables.has("transcript_events")
+      ? `transcript_events(${events.join(", ")})`
+      : "no transcript_events table") +
+    `, ${["session_entries", "session_nodes", "session_windows"].map((t) => `${t} ${tables.has(t) ? "present" : "absent"}`).join(", ")}`;
+  const name = Object.keys(LAYOUTS).find((key) => LAYOUTS[key].versions.includes(userVersion));
+  if (!name) {
+    fail(
+      `unknown OpenClaw database layout (${found}); this exporter knows A (user_version 8), B (19-21) and C (23)`,
+    );
+  }
+  const missing = [];
+  for (const [table, columns] of Object.entries(LAYOUTS[name].tables)) {
+    if (!tables.has(table)) {
+      missing.push(`table ${table}`);
+      continue;
+    }
+    const have = new Set(tableColumns(db, table));
+    for (const column of columns) if (!have.has(column)) missing.push(`column ${table}.${column}`);
+  }
+  if (missing.length) {
+    fail(
+      `database looks like layout ${name} by its user_version but lacks ${missing.join(", ")} (${found}); refusing a partial backup`,
+    );
+  }
+  const meta = tables.has("schema_meta")
+    ? (db.prepare("SELECT * FROM schema_meta ORDER BY meta_key = 'primary' DESC LIMIT 1").get() ?? {})
+    : {};
+  return { layout: name, userVersion, tables, meta };
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Record producers: each is a function returning an async iterable of Buffers, called once per pass.
+
+async function* batched(strings) {
+  let parts = [];
+  let size = 0;
+  for (const piece of strings) {
+    const buf = typeof piece === "string" ? Buffer.from(piece, "utf8") : piece;
+    parts.push(buf);
+    size += buf.length;
+    if (size >= CHUNK) {
+      yield Buffer.concat(parts);
+      parts = [];
+      size = 0;
+    }
+  }
+  if (size) yield Buffer.concat(parts);
+}
+
+function indexRecord(db, layout) {
+  const sql =
+    layout === "A"
+      ? "SELECT session_key, entry_json FROM session_entries ORDER BY rowid"
+      : "SELECT session_key, entry_json FROM session_nodes ORDER BY rowid";
+  // Same bytes as JSON.stringify(store, null, 2), written entry by entry.
+  function* pieces() {
+    let first = true;
+    for (const row of db.prepare(sql).iterate()) {
+      let entry;
+      try {
+        entry = JSON.parse(row.entry_json);
+      } catch {
+        fail(`the index entry of session key ${JSON.stringify(row.session_key)} is not valid JSON`);
+      }
+      yield `${first ? "{\n" : ",\n"}  ${JSON.stringify(row.session_key)}: ${JSON.stringify(entry, null, 2).replace(/\n/g, "\n  ")}`;
+      first = false;
+    }
+    yield first ? "{}" : "\n}";
+  }
+  return () => batched(pieces());
+}
+
+function transcriptRecord(db, layout, sessionId, cold) {
+  const columns = layout === "C" ? "seq, event_json, event_zstd, event_utf8_bytes" : "seq, event_json";
+  const after = cold ? Number(cold.last_seq) : -Infinity;
+  const stmt = db.prepare(
+    `SELECT ${columns} FROM transcript_events WHERE session_id = ? AND seq > ? ORDER BY seq`,
+  );
+  function* events() {
+    for (const row of stmt.iterate(sessionId, Number.isFinite(after) ? after : -1)) {
+      if (row.event_json !== null && row.event_json !== undefined) {
+        yield row.event_json;
+      } else if (layout === "C" && row.event_zstd) {
+        const text = zlib.zstdDecompressSync(row.event_zstd);
+        if (row.event_utf8_bytes !== null && Number(row.event_utf8_bytes) !== text.length) {
+          fail(
+            `event ${row.seq} of session ${sessionId} decompresses to ${text.length} bytes, not the recorded ${row.event_utf8_bytes}`,
+          );
+        }
+        yield text;
+      } else {
+        fail(`event ${row.seq} of session ${sessionId} has neither event_json nor event_zstd`);
+      }
+      yield "\n";
+    }
+  }
+  return async function* () {
+    if (cold) yield* coldBytes(cold);
+    yield* batched(events());
+  };
+}
+
+async function* coldBytes(cold) {
+  if (cold.storage === "sqlite") {
+    yield* decodeBlob(cold.archive_blob, true);
+  } else {
+    yield* fileBytes(cold.path, cold.path.endsWith(".zst"));
+  }
+}
+
+async function* decodeBlob(blob, zstd) {
+  const bytes = Buffer.from(blob.buffer, blob.byteOffset, blob.byteLength);
+  if (!zstd) {
+    for (let at = 0; at < bytes.length; at += CHUNK) yield bytes.subarray(at, at + CHUNK);
+    return;
+  }
+  const stream = zlib.createZstdDecompress();
+  stream.end(bytes);
+  for await (const chunk of stream) yield chunk;
+}
+
+async function* fileBytes(path, zstd, size) {
+  if (zstd) {
+    const stream = createReadStream(path).pipe(zlib.createZstdDecompress());
+    for await (const chunk of stream) yield chunk;
+    return;
+  }
+  // A plain file is sent as its first `size` bytes (measured once, before the first pass), padded with NULs if it
+  // shrank meanwhile so the framing holds (the hash then no longer matches and the local side rejects the run).
+  const fd = openSync(path, "r");
+  try {
+    let left = size ?? statSync(path).size;
+    const buf = Buffer.alloc(CHUNK);
+    while (left > 0) {
+      const n = readSync(fd, buf, 0, Math.min(CHUNK, left), null);
+      if (n === 0) {
+        yield Buffer.alloc(left);
+        return;
+      }
+      yield Buffer.from(buf.subarray(0, n));
+      left -= n;
+    }
+  } finally {
+    closeSync(fd);
+  }
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// What to send
+
+function collect(db, detected, paths, filter, agent) {
+  const { layout, tables } = detected;
+  const records = []; // { name, produce, origin }
+  const taken = new Map(); // name → record
+  const add = (name, produce, origin) => {
+    if (!safeName(name))
+      fail(`${origin} would be written under the unsafe file name ${JSON.stringify(name)}`);
+    records.push({ name, produce, origin });
+    taken.set(name, records[records.length - 1]);
+  };
+
+  if (filter.database("sessions.json")) add("sessions.json", indexRecord(db, layout), "the session index");
+
+  // Transcript generations: every session id that has events (or a cold archive).
+  const cold = new Map();
+  if (tables.has("session_transcript_cold_archives")) {
+    for (const row of db
+      .prepare("SELECT * FROM session_transcript_cold_archives ORDER BY session_id")
+      .iterate()) {
+      const entry = { ...row };
+      if (entry.storage === "file") {
+        if (!safeName(entry.archive_name))
+          fail(`cold archive name ${JSON.stringify(entry.archive_name)} is not a plain file name`);
+        entry.path = join(paths.sessions, "cold", entry.archive_name);
+        if (!existsSync(entry.path))
+          fail(`the cold archive of session ${row.session_id} is missing: ${entry.path}`);
+      }
+      cold.set(row.session_id, entry);
+    }
+  }
+  const idSql =
+    layout === "A"
+      ? "SELECT DISTINCT session_id FROM transcript_events ORDER BY session_id"
+      : "SELECT session_id FROM session_windows UNION SELECT session_id FROM transcript_events ORDER BY session_id";
+  const hasEvents = db.prepare("SELECT 1 AS one FROM transcript_events WHERE session_id = ? LIMIT 1");
+  for (const row of db.prepare(idSql).iterate()) {
+    const id = row.session_id;
+    if (!cold.has(id) && !hasEvents.get(id)) continue; // a window nothing was written to yet
+    if (typeof id !== "string" || !SESSION_ID.test(id))
+      fail(`session id ${JSON.stringify(id)} is not a valid transcript file name`);
+    const name = `${id}.jsonl`;
+    if (!filter.database(name)) continue;
+    if (taken.has(name)) fail(`two transcript generations map to the same file name ${name}`);
+    add(name, transcriptRecord(db, layout, id, cold.get(id)), `transcript ${id}`);
+  }
+
+  // Archived generations stored in the database.
+  if (tables.has("session_transcript_archives")) {
+    const sql =
+      "SELECT session_id, generation, encoding, archive_name, archive_sha256, length(archive_blob) AS bytes " +
+      "FROM session_transcript_archives ORDER BY created_at, session_id, generation";
+    const blob = db.prepare(
+      "SELECT archive_blob FROM session_transcript_archives WHERE session_id = ? AND generation = ?",
+    );
+    for (const row of db.prepare(sql).iterate()) {
+      const zstd = row.encoding === "zstd";
+      if (!zstd && row.encoding !== "identity")
+        fail(`archive ${row.archive_name} has unknown encoding ${row.encoding}`);
+      const name =
+        zstd && row.archive_name.endsWith(".zst") ? row.archive_name.slice(0, -4) : row.archive_name;
+      if (!filter.database(name)) continue;
+      if (taken.has(name)) fail(`archive ${row.archive_name} has the same file name as another record`);
+      add(
+        name,
+        async function* () {
+          const stored = blob.get(row.session_id, row.generation).archive_blob;
+          const sum = createHash("sha256").update(stored).digest("hex");
+          if (sum !== row.archive_sha256)
+            fail(`archive ${row.archive_name} does not match its recorded sha256`);
+          yield* decodeBlob(stored, zstd);
+        },
+        `archive ${row.archive_name}`,
+      );
+    }
+  }
+
+  // File-era leftovers still in sessions/ (archives kept by the migration, published archives, .zst deleted ones).
+  const leftovers = [];
+  if (existsSync(paths.sessions)) {
+    for (const entry of readdirSync(paths.sessions, { withFileTypes: true }).sort((a, b) =>
+      a.name < b.name ? -1 : 1,
+    )) {
+      if (!entry.isFile()) continue;
+      const zstd = entry.name.endsWith(".zst");
+      const name = zstd ? entry.name.slice(0, -4) : entry.name;
+      if (!filter.leftover(name)) continue;
+      leftovers.push({
+        name,
+        path: join(paths.sessions, entry.name),
+        zstd,
+        origin: `sessions/${entry.name}`,
+      });
+    }
+  }
+  // What the migration moved to session-sqlite-import-archive/: `archive-tier.<name>.imported-<ms>` (moved without
+  // importing: that history exists nowhere else), `<keyslug>.<name>.imported-<ms>` (imported; the original bytes,
+  // sent unless the database's transcript already starts with all of its complete lines) and
+  // `legacy-store.sessions.json.imported-<ms>` (the file-era index, sent as sessions.json.bak.<ms>).
+  if (existsSync(paths.importArchive)) {
+    const original = migrationSourceNames(paths, agent);
+    for (const entry of readdirSync(paths.importArchive, { withFileTypes: true }).sort((a, b) =>
+      a.name < b.name ? -1 : 1,
+    )) {
+      const m = /^(.+?)\.(.+)\.imported-(\d+)$/.exec(entry.name);
+      if (!entry.isFile() || !m) continue;
+      const movedAt = Number(m[3]);
+      let name = original.get(entry.name) ?? m[2];
+      if (m[1] === "legacy-store" && name === "sessions.json") name = `sessions.json.bak.${movedAt}`;
+      const zstd = name.endsWith(".zst");
+      if (zstd) name = name.slice(0, -4);
+      if (!filter.leftover(name)) continue;
+      leftovers.push({
+        name,
+        path: join(paths.importArchive, entry.name),
+        zstd,
+        origin: `session-sqlite-import-archive/${entry.name}`,
+        movedAt,
+      });
+    }
+  }
+  for (const file of leftovers) {
+    const size = file.zstd ? undefined : statSync(file.path).size;
+    const produce = () => fileBytes(file.path, file.zstd, size);
+    let name = file.name;
+    if (taken.has(name)) {
+      const base = /^(.*?\.jsonl)/.exec(name)?.[1] ?? name;
+      const ms = file.movedAt ?? Math.floor(statSync(file.path).mtimeMs);
+      name = `${base}.bak.${archiveStamp(ms)}`;
+      for (let n = 1; taken.has(name); n++) name = `${base}.bak.${archiveStamp(ms + n)}`;
+      records.push({ name, produce, origin: file.origin, sameAs: file.name });
+    } else {
+      records.push({ name, produce, origin: file.origin });
+    }
+    taken.set(name, records[records.length - 1]);
+  }
+  return records;
+}
+
+/** archive-tier file name → the file name it had in sessions/, from the migration manifests. */
+function migrationSourceNames(paths, agent) {
+  const names = new Map();
+  if (!existsSync(paths.migrationRuns)) return names;
+  for (const file of readdirSync(paths.migrationRuns).sort()) {
+    if (!file.endsWith(".json")) continue;
+    let manifest;
+    try {
+      manifest = JSON.parse(readFileSync(join(paths.migrationRuns, file), "utf8"));
+    } catch {
+      continue; // a manifest being written; the fallback name is still correct for plain names
+    }
+    for (const target of manifest?.targets ?? []) {
+      for (const move of [...(target.completedMoves ?? []), ...(target.plannedMoves ?? [])]) {
+        if (typeof move?.archivePath !== "string" || typeof move?.sourcePath !== "string") continue;
+        const archived = move.archivePath.split(/[\\/]/);
+        const source = move.sourcePath.split(/[\\/]/).pop();
+        // The manifest has the paths the gateway saw; match on the agent's folder and the file name.
+        if (archived.at(-2) === "session-sqlite-import-archive" && archived.at(-3) === agent && source)
+          names.set(archived.at(-1), source);
+      }
+    }
+  }
+  return names;
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Output
+
+/** Size and sha256 of a record's bytes (of its first `limit` bytes when given). */
+async function measure(record, limit = Infinity) {
+  const hash = createHash("sha256");
+  let size = 0;
+  for await (const chunk of record.produce()) {
+    const piece = size + chunk.length > limit ? chunk.subarray(0, limit - size) : chunk;
+    hash.update(piece);
+    size += piece.length;
+    if (size >= limit) break;
+  }
+  return { size, sha256: hash.digest("hex") };
+}
+
+/** Size and sha256 of a record up to and including its last newline. */
+async function completeLines(record) {
+  let end = 0;
+  let size = 0;
+  for await (const chunk of record.produce()) {
+    const at = chunk.lastIndexOf(10);
+    if (at >= 0) end = size + at + 1;
+    size += chunk.length;
+  }
+  return measure(record, end);
+}
+
+async function main() {
+  const [mode, stateDir, agent, ...patterns] = process.argv.slice(2);
+  if (mode !== "manifest" && mode !== "stream")
+    fail(`unknown mode ${JSON.stringify(mode ?? "")} (use manifest or stream)`);
+  if (!stateDir || !agent) fail("usage: node export-sqlite.mjs MODE STATE_DIR AGENT [+include|-exclude]...");
+  if (!safeName(agent)) fail(`agent id ${JSON.stringify(agent)} is not a plain folder name`);
+  const badPattern = patterns.find((p) => !/^[+-]./.test(p));
+  if (badPattern !== undefined) fail(`pattern ${JSON.stringify(badPattern)} must start with + or -`);
+
+  let sqlite;
+  try {
+    sqlite = await import("node:sqlite");
+  } catch {
+    fail(`Node ${process.version} on the bot has no node:sqlite module (needs Node 22.5 or later)`);
+  }
+  const agentDir = join(stateDir, "agents", agent);
+  const paths = {
+    db: join(agentDir, "agent", "openclaw-agent.sqlite"),
+    sessions: join(agentDir, "sessions"),
+    importArchive: join(agentDir, "session-sqlite-import-archive"),
+    migrationRuns: join(stateDir, "session-sqlite-migration-runs"),
+  };
+  if (!existsSync(paths.db)) fail(`no SQLite database at ${paths.db} (a file-era bot, or another agent id?)`);
+
+  // Open: a live database (it has -wal/-shm) read-only; a closed one immutable, so SQLite creates nothing beside it.
+  const live = existsSync(`${paths.db}-wal`) || existsSync(`${paths.db}-shm`);
+  const before = statSync(paths.db);
+  let db;
+  try {
+    if (live) {
+      db = new sqlite.DatabaseSync(paths.db, { readOnly: true });
+    } else {
+      const url = pathToFileURL(paths.db);
+      url.searchParams.set("mode", "ro");
+      url.searchParams.set("immutable", "1");
+      db = new sqlite.DatabaseSync(url, { readOnly: true });
+    }
+  } catch (error) {
+    fail(`cannot open ${paths.db} read-only: ${error.message}`);
+  }
+  try {
+    await exportSnapshot(db, { mode, agent, patterns, paths, live, before });
+  } finally {
+    try {
+      db.close();
+    } catch {
+      // closing after a failed read; nothing to keep
+    }
+  }
+}
+
+async function exportSnapshot(db, { mode, agent, patterns, paths, live, before }) {
+  db.exec("BEGIN");
+  // The first read fixes the snapshot every later statement of this transaction sees. Failures up to the first
+  // byte of output exit with a sentence and no stream at all.
+  const detected = detectLayout(db);
+  if (detected.layout === "C" && typeof zlib.zstdDecompressSync !== "function") {
+    fail(
+      `layout C stores events zstd-compressed, and Node ${process.version} on the bot has no zstd (needs 22.15 or later)`,
+    );
+  }
+  const records = collect(db, detected, paths, makeFilter(patterns), agent);
+
+  const out = zlib.createGzip({ level: 1 });
+  out.pipe(process.stdout);
+  const write = async (data) => {
+    if (!out.write(data)) await once(out, "drain");
+  };
+  let status = 0;
+  let count = 0;
+  try {
+    await write(`OCSYNC 1 ${mode}\n`);
+    const info = [
+      ["era", "sqlite"],
+      ["layout", detected.layout],
+      ["user_version", detected.userVersion],
+      ["schema_version", detected.meta.schema_version],
+      ["app_version", detected.meta.app_version],
+      ["agent_id", detected.meta.agent_id],
+      ["node", process.version],
+      ["snapshot", live ? "wal" : "immutable"],
+    ];
+    for (const [key, value] of info) {
+      if (value !== undefined && value !== null)
+        await write(`I ${key} ${String(value).replace(/\s+/g, "_")}\n`);
+    }
+    const measured = new Map();
+    const measureOnce = async (record) => {
+      if (!measured.has(record.name)) measured.set(record.name, await measure(record));
+      return measured.get(record.name);
+    };
+    for (const record of records) {
+      const first = await measureOnce(record);
+      if (record.sameAs) {
+        // A leftover whose name the database already uses: skipped when the database's bytes start with all of
+        // the leftover's complete lines (the same transcript, maybe without an unfinished last line).
+        const twin = records.find((r) => r.name === record.sameAs);
+        const lines = await completeLines(record);
+        if (twin && lines.size > 0 && (await measure(twin, lines.size)).sha256 === lines.sha256) continue;
+      }
+      await write(`F ${first.size} ${first.sha256} ${record.name}\n`);
+      if (mode === "stream") {
+        const hash = createHash("sha256");
+        let size = 0;
+        for await (const chunk of record.produce()) {
+          const piece = size + chunk.length > first.size ? chunk.subarray(0, first.size - size) : chunk;
+          hash.update(piece);
+          size += piece.length;
+          if (piece.length) await write(piece);
+        }
+        if (size < first.size) await write(Buffer.alloc(first.size - size)); // keep the framing; the hash tells
+        await write("\n");
+        if (size < first.size || hash.digest("hex") !== first.sha256) {
+          status = 4;
+          process.stderr.write(`ocsync-error: ${record.origin} changed while it was being sent\n`);
+          break;
+        }
+      }
+      count++;
+    }
+    db.exec("COMMIT");
+    if (!live && status === 0) {
+      const after = statSync(paths.db);
+      if (
+        existsSync(`${paths.db}-wal`) ||
+        after.size !== before.size ||
+        after.mtimeMs !== before.mtimeMs ||
+        after.ino !== before.ino
+      ) {
+        status = 5;
+        process.stderr.write(
+          "ocsync-error: the database changed while it was read (the gateway started); run the sync again\n",
+        );
+      }
+    }
+  } catch (error) {
+    status = error instanceof ExportError ? 3 : 4;
+    process.stderr.write(
+      `ocsync-error: ${error instanceof ExportError ? error.message : `export failed: ${error?.message ?? error}`}\n`,
+    );
+  }
+  await write(`E ${status} ${count}\n`);
+  out.end();
+  await once(out, "end");
+  await new Promise((resolve) => process.stdout.write("", resolve));
+  process.exitCode = status;
+}
+
+main().catch((error) => {
+  process.stderr.write(
+    `ocsync-error: ${error instanceof ExportError ? error.message : `export failed: ${error?.message ?? error}`}\n`,
+  );
+  process.exitCode = 3;
+});
