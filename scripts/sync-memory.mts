@@ -1,0 +1,143 @@
+// sync-memory: pull an OpenClaw bot's sessions (Fly.io volume, a host over ssh, or a local folder) into
+// memory/sessions/, exactly and safely. Run: npx tsx scripts/sync-memory.mts --help
+import {
+  EXIT_FAILED,
+  EXIT_OK,
+  Reporter,
+  UsageError,
+  formatBytes,
+  parseFlags,
+  printJson,
+  runMain,
+} from "./lib/cli.mts";
+import { sync, type SyncSummary } from "./lib/sync.mts";
+
+const HELP = `Usage: npx tsx scripts/sync-memory.mts [options]
+
+Pull an OpenClaw bot's conversation history into a folder kept in git. Every file is checked end to end
+(size and sha256 computed on the bot's machine) and nothing in the memory folder changes unless the whole
+transfer is complete; files only in the memory folder are never deleted.
+
+Where the bot is (one of):
+  --app NAME          Fly.io app, reached with 'flyctl ssh console' (env FLY_APP). flyctl is $FLYCTL,
+                      else 'fly', else 'flyctl' on PATH; its token comes from FLY_API_TOKEN or
+                      FLY_ACCESS_TOKEN (an ssh token is enough: fly tokens create ssh -a NAME)
+  --machine ID        the Fly machine (env FLY_MACHINE); default: the started machine whose volume holds
+                      the state dir
+  --ssh [USER@]HOST[:PORT]
+                      a self-hosted bot, reached with OpenSSH (keys from your ssh config / agent)
+  --local             the state dir is on this machine (a Docker volume, a copy, the demo)
+
+What to pull:
+  --state-dir PATH    OpenClaw's state dir on the bot's machine (env REMOTE_STATE_DIR, default /data)
+  --agent ID          agent to back up (default: main if it exists, else the only agent)
+  --memory DIR        the backup folder; sessions land in DIR/sessions/ (default ./memory)
+
+Behaviour:
+  --dry-run           show what would change (sizes and hashes only travel); change nothing
+  --force             sync even though DIR has uncommitted changes in git
+  --allow-empty       accept a cloud with no transcripts while DIR has some (a recreated instance)
+  --timeout SECONDS   give up on a remote call that sends nothing for this long (default 120)
+  --json              print one JSON summary object on stdout
+  --quiet             no progress or discovery lines on stderr
+  -h, --help          show this help
+
+Exit status: 0 ok, 1 failed (one sentence on stderr says why; DIR is unchanged), 2 usage error.
+`;
+
+interface Flags {
+  app?: string;
+  machine?: string;
+  ssh?: string;
+  local?: boolean;
+  "state-dir"?: string;
+  agent?: string;
+  memory?: string;
+  "dry-run"?: boolean;
+  force?: boolean;
+  "allow-empty"?: boolean;
+  timeout?: string;
+  json?: boolean;
+  quiet?: boolean;
+  help?: boolean;
+}
+
+await runMain(async () => {
+  const { values: flags } = parseFlags<Flags>({
+    app: { type: "string" },
+    machine: { type: "string" },
+    ssh: { type: "string" },
+    local: { type: "boolean" },
+    "state-dir": { type: "string" },
+    agent: { type: "string" },
+    memory: { type: "string" },
+    "dry-run": { type: "boolean" },
+    force: { type: "boolean" },
+    "allow-empty": { type: "boolean" },
+    timeout: { type: "string" },
+    json: { type: "boolean" },
+    quiet: { type: "boolean" },
+    help: { type: "boolean", short: "h" },
+  });
+  if (flags.help) {
+    process.stdout.write(HELP);
+    return EXIT_OK;
+  }
+
+  const app = flags.app ?? (flags.ssh || flags.local ? undefined : process.env.FLY_APP || undefined);
+  const chosen = [
+    app !== undefined && "--app",
+    flags.ssh !== undefined && "--ssh",
+    flags.local && "--local",
+  ].filter(Boolean);
+  if (chosen.length > 1)
+    throw new UsageError(`${chosen.join(" and ")} cannot be combined: pick one way to reach the bot`);
+  if (chosen.length === 0)
+    throw new UsageError("say where the bot is: --app NAME (or FLY_APP), --ssh HOST or --local");
+  if (flags.machine && app === undefined) throw new UsageError("--machine only applies to a Fly app (--app)");
+  const timeout = Number(flags.timeout ?? process.env.SYNC_TIMEOUT ?? 120);
+  if (!Number.isFinite(timeout) || timeout <= 0)
+    throw new UsageError(`--timeout ${flags.timeout} is not a positive number of seconds`);
+  const stateDir = flags["state-dir"] ?? process.env.REMOTE_STATE_DIR ?? "/data";
+  if (!stateDir) throw new UsageError("--state-dir is empty");
+
+  const reporter = new Reporter("sync-memory", Boolean(flags.quiet));
+  const summary = await sync({
+    transport: app !== undefined ? "fly" : flags.ssh !== undefined ? "ssh" : "local",
+    app,
+    machine: flags.machine ?? (app !== undefined ? process.env.FLY_MACHINE || undefined : undefined),
+    ssh: flags.ssh,
+    stateDir,
+    agent: flags.agent,
+    memory: flags.memory ?? "memory",
+    dryRun: Boolean(flags["dry-run"]),
+    force: Boolean(flags.force),
+    allowEmpty: Boolean(flags["allow-empty"]),
+    timeoutSeconds: timeout,
+    reporter,
+  });
+  for (const warning of summary.warnings) reporter.warn(warning);
+  if (flags.json) printJson(summary);
+  else process.stdout.write(describe(summary));
+  return summary.ok ? EXIT_OK : EXIT_FAILED;
+});
+
+function describe(s: SyncSummary): string {
+  const lines = [
+    `${s.dryRun ? "Dry run: would sync" : "Synced"} agent ${s.source.agent} (OpenClaw ${s.source.openclawVersion ?? "?"}, ${s.source.era} era) into ${s.memory}`,
+    `  files: ${s.files.new} new, ${s.files.updated} updated, ${s.files.unchanged} unchanged` +
+      (s.files.skippedPruned ? `, ${s.files.skippedPruned} pruned earlier and unchanged` : "") +
+      (s.files.onlyLocal ? `, ${s.files.onlyLocal} kept that the cloud no longer has` : ""),
+    `  bytes: ${formatBytes(s.bytes.transferred)} transferred, ${formatBytes(s.bytes.written)} ${s.dryRun ? "would be " : ""}written`,
+  ];
+  if (s.heldBack.lines) {
+    lines.push(
+      `  held back: ${s.heldBack.lines} unfinished last line(s), ${s.heldBack.bytes} bytes (they arrive complete next time)`,
+    );
+  }
+  const skipped = Object.entries(s.skipped).map(([kind, n]) => `${n} ${kind}`);
+  if (skipped.length) lines.push(`  not backed up: ${skipped.join(", ")}`);
+  if (s.warnings.length) lines.push(`  warnings: ${s.warnings.length}`);
+  if (!s.dryRun && !s.provenanceWritten) lines.push("  nothing changed");
+  return `${lines.join("\n")}\n`;
+}
