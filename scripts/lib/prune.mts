@@ -1,0 +1,503 @@
+// Pruning the working tree: which sessions of `<memory>/sessions/` are old enough to leave it, and removing them
+// together with their index entries while git keeps them in history. See `scripts/prune.mts --help`.
+//
+// * A session is all of its files (transcript, topic transcripts, fork, archives: grouped by the session id
+//   classify() reads from each name, plus any file an index entry names in `sessionFile`) and all the index
+//   entries that name it.
+// * Its last activity is the newest timestamp inside its files (entry `timestamp`, `message.timestamp`), else
+//   the newest `updatedAt` of its index entries, else the time written in an archive's or fork's name. Never mtime.
+// * The cutoff is `--older-than` before the newest activity in the history (or before `now`, if that is earlier):
+//   a bot that has been idle keeps its last stretch of conversations (restic #5193). The `--keep-last` most
+//   recently active sessions are kept whatever their age.
+// * In a git work tree, a session is pruned only when every one of its files is committed unchanged in HEAD, so
+//   every pruned byte is recoverable; others are kept until the next commit.
+// * planPrune() only reads. applyPrune() changes memory/ as one step: files move to a staging folder, the new
+//   sessions.json, provenance and log are written to temporaries and renamed into place; on any failure
+//   everything is put back.
+import { randomUUID } from "node:crypto";
+import {
+  copyFile,
+  mkdir,
+  readFile,
+  readdir,
+  rename,
+  rm,
+  stat,
+  truncate,
+  unlink,
+  writeFile,
+  appendFile,
+} from "node:fs/promises";
+import { basename, join, resolve } from "node:path";
+import { Failure } from "./cli.mts";
+import { readActivity } from "./openclaw/activity.mts";
+import { classify, isConversation } from "./openclaw/files.mts";
+import { gitView, type GitView } from "./store/committed.mts";
+import {
+  PROVENANCE_FILE,
+  SESSIONS_DIR,
+  readProvenance,
+  serializeProvenance,
+  type Provenance,
+} from "./store/provenance.mts";
+
+export const LOG_FILE = "pruned.jsonl";
+export const INDEX_FILE = "sessions.json";
+
+export interface PruneOptions {
+  memoryDir: string;
+  /** `--older-than` in milliseconds, and as the user wrote it. */
+  olderThanMs: number;
+  olderThan: string;
+  keepLast: number;
+  /** The clock, epoch ms. */
+  now: number;
+}
+
+export type ActivitySource = "content" | "index" | "file name";
+export type KeepReason = "recent" | "keep-last" | "uncommitted" | "unknown-age";
+
+export interface FileInfo {
+  name: string;
+  bytes: number;
+}
+
+export interface SessionInfo {
+  sessionId: string;
+  /** Further session ids joined to this one because an index entry's `sessionFile` names their file. */
+  alsoIds?: string[];
+  keys: string[];
+  /** ISO time of the last activity; null when nothing in the session carries a time. */
+  lastActivity: string | null;
+  activityFrom: ActivitySource | null;
+  files: FileInfo[];
+  bytes: number;
+}
+
+export interface KeptSession extends SessionInfo {
+  reason: KeepReason;
+}
+
+export interface MalformedReport {
+  file: string;
+  lines: number;
+  /** Line numbers (1-based) of the first malformed lines. */
+  at: number[];
+}
+
+export interface PrunePlan {
+  memoryDir: string;
+  sessionsDir: string;
+  now: string;
+  olderThan: string;
+  keepLast: number;
+  /** Newest activity of any session with files (capped at now); null for an empty history. */
+  newestActivity: string | null;
+  cutoff: string;
+  /** Git HEAD when memory/ is inside a git work tree with commits; null otherwise. */
+  commit: string | null;
+  inGit: boolean;
+  prune: SessionInfo[];
+  keep: KeptSession[];
+  /** Index keys that a run removes from sessions.json. */
+  indexEntriesRemoved: string[];
+  malformed: MalformedReport[];
+  /** Index entries without a usable `sessionId`: left alone. */
+  unattachedKeys: string[];
+  totals: {
+    removed: { sessions: number; files: number; bytes: number; indexEntries: number };
+    kept: { sessions: number; files: number; bytes: number };
+  };
+}
+
+/** One line of `<memory>/pruned.jsonl`. */
+export interface PruneLogRecord extends SessionInfo {
+  prunedAt: string;
+  cutoff: string;
+  olderThan: string;
+  /** The commit that holds the files as they were removed (`git checkout <commit> -- <path>` brings one back). */
+  commit?: string;
+}
+
+interface Unit {
+  ids: Set<string>;
+  keys: string[];
+  updatedAt?: number;
+  files: { name: string; bytes: number; newest?: number; nameTime?: number }[];
+}
+
+type IndexStore = Record<string, unknown>;
+
+const ISO_FROM_NAME = /^(\d{4}-\d{2}-\d{2})T(\d{2})-(\d{2})-(\d{2})(?:[.-](\d{3}))?Z$/;
+
+function nameTime(stamp: string | undefined): number | undefined {
+  const match = stamp ? ISO_FROM_NAME.exec(stamp) : null;
+  if (!match) return undefined;
+  const ms = Date.parse(`${match[1]}T${match[2]}:${match[3]}:${match[4]}.${match[5] ?? "000"}Z`);
+  return Number.isNaN(ms) ? undefined : ms;
+}
+
+const iso = (ms: number | undefined) => (ms === undefined ? null : new Date(ms).toISOString());
+
+async function readIndex(path: string): Promise<{ text: string; store: IndexStore } | undefined> {
+  let text: string;
+  try {
+    text = await readFile(path, "utf8");
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === "ENOENT") return undefined;
+    throw new Failure(`Cannot read ${path}: ${(error as Error).message}.`);
+  }
+  let store: unknown;
+  try {
+    store = JSON.parse(text);
+  } catch {
+    throw new Failure(`${path} is not valid JSON, so nothing was pruned; sync again or fix it first.`);
+  }
+  if (store === null || typeof store !== "object" || Array.isArray(store)) {
+    throw new Failure(
+      `${path} is not a session index (a JSON object keyed by session key), so nothing was pruned.`,
+    );
+  }
+  return { text, store: store as IndexStore };
+}
+
+async function mapLimit<T, R>(items: T[], limit: number, fn: (item: T) => Promise<R>): Promise<R[]> {
+  const results: R[] = new Array(items.length);
+  let next = 0;
+  const worker = async () => {
+    while (next < items.length) {
+      const i = next++;
+      results[i] = await fn(items[i]);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
+  return results;
+}
+
+/** Reads memory/ and decides what a run removes. Changes nothing. */
+export async function planPrune(options: PruneOptions): Promise<PrunePlan & { state: ApplyState }> {
+  const memoryDir = resolve(options.memoryDir);
+  const sessionsDir = join(memoryDir, SESSIONS_DIR);
+  try {
+    if (!(await stat(memoryDir)).isDirectory()) throw new Failure(`${memoryDir} is not a folder.`);
+  } catch (error) {
+    if (error instanceof Failure) throw error;
+    throw new Failure(`The memory folder ${memoryDir} does not exist.`);
+  }
+  let names: string[];
+  try {
+    names = (await readdir(sessionsDir, { withFileTypes: true }))
+      .filter((d) => d.isFile())
+      .map((d) => d.name);
+  } catch {
+    throw new Failure(`${memoryDir} has no ${SESSIONS_DIR}/ folder to prune.`);
+  }
+  names.sort();
+
+  // Group conversation files by session id, joined (union-find) with the files index entries name.
+  const parent = new Map<string, string>();
+  const find = (id: string): string => {
+    let root = id;
+    while (parent.has(root) && parent.get(root) !== root) root = parent.get(root)!;
+    if (!parent.has(root)) parent.set(root, root);
+    parent.set(id, root);
+    return root;
+  };
+  const union = (a: string, b: string) => {
+    const ra = find(a);
+    const rb = find(b);
+    if (ra !== rb) parent.set(rb, ra);
+  };
+  const fileSession = new Map<string, string>();
+  for (const name of names) {
+    const info = classify(name);
+    if (isConversation(info.kind) && info.sessionId) {
+      fileSession.set(name, info.sessionId);
+      find(info.sessionId);
+    }
+  }
+
+  const index = await readIndex(join(sessionsDir, INDEX_FILE));
+  const unattachedKeys: string[] = [];
+  const entryIds = new Map<string, string>();
+  if (index) {
+    for (const [key, value] of Object.entries(index.store)) {
+      const entry = value as { sessionId?: unknown; sessionFile?: unknown } | null;
+      if (
+        !entry ||
+        typeof entry !== "object" ||
+        typeof entry.sessionId !== "string" ||
+        entry.sessionId === ""
+      ) {
+        unattachedKeys.push(key);
+        continue;
+      }
+      entryIds.set(key, entry.sessionId);
+      find(entry.sessionId);
+      if (typeof entry.sessionFile === "string" && entry.sessionFile !== "") {
+        const named = fileSession.get(basename(entry.sessionFile.replace(/\\/g, "/")));
+        if (named) union(entry.sessionId, named);
+      }
+    }
+  }
+
+  const units = new Map<string, Unit>();
+  const unitOf = (id: string): Unit => {
+    const root = find(id);
+    let unit = units.get(root);
+    if (!unit) units.set(root, (unit = { ids: new Set(), keys: [], files: [] }));
+    unit.ids.add(id);
+    return unit;
+  };
+  for (const [key, id] of entryIds) {
+    const unit = unitOf(id);
+    unit.keys.push(key);
+    const updatedAt = (index!.store[key] as { updatedAt?: unknown }).updatedAt;
+    if (typeof updatedAt === "number" && Number.isFinite(updatedAt) && updatedAt > 0) {
+      unit.updatedAt = Math.max(unit.updatedAt ?? 0, updatedAt);
+    }
+  }
+
+  // Read every conversation file's content for its newest timestamp (streamed; two cores, a few at a time).
+  const malformed: MalformedReport[] = [];
+  const files = [...fileSession.keys()];
+  const scanned = await mapLimit(files, 4, async (name) => {
+    const path = join(sessionsDir, name);
+    try {
+      return { name, activity: await readActivity(path) };
+    } catch (error) {
+      throw new Failure(`Cannot read ${path}: ${(error as Error).message}.`);
+    }
+  });
+  for (const { name, activity } of scanned) {
+    const info = classify(name);
+    if (activity.malformed)
+      malformed.push({ file: name, lines: activity.malformed, at: activity.malformedLines });
+    unitOf(fileSession.get(name)!).files.push({
+      name,
+      bytes: activity.bytes,
+      newest: activity.newest,
+      nameTime: nameTime(info.archivedAt ?? info.forkedAt),
+    });
+  }
+
+  // Each session's last activity: content, then the index, then the name.
+  const sessions: (SessionInfo & { last?: number })[] = [];
+  for (const [root, unit] of units) {
+    const content = unit.files.map((f) => f.newest).filter((t): t is number => t !== undefined);
+    const named = unit.files.map((f) => f.nameTime).filter((t): t is number => t !== undefined);
+    let last: number | undefined;
+    let from: ActivitySource | null = null;
+    if (content.length) [last, from] = [Math.max(...content), "content"];
+    else if (unit.updatedAt !== undefined) [last, from] = [unit.updatedAt, "index"];
+    else if (named.length) [last, from] = [Math.max(...named), "file name"];
+    const ids = [...unit.ids].sort();
+    // Name the session by the id its index entries use, else by the group's root.
+    const primary = ids.find((id) => [...entryIds.values()].includes(id)) ?? root;
+    const fileList = unit.files
+      .map(({ name, bytes }) => ({ name, bytes }))
+      .sort((a, b) => a.name.localeCompare(b.name));
+    sessions.push({
+      sessionId: primary,
+      ...(ids.length > 1 ? { alsoIds: ids.filter((id) => id !== primary) } : {}),
+      keys: unit.keys.sort(),
+      lastActivity: iso(last),
+      activityFrom: from,
+      files: fileList,
+      bytes: fileList.reduce((sum, f) => sum + f.bytes, 0),
+      last,
+    });
+  }
+
+  const withFiles = sessions.filter((s) => s.files.length > 0);
+  const newestMs = withFiles.reduce<number | undefined>(
+    (max, s) => (s.last !== undefined && (max === undefined || s.last > max) ? s.last : max),
+    undefined,
+  );
+  const anchor = newestMs === undefined ? options.now : Math.min(options.now, newestMs);
+  const cutoff = anchor - options.olderThanMs;
+
+  // The --keep-last most recently active sessions that hold files (an index entry alone preserves no history).
+  const ranked = withFiles
+    .filter((s) => s.last !== undefined)
+    .sort((a, b) => b.last! - a.last! || a.sessionId.localeCompare(b.sessionId));
+  const keepLast = new Set(ranked.slice(0, options.keepLast).map((s) => s.sessionId));
+
+  const git = await gitView(sessionsDir).catch((): GitView | undefined => undefined);
+  const prune: SessionInfo[] = [];
+  const keep: KeptSession[] = [];
+  for (const session of sessions) {
+    const { last, ...info } = session;
+    let reason: KeepReason | undefined;
+    if (last === undefined) reason = "unknown-age";
+    else if (last >= cutoff) reason = "recent";
+    else if (keepLast.has(info.sessionId)) reason = "keep-last";
+    else if (git && !info.files.every((f) => git.committed.has(join(git.dir, f.name))))
+      reason = "uncommitted";
+    if (reason) keep.push({ ...info, reason });
+    else prune.push(info);
+  }
+  const order = (a: SessionInfo, b: SessionInfo) =>
+    (a.lastActivity ?? "").localeCompare(b.lastActivity ?? "") || a.sessionId.localeCompare(b.sessionId);
+  prune.sort(order);
+  keep.sort(order);
+
+  const indexEntriesRemoved = prune.flatMap((s) => s.keys).sort();
+  const count = (list: SessionInfo[]) => ({
+    sessions: list.length,
+    files: list.reduce((n, s) => n + s.files.length, 0),
+    bytes: list.reduce((n, s) => n + s.bytes, 0),
+  });
+  return {
+    memoryDir,
+    sessionsDir,
+    now: new Date(options.now).toISOString(),
+    olderThan: options.olderThan,
+    keepLast: options.keepLast,
+    newestActivity: newestMs === undefined ? null : new Date(anchor).toISOString(),
+    cutoff: new Date(cutoff).toISOString(),
+    commit: git?.head ?? null,
+    inGit: git !== undefined,
+    prune,
+    keep,
+    indexEntriesRemoved,
+    malformed,
+    unattachedKeys,
+    totals: {
+      removed: { ...count(prune), indexEntries: indexEntriesRemoved.length },
+      kept: count(keep),
+    },
+    state: { index },
+  };
+}
+
+interface ApplyState {
+  index?: { text: string; store: IndexStore };
+}
+
+/** Public view of a plan (what --json prints), without the internal state. */
+export function publicPlan(plan: PrunePlan & { state?: ApplyState }): PrunePlan {
+  const { state: _state, ...rest } = plan;
+  return rest;
+}
+
+/**
+ * Removes what the plan says, as one step: on any failure memory/ is left as it was and a Failure is thrown.
+ * Appends one record per pruned session to `<memory>/pruned.jsonl` and marks pruned files in the provenance.
+ */
+export async function applyPrune(plan: PrunePlan & { state: ApplyState }): Promise<string[]> {
+  const warnings: string[] = [];
+  if (plan.prune.length === 0) return warnings;
+  const { memoryDir, sessionsDir } = plan;
+  const tag = `${process.pid}.${randomUUID()}`;
+  const indexPath = join(sessionsDir, INDEX_FILE);
+  const provenancePath = join(memoryDir, PROVENANCE_FILE);
+  const logPath = join(memoryDir, LOG_FILE);
+  const staging = join(memoryDir, `.prune-staging.${tag}`);
+
+  // 1. Everything new goes to temporaries first.
+  const temps: { tmp: string; target: string; restore: () => Promise<void> }[] = [];
+  const cleanTemps = () => Promise.all(temps.map((t) => rm(t.tmp, { force: true })));
+  let provenance: Provenance | undefined;
+  try {
+    provenance = await readProvenance(memoryDir);
+  } catch (error) {
+    throw new Failure(`Cannot use ${provenancePath} (${(error as Error).message}), so nothing was pruned.`);
+  }
+  const prunedFiles = new Set(plan.prune.flatMap((s) => s.files.map((f) => f.name)));
+  try {
+    const index = plan.state.index;
+    if (index && plan.indexEntriesRemoved.length) {
+      const removed = new Set(plan.indexEntriesRemoved);
+      const store: IndexStore = {};
+      for (const [key, value] of Object.entries(index.store)) if (!removed.has(key)) store[key] = value;
+      const tmp = join(sessionsDir, `${INDEX_FILE}.${tag}.tmp`);
+      const mode = (await stat(indexPath)).mode & 0o777;
+      temps.push({ tmp, target: indexPath, restore: () => writeFile(indexPath, index.text, { mode }) });
+      await writeFile(tmp, `${JSON.stringify(store, null, 2)}${index.text.endsWith("\n") ? "\n" : ""}`, {
+        mode,
+      });
+    }
+    if (provenance) {
+      const original = await readFile(provenancePath, "utf8");
+      let marked = 0;
+      for (const name of prunedFiles) {
+        const record = provenance.files[name];
+        if (record) {
+          record.prunedAt = plan.now;
+          marked++;
+        }
+      }
+      if (marked) {
+        const tmp = join(memoryDir, `${PROVENANCE_FILE}.${tag}.tmp`);
+        temps.push({ tmp, target: provenancePath, restore: () => writeFile(provenancePath, original) });
+        await writeFile(tmp, serializeProvenance(provenance));
+      }
+    }
+    const tmp = join(memoryDir, `${LOG_FILE}.${tag}.tmp`);
+    let size: number | undefined;
+    try {
+      size = (await stat(logPath)).size;
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== "ENOENT") throw error;
+    }
+    temps.push({
+      tmp,
+      target: logPath,
+      restore: () => (size === undefined ? unlink(logPath) : truncate(logPath, size)),
+    });
+    if (size !== undefined) await copyFile(logPath, tmp);
+    const lines = plan.prune.map((session) => {
+      const record: PruneLogRecord = {
+        prunedAt: plan.now,
+        ...session,
+        cutoff: plan.cutoff,
+        olderThan: plan.olderThan,
+        ...(plan.commit ? { commit: plan.commit } : {}),
+      };
+      return `${JSON.stringify(record)}\n`;
+    });
+    await appendFile(tmp, lines.join(""));
+  } catch (error) {
+    await cleanTemps();
+    throw new Failure(
+      `Could not prepare the new index, provenance and log (${(error as Error).message}); nothing was pruned.`,
+    );
+  }
+
+  // 2. Move the pruned files aside, 3. rename the temporaries into place; undo everything on a failure.
+  const moved: string[] = [];
+  const renamed: typeof temps = [];
+  try {
+    await mkdir(staging);
+    for (const name of prunedFiles) {
+      await rename(join(sessionsDir, name), join(staging, name));
+      moved.push(name);
+    }
+    for (const temp of temps) {
+      await rename(temp.tmp, temp.target);
+      renamed.push(temp);
+    }
+  } catch (error) {
+    for (const temp of renamed.reverse()) await temp.restore().catch(() => {});
+    let stranded = 0;
+    for (const name of moved)
+      await rename(join(staging, name), join(sessionsDir, name)).catch(() => stranded++);
+    await cleanTemps();
+    if (stranded) {
+      throw new Failure(
+        `Pruning failed (${(error as Error).message}) and ${stranded} files could not be moved back from ${staging}: move them into ${sessionsDir} by hand.`,
+      );
+    }
+    await rm(staging, { recursive: true, force: true }).catch(() => {});
+    throw new Failure(`Pruning failed and was undone: ${(error as Error).message}.`);
+  }
+
+  // 4. Done: the staged files go.
+  try {
+    await rm(staging, { recursive: true, force: true });
+  } catch (error) {
+    warnings.push(`could not remove the staging folder ${staging}: ${(error as Error).message}`);
+  }
+  return warnings;
+}
