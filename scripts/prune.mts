@@ -3,7 +3,7 @@
 import { join, relative } from "node:path";
 import { Reporter, UsageError, formatBytes, parseFlags, plural, printJson, runMain } from "./lib/cli.mts";
 import { parseDuration } from "./lib/duration.mts";
-import { LOG_FILE, applyPrune, planPrune, publicPlan, type SessionInfo } from "./lib/prune.mts";
+import { LOG_FILE, publicPlan, runPrune, type PrunePlan, type SessionInfo } from "./lib/prune.mts";
 
 const HELP = `prune: trim memory/ to the recently active sessions; pruned sessions stay in git history.
 
@@ -79,12 +79,13 @@ async function main(): Promise<number> {
   if (flags.memory === "") throw new UsageError(`--memory needs a folder`);
 
   const reporter = new Reporter("prune", flags.json);
-  const plan = await planPrune({
+  const { plan, warnings } = await runPrune({
     memoryDir: flags.memory,
     olderThanMs,
     olderThan: flags["older-than"],
     keepLast: Number(flags["keep-last"]),
     now,
+    dryRun: flags["dry-run"],
   });
   for (const bad of plan.malformed) {
     reporter.warn(
@@ -101,11 +102,10 @@ async function main(): Promise<number> {
   }
   if (!plan.inGit && plan.prune.length) {
     reporter.warn(
-      `${plan.memoryDir} is not in a git work tree: pruned files are recoverable only from other backups`,
+      `${shown(plan.memoryDir)} is not in a git work tree: pruned files are recoverable only from other backups`,
     );
   }
 
-  const warnings = flags["dry-run"] ? [] : await applyPrune(plan);
   for (const warning of warnings) reporter.warn(warning);
 
   if (flags.json) {
@@ -130,7 +130,7 @@ function describe(session: SessionInfo): string {
   return `  ${session.sessionId}  last active ${session.lastActivity ?? "unknown"}  (${keys}; ${files})\n`;
 }
 
-function summary(plan: Awaited<ReturnType<typeof planPrune>>, dryRun: boolean): string {
+function summary(plan: PrunePlan, dryRun: boolean): string {
   const { removed, kept } = plan.totals;
   const anchor = plan.newestActivity && plan.newestActivity < plan.now ? "the newest activity" : "now";
   let out = `Cutoff ${plan.cutoff}: ${plan.olderThan} before ${anchor}${anchor === "now" ? ` (${plan.now})` : `, ${plan.newestActivity}`}.\n`;

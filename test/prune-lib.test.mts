@@ -49,7 +49,7 @@ describe("readActivity", () => {
         JSON.stringify({ type: "label", timestamp: "not a time" }),
         '{"type":"message","timestamp":"2027',
       ];
-      writeFileSync(path, `${lines.join("\r\n")}`);
+      writeFileSync(path, `${lines.join("\n")}`);
       const activity = await readActivity(path);
       assert.equal(activity.newest, Date.parse("2026-01-03T00:00:00Z"));
       assert.equal(activity.malformed, 2);

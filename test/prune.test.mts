@@ -15,7 +15,7 @@ import {
   utimesSync,
   writeFileSync,
 } from "node:fs";
-import { tmpdir } from "node:os";
+import { hostname, tmpdir } from "node:os";
 import { join } from "node:path";
 import { runScript } from "./helpers/run.mts";
 import { makeStateDir } from "./helpers/statedir.mts";
@@ -509,6 +509,27 @@ describe("prune.mts", () => {
       for (const flag of ["--memory", "--older-than", "--keep-last", "--now", "--dry-run", "--json"]) {
         assert.ok(result.stdout.includes(flag), flag);
       }
+    });
+
+    test("a run while sync holds the memory folder's lock exits 1 and changes nothing; a dry run still works", async () => {
+      const [a, b] = [uuid(1), uuid(2)];
+      const dir = memory(
+        { [`${a}.jsonl`]: transcript(a, NOW - 60 * DAY), [`${b}.jsonl`]: transcript(b, NOW - DAY) },
+        { "k:a": entry(a, NOW - 60 * DAY), "k:b": entry(b, NOW - DAY) },
+      );
+      const lock = join(dir, "..", ".memory.sync.lock");
+      const holder = { pid: process.pid, host: hostname(), startedAt: NOW_ISO, command: "sync-memory" };
+      writeFileSync(lock, JSON.stringify(holder));
+      const before = snapshot(dir);
+      const result = await prune(dir);
+      assert.equal(result.code, 1, result.stderr);
+      assert.match(result.stderr, /is running/);
+      assert.deepEqual(snapshot(dir), before);
+      assert.equal((await prune(dir, "--dry-run")).code, 0);
+      assert.equal(readFileSync(lock, "utf8"), JSON.stringify(holder), "the holder's lock is left alone");
+      rmSync(lock);
+      assert.equal((await prune(dir)).code, 0);
+      assert.ok(!existsSync(lock), "prune releases its own lock");
     });
 
     test("a missing memory folder exits 1 with one sentence", async () => {

@@ -33,6 +33,7 @@ import { Failure } from "./cli.mts";
 import { readActivity } from "./openclaw/activity.mts";
 import { classify, isConversation } from "./openclaw/files.mts";
 import { gitView, type GitView } from "./store/committed.mts";
+import { acquireLock } from "./store/lock.mts";
 import {
   PROVENANCE_FILE,
   SESSIONS_DIR,
@@ -174,16 +175,38 @@ async function mapLimit<T, R>(items: T[], limit: number, fn: (item: T) => Promis
   return results;
 }
 
-/** Reads memory/ and decides what a run removes. Changes nothing. */
-export async function planPrune(options: PruneOptions): Promise<PrunePlan & { state: ApplyState }> {
-  const memoryDir = resolve(options.memoryDir);
-  const sessionsDir = join(memoryDir, SESSIONS_DIR);
+/**
+ * A whole run: plans, and unless `dryRun`, applies under sync's lock (sync and prune never run at once on one
+ * memory folder). Returns the plan and any warnings (a failure is thrown as a Failure, memory/ unchanged).
+ */
+export async function runPrune(
+  options: PruneOptions & { dryRun: boolean },
+): Promise<{ plan: PrunePlan & { state: ApplyState }; warnings: string[] }> {
+  if (options.dryRun) return { plan: await planPrune(options), warnings: [] };
+  await checkMemoryDir(resolve(options.memoryDir));
+  const { lock } = await acquireLock(resolve(options.memoryDir), "prune");
+  try {
+    const plan = await planPrune(options);
+    return { plan, warnings: await applyPrune(plan) };
+  } finally {
+    await lock.release();
+  }
+}
+
+async function checkMemoryDir(memoryDir: string): Promise<void> {
   try {
     if (!(await stat(memoryDir)).isDirectory()) throw new Failure(`${memoryDir} is not a folder.`);
   } catch (error) {
     if (error instanceof Failure) throw error;
     throw new Failure(`The memory folder ${memoryDir} does not exist.`);
   }
+}
+
+/** Reads memory/ and decides what a run removes. Changes nothing. */
+export async function planPrune(options: PruneOptions): Promise<PrunePlan & { state: ApplyState }> {
+  const memoryDir = resolve(options.memoryDir);
+  const sessionsDir = join(memoryDir, SESSIONS_DIR);
+  await checkMemoryDir(memoryDir);
   let names: string[];
   try {
     names = (await readdir(sessionsDir, { withFileTypes: true }))

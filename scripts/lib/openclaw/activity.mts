@@ -1,22 +1,24 @@
 // When a conversation file was last active, from its content (never its mtime: git checkout resets mtimes).
-// Reads the file as a stream, one line at a time, so transcripts of hundreds of MB take constant memory.
+// Reads the file as a stream through the project's one JSONL reader (../jsonl.mts), so transcripts of hundreds
+// of MB take bounded memory.
 // The newest of each line's entry `timestamp` (ISO string) and `message.timestamp` (epoch ms) wins.
-// Unparseable lines (a partial last line, crash debris, a literal `undefined`) are skipped and counted.
+// Unparseable lines (a partial last line, crash debris, NUL padding, invalid UTF-8, a literal `undefined`) are
+// skipped and counted.
 import { createReadStream } from "node:fs";
+import { validateJsonl } from "../jsonl.mts";
 
 export interface Activity {
   /** Newest timestamp found in the file, epoch ms; undefined when no line carried one. */
   newest?: number;
-  /** Lines that were not JSON (blank lines are not counted). */
+  /** Lines skipped because they held no JSON object (blank lines are not counted). */
   malformed: number;
-  /** 1-based line numbers of the first few malformed lines, for the report. */
+  /** 1-based line numbers of (at most the first five) malformed lines, for the report. */
   malformedLines: number[];
   /** Lines read, blank lines included. */
   lines: number;
   bytes: number;
 }
 
-const NEWLINE = 0x0a;
 const MAX_EXAMPLES = 5;
 
 /** Epoch ms from an ISO string or an epoch number (seconds are not used by OpenClaw: numbers are ms). */
@@ -44,44 +46,20 @@ export function lineTimestamp(entry: unknown): number | undefined {
 }
 
 export async function readActivity(path: string): Promise<Activity> {
-  const result: Activity = { malformed: 0, malformedLines: [], lines: 0, bytes: 0 };
-  const take = (line: Buffer) => {
-    result.lines++;
-    let end = line.length;
-    if (end > 0 && line[end - 1] === 0x0d) end--;
-    const text = line.toString("utf8", 0, end);
-    if (text.trim() === "") return;
-    let entry: unknown;
-    try {
-      entry = JSON.parse(text);
-    } catch {
-      result.malformed++;
-      if (result.malformedLines.length < MAX_EXAMPLES) result.malformedLines.push(result.lines);
-      return;
-    }
-    const ts = lineTimestamp(entry);
-    if (ts !== undefined && (result.newest === undefined || ts > result.newest)) result.newest = ts;
+  let newest: number | undefined;
+  const summary = await validateJsonl(createReadStream(path), {
+    maxProblems: MAX_EXAMPLES,
+    onObject: (entry) => {
+      const ts = lineTimestamp(entry);
+      if (ts !== undefined && (newest === undefined || ts > newest)) newest = ts;
+    },
+  });
+  // Without the transcript rules every error is a line that yielded no object: skipped.
+  return {
+    newest,
+    malformed: summary.errors,
+    malformedLines: summary.problems.filter((p) => p.severity === "error").map((p) => p.line),
+    lines: summary.lines,
+    bytes: summary.bytes,
   };
-  let pending: Buffer[] = [];
-  for await (const chunk of createReadStream(path)) {
-    const buffer = chunk as Buffer;
-    result.bytes += buffer.length;
-    let start = 0;
-    let at = buffer.indexOf(NEWLINE, start);
-    while (at !== -1) {
-      const piece = buffer.subarray(start, at);
-      if (pending.length) {
-        pending.push(piece);
-        take(Buffer.concat(pending));
-        pending = [];
-      } else {
-        take(piece);
-      }
-      start = at + 1;
-      at = buffer.indexOf(NEWLINE, start);
-    }
-    if (start < buffer.length) pending.push(buffer.subarray(start));
-  }
-  if (pending.length) take(Buffer.concat(pending));
-  return result;
 }
