@@ -224,6 +224,25 @@ describe("prune.mts", () => {
     assert.ok(!readdirSync(dir).some((name) => name.startsWith(".prune")), "no staging folder left");
   });
 
+  test("a file an index entry names in sessionFile belongs to that entry's session", async () => {
+    const [id, other, live] = [uuid(1), uuid(2), uuid(3)];
+    // The entry's transcript carries another id in its name (a rewritten or imported file).
+    const dir = memory(
+      {
+        [`${other}.jsonl`]: transcript(other, NOW - DAY),
+        [`${id}.jsonl.reset.${stamp(NOW - 80 * DAY)}`]: transcript(id, NOW - 81 * DAY),
+        [`${live}.jsonl`]: transcript(live, NOW),
+      },
+      { "k:id": entry(id, NOW - 80 * DAY, `${other}.jsonl`), "k:live": entry(live, NOW) },
+    );
+    const { json } = await pruneJson(dir);
+    assert.deepEqual(json.prune, []);
+    const joined = json.keep.find((s: { sessionId: string }) => s.sessionId === id);
+    assert.deepEqual(joined.alsoIds, [other]);
+    assert.equal(joined.files.length, 2);
+    assert.equal(joined.lastActivity, new Date(NOW - DAY).toISOString());
+  });
+
   describe("never empties the history", () => {
     test("a bot idle for months keeps its last stretch: the cutoff is measured from the newest activity", async () => {
       const ids = [uuid(1), uuid(2), uuid(3)];
@@ -631,6 +650,15 @@ describe("prune.mts", () => {
       assert.equal(deleting.split("\n").length, 1);
       git(root, "checkout", `${deleting}^`, "--", path);
       assert.equal(readFileSync(join(root, path), "utf8"), content);
+      // Checked out (and so staged) but not committed: prune leaves it alone.
+      const again = await pruneJson(dir);
+      assert.deepEqual(
+        again.json.keep.map((k: { sessionId: string; reason: string }) => [k.sessionId, k.reason]),
+        [
+          [old, "uncommitted"],
+          [live, "recent"],
+        ],
+      );
       // ... or straight from the commit the log names.
       rmSync(join(root, path));
       git(root, "checkout", record.commit, "--", path);
