@@ -1,0 +1,94 @@
+// verify: checks the backed-up history for damage, secrets and files that should not be there.
+// Usage: npx tsx scripts/verify.mts [PATH...] [--staged] [--strict] [--json]
+import { Reporter, formatBytes, parseFlags, plural, printJson, red, runMain } from "./lib/cli.mts";
+import { formatProblem, verify, type VerifyReport } from "./lib/verify.mts";
+
+const HELP = `verify: check the backed-up history for damage, secrets and files that should not be there.
+
+Usage: npx tsx scripts/verify.mts [PATH...] [options]
+
+PATHs are files or folders (default: memory). Folders are searched recursively.
+
+Options:
+  --staged   check what the next commit holds (git's index), not the work tree
+  --strict   a file changed since sync (see sync-provenance.json) is an error, not a warning
+  --json     print the result as one JSON document on stdout
+  -h, --help show this help
+
+Checks:
+  transcripts (*.jsonl and their .reset./.deleted./.bak. archives), read as streams:
+    a truncated last line, invalid JSON, a line that is not an object, NUL bytes, invalid UTF-8 (errors);
+    an empty line, a last line without newline (warnings); a "session" header line without an id (error)
+  secrets (API keys, tokens, private keys, passwords in URLs; secretlint's recommended rules): errors,
+    shown as PATH:LINE: KIND; the secret itself is never printed. False positives: <memory>/.secretsallow
+  sessions.json: an object of entries with a string sessionId and a numeric updatedAt (errors); entries naming
+    missing transcripts and transcripts no entry names (warnings)
+  files changed since sync (sync-provenance.json): warnings, errors with --strict
+  files and index entries excluded by <memory>/.syncignore: errors
+
+Each problem is printed as PATH:LINE:BYTE: error|warning: MESSAGE (BYTE counts from 0), at most 20 per file.
+
+Exit status: 0 no errors (warnings allowed), 1 errors found, 2 bad usage.`;
+
+interface Flags {
+  staged: boolean;
+  strict: boolean;
+  json: boolean;
+  help: boolean;
+}
+
+async function main(): Promise<number> {
+  const { values: flags, positionals } = parseFlags<Flags>(
+    {
+      staged: { type: "boolean", default: false },
+      strict: { type: "boolean", default: false },
+      json: { type: "boolean", default: false },
+      help: { type: "boolean", short: "h", default: false },
+    },
+    process.argv.slice(2),
+    true,
+  );
+  if (flags.help) {
+    process.stdout.write(`${HELP}\n`);
+    return 0;
+  }
+
+  const reporter = new Reporter("verify", flags.json);
+  const report = await verify(positionals, {
+    staged: flags.staged,
+    strict: flags.strict,
+    onFile: (path, index, total) => reporter.progress(`[${index + 1}/${total}] ${path}`),
+  });
+  reporter.clearProgress();
+
+  if (flags.json) {
+    printJson(report);
+    return report.ok ? 0 : 1;
+  }
+  printProblems(report);
+  const what = `${plural(report.files, "file")} (${formatBytes(report.bytes)})${report.staged ? " staged" : ""}`;
+  const found = `${plural(report.errors, "error")}, ${plural(report.warnings, "warning")}`;
+  process.stderr.write(`verify: checked ${what}: ${report.ok ? found : red(found)}\n`);
+  return report.ok ? 0 : 1;
+}
+
+function printProblems(report: VerifyReport): void {
+  let last = "";
+  const flush = (path: string) => {
+    const more = report.omitted[path];
+    if (more) process.stdout.write(`${path}: ... and ${plural(more, "more problem")} (not listed)\n`);
+  };
+  for (const problem of report.problems) {
+    if (problem.path !== last) {
+      if (last) flush(last);
+      last = problem.path;
+    }
+    process.stdout.write(`${formatProblem(problem)}\n`);
+  }
+  if (last) flush(last);
+  for (const path of Object.keys(report.omitted)) {
+    if (!report.problems.some((problem) => problem.path === path)) flush(path);
+  }
+}
+
+await runMain(main, "verify");
