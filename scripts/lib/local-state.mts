@@ -53,7 +53,10 @@ export interface LocalStateOptions {
 export interface SessionReport {
   key: string;
   sessionId: string;
+  /** Its transcript's name in OUT's sessions folder. */
   file: string;
+  /** The file in the memory folder it was copied from (none for a session kept from the local gateway). */
+  source?: string;
   /** "index": from the cloud's sessions.json; "history": an entry added for a conversation the index no
    * longer names; "local": kept from the local gateway by --refresh. */
   origin: "index" | "history" | "local";
@@ -314,10 +317,12 @@ async function planSessions(memorySessions: string, agent: string): Promise<Plan
       }
     } else fileOfId.set(id, entry.sessionFile);
     usedIds.add(entry.sessionId as string);
+    const source = entry.sessionFile ? copies.get(entry.sessionFile)?.source : undefined;
     sessions.push({
       key,
       sessionId: entry.sessionId as string,
       file: entry.sessionFile ?? "",
+      source: source ? basename(source) : undefined,
       origin: "index",
     });
   }
@@ -358,7 +363,7 @@ async function planSessions(memorySessions: string, agent: string): Promise<Plan
         : `synced transcript ${stem}`;
     index[key] = { sessionId, updatedAt, sessionFile: file, label, displayName: label, chatType: "direct" };
     copies.set(file, { source: path, headerId });
-    sessions.push({ key, sessionId, file, origin: "history" });
+    sessions.push({ key, sessionId, file, source: name, origin: "history" });
   }
   return { copies, index, sessions, warnings };
 }
