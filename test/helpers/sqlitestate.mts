@@ -356,3 +356,36 @@ export async function runExporter(args: string[]): Promise<ExportResult> {
   if (at !== data.length) throw new Error(`${data.length - at} bytes after the end record`);
   return parsed;
 }
+
+/** Runs the real OpenClaw 2026.9.6 `doctor --fix` on a file-era state dir, as an upgraded bot would. */
+export async function migrateWithOpenClaw(
+  stateDir: string,
+  home: string,
+): Promise<{ stdout: string; stderr: string }> {
+  const openclaw = toolPath("openclaw-2026.9.6");
+  if (!existsSync(openclaw))
+    throw new Error(
+      `OpenClaw 2026.9.6 is not installed at ${openclaw}; run: npx tsx scripts/dev/test-tools.mts`,
+    );
+  mkdirSync(home, { recursive: true });
+  return new Promise((resolve, reject) => {
+    const child = spawn(node24(), [openclaw, "doctor", "--fix", "--yes", "--non-interactive"], {
+      cwd: home,
+      env: { PATH: process.env.PATH, HOME: home, OPENCLAW_STATE_DIR: stateDir, NO_COLOR: "1", CI: "1" },
+      stdio: ["ignore", "pipe", "pipe"],
+    });
+    const out: Buffer[] = [];
+    const err: Buffer[] = [];
+    child.stdout.on("data", (chunk: Buffer) => out.push(chunk));
+    child.stderr.on("data", (chunk: Buffer) => err.push(chunk));
+    const timer = setTimeout(() => child.kill("SIGKILL"), 300_000);
+    child.on("error", reject);
+    child.on("close", (code) => {
+      clearTimeout(timer);
+      const stdout = Buffer.concat(out).toString("utf8");
+      const stderr = Buffer.concat(err).toString("utf8");
+      if (code !== 0) reject(new Error(`openclaw doctor --fix exited ${code}: ${stderr.slice(-2000)}`));
+      else resolve({ stdout, stderr });
+    });
+  });
+}
