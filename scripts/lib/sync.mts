@@ -190,12 +190,15 @@ export async function sync(options: SyncOptions): Promise<SyncSummary> {
   }
 
   // --- SQLite-era dispatch -------------------------------------------------------------------------------
+  // SQLite era (2026.7.2+): export-sqlite.mjs runs with the bot's own node (node:sqlite, one read transaction,
+  // nothing written on the bot) and emits the same stream as pull.sh, in the file-era layout, with `I layout`
+  // and `I user_version` records; an unknown layout fails remotely with a sentence (docs/sqlite-era.md).
+  const program = era === "sqlite" ? ("export-sqlite.mjs" as const) : ("pull.sh" as const);
   if (era === "sqlite") {
-    throw new Failure(
-      `OpenClaw ${version ?? "(version unknown)"} keeps agent ${agent.id}'s sessions in SQLite (storage era sqlite, from ${FIRST_SQLITE_VERSION}), which this version of sync-memory cannot read yet; nothing was changed`,
+    reporter.info(
+      `agent ${agent.id}: exporting ${discovery.stateDir}/agents/${agent.id}/agent/openclaw-agent.sqlite with node on the bot (read-only, one transaction)`,
     );
   }
-  const program = "pull.sh" as const;
   const programArgs = [
     discovery.stateDir,
     agent.id,
