@@ -396,7 +396,8 @@ async function planChanges(
       plan.changes.push({ name: file.name, change: same ? "unchanged" : "updated", size });
       continue;
     }
-    const localSha = await sha256File(localPath);
+    // Something that is not a regular file (a folder, a socket) is in the way: the apply will fail and undo.
+    const localSha = local.isFile() ? await sha256File(localPath) : "";
     if (localSha === sha256) {
       plan.changes.push({ name: file.name, change: "unchanged", size, heldBackBytes });
       await rm(file.path!, { force: true });
@@ -404,7 +405,7 @@ async function planChanges(
     }
     plan.changes.push({ name: file.name, change: "updated", size, heldBackBytes });
     plan.staged.push({ name: file.name, path: file.path! });
-    if (isConversation(info.kind)) {
+    if (isConversation(info.kind) && local.isFile()) {
       // Appends are the normal case; anything else is worth a word (git keeps the old version).
       const appended = local.size <= size && (await sha256File(file.path!, local.size)) === localSha;
       if (!appended) {

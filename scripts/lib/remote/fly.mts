@@ -160,21 +160,21 @@ export function diagnoseFlyctl(stderr: string, app: string, machine?: string): D
     };
   }
   if (
-    /session forcibly closed|connection reset|broken pipe|EOF/i.test(stderr) &&
-    !/Process exited with status/.test(stderr)
-  ) {
-    return {
-      message: `the connection to "${app}" dropped before the transfer finished; nothing was changed, run sync again`,
-      transient: true,
-    };
-  }
-  if (
     /tunnel unavailable|can't establish agent|can't build tunnel|error connecting to SSH server|create ssh certificate|i\/o timeout|context deadline exceeded/i.test(
       stderr,
     )
   ) {
     return {
       message: `could not connect to "${app}" over flyctl ssh (${lastLine(stderr).replace(/^Error:\s*/, "")}); check 'fly status -a ${app}' and try again`,
+      transient: true,
+    };
+  }
+  if (
+    /session forcibly closed|connection reset|broken pipe|EOF/i.test(stderr) &&
+    !/Process exited with status/.test(stderr)
+  ) {
+    return {
+      message: `the connection to "${app}" dropped before the transfer finished; nothing was changed, run sync again`,
       transient: true,
     };
   }

@@ -75,7 +75,7 @@ export async function acquireLock(
       ? `pid ${holder.pid} on ${holder.host}, started ${holder.startedAt}`
       : "an unknown process";
     throw new Failure(
-      `another sync of ${memoryDir} is running (${who}); wait for it to finish, or delete ${path} if no sync is running`,
+      `another ${holder?.command ?? "sync or prune"} of ${memoryDir} is running (${who}); wait for it to finish, or delete ${path} if it is not running`,
     );
   }
   throw new Failure(`could not take the lock ${path}; try again`);

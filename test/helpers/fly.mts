@@ -1,0 +1,86 @@
+// Puts the fake flyctl (fake-flyctl.mjs) on a PATH of its own, with a config the test can change.
+import { chmodSync, existsSync, mkdirSync, readFileSync, symlinkSync, writeFileSync } from "node:fs";
+import { delimiter, join } from "node:path";
+import { ROOT } from "./run.mts";
+
+export interface FakeMachine {
+  id: string;
+  name?: string;
+  state: string;
+  region?: string;
+  config: { mounts: { path: string; volume?: string; name?: string }[] };
+}
+
+export interface FakeFlyConfig {
+  version?: string;
+  loggedIn?: boolean;
+  apps: Record<string, { machines: FakeMachine[] }>;
+  faults?: Record<string, unknown>;
+  counterFile?: string;
+  log?: string;
+}
+
+export interface FakeFly {
+  bin: string;
+  env: Record<string, string>;
+  config: FakeFlyConfig;
+  save(): void;
+  calls(): string[][];
+}
+
+export function machine(id: string, mountPath: string, state = "started", region = "ams"): FakeMachine {
+  return {
+    id,
+    name: `openclaw-${id.slice(0, 4)}`,
+    state,
+    region,
+    config: { mounts: [{ path: mountPath, volume: `vol_${id}`, name: "openclaw_data" }] },
+  };
+}
+
+/** A fake Fly account with app `my-bot` whose one started machine mounts `mountPath`. */
+export function fakeFly(
+  dir: string,
+  mountPath: string,
+  options: { binName?: string; config?: Partial<FakeFlyConfig> } = {},
+): FakeFly {
+  const bin = join(dir, "bin");
+  mkdirSync(bin, { recursive: true });
+  const fake = join(ROOT, "test", "helpers", "fake-flyctl.mjs");
+  chmodSync(fake, 0o755);
+  const link = join(bin, options.binName ?? "flyctl");
+  if (!existsSync(link)) symlinkSync(fake, link);
+  const configPath = join(dir, "fake-fly.json");
+  const config: FakeFlyConfig = {
+    version: "0.4.87",
+    apps: { "my-bot": { machines: [machine("148e6d4c2e9d89", mountPath)] } },
+    counterFile: join(dir, "fake-fly.counter"),
+    log: join(dir, "fake-fly.log"),
+    ...options.config,
+  };
+  const save = () => writeFileSync(configPath, JSON.stringify(config, null, 2));
+  save();
+  // Keep only system folders on PATH besides the fake, so a real fly/flyctl can never be picked up.
+  const systemPath = (process.env.PATH ?? "")
+    .split(delimiter)
+    .filter((p) => !/fly/i.test(p))
+    .join(delimiter);
+  return {
+    bin,
+    config,
+    save,
+    env: {
+      PATH: `${bin}${delimiter}${systemPath}`,
+      FAKE_FLY_CONFIG: configPath,
+      FLY_API_TOKEN: "FlyV1 fm2_faketoken_never_printed",
+    },
+    calls: () =>
+      existsSync(config.log!)
+        ? readFileSync(config.log!, "utf8")
+            .trim()
+            .split("\n")
+            .filter(Boolean)
+            .map((line) => JSON.parse(line) as string[])
+        : [],
+  };
+}

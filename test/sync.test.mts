@@ -1,0 +1,585 @@
+// sync-memory.mts driven as a user would: the real script as a child process, real files, the local transport
+// and a fake flyctl that behaves as flyctl is documented to.
+import { after, before, describe, test } from "node:test";
+import assert from "node:assert/strict";
+import { spawnSync } from "node:child_process";
+import {
+  appendFileSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  writeFileSync,
+} from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { makeStateDir, type GeneratedStateDir } from "./helpers/statedir.mts";
+import { runScript, type RunResult } from "./helpers/run.mts";
+import { fakeFly, machine } from "./helpers/fly.mts";
+import { sha256, snapshot } from "./helpers/tree.mts";
+
+const tmp = mkdtempSync(join(tmpdir(), "ocsync-sync-"));
+after(() => rmSync(tmp, { recursive: true, force: true }));
+
+let counter = 0;
+function workspace(options: Parameters<typeof makeStateDir>[1] = {}) {
+  const dir = join(tmp, `w${++counter}`);
+  mkdirSync(dir, { recursive: true });
+  const state = makeStateDir(join(dir, "state"), options);
+  return { dir, state, memory: join(dir, "memory"), sessions: join(dir, "memory", "sessions") };
+}
+
+function sync(args: string[], env: Record<string, string> = {}): Promise<RunResult> {
+  return runScript("sync-memory.mts", args, { env: { OCSYNC_RETRY_DELAY_MS: "50", ...env } });
+}
+
+/** One sentence on stderr, exit 1, and nothing changed: the contract of every failure. */
+function assertCleanFailure(
+  result: RunResult,
+  pattern: RegExp,
+  memoryBefore: Record<string, string>,
+  memory: string,
+) {
+  assert.equal(result.code, 1, `exit code (stderr: ${result.stderr})`);
+  assert.match(result.stderr, pattern);
+  const errors = result.stderr.split("\n").filter((line) => line.includes("error:"));
+  assert.equal(errors.length, 1, `exactly one error sentence: ${result.stderr}`);
+  assert.deepEqual(snapshot(memory), memoryBefore, "memory/ is unchanged");
+  const parent = join(memory, "..");
+  const leftovers = readdirSync(parent).filter((name) => /\.staging-|\.sync\.lock$/.test(name));
+  assert.deepEqual(leftovers, [], "no staging folder or lock left behind");
+  assert.doesNotMatch(result.stderr + result.stdout, /fm2_faketoken/, "the token is never printed");
+}
+
+function expectExactCopy(state: GeneratedStateDir, sessions: string) {
+  const agent = state.agents[0];
+  const stored = readdirSync(sessions).sort();
+  assert.deepEqual(stored, agent.backedUp, "exactly the history files, no locks, temp files or sidecars");
+  for (const name of agent.backedUp) {
+    const cloud = readFileSync(join(agent.sessionsDir, name));
+    const local = readFileSync(join(sessions, name));
+    if (agent.partial?.[0] === name) {
+      assert.equal(
+        local.toString(),
+        cloud.toString().slice(0, -agent.partial[1].length),
+        `${name}: unfinished line held back`,
+      );
+    } else {
+      assert.ok(local.equals(cloud), `${name} is byte-identical`);
+    }
+  }
+}
+
+describe("sync --local", () => {
+  test("copies the history exactly, holds back an unfinished line, records provenance", async () => {
+    const w = workspace();
+    const result = await sync(["--local", "--state-dir", w.state.root, "--memory", w.memory]);
+    assert.equal(result.code, 0, result.stderr);
+    expectExactCopy(w.state, w.sessions);
+    assert.match(result.stderr, /OpenClaw 2026\.7\.1 \(from openclaw\.json meta\.lastTouchedVersion\)/);
+    assert.match(result.stderr, /agents in .*: main \(files\), ops \(files\)/);
+    assert.match(result.stderr, /storage era files/);
+    assert.match(result.stdout, /11 new, 0 updated, 0 unchanged/);
+    assert.match(result.stdout, /held back: 1 unfinished last line/);
+    const provenance = JSON.parse(readFileSync(join(w.memory, "sync-provenance.json"), "utf8"));
+    assert.equal(provenance.lastSync.era, "files");
+    assert.equal(provenance.lastSync.agent, "main");
+    assert.equal(provenance.lastSync.openclawVersion, "2026.7.1");
+    assert.equal(Object.keys(provenance.files).length, 11);
+    for (const [name, record] of Object.entries<any>(provenance.files)) {
+      const bytes = readFileSync(join(w.sessions, name));
+      assert.equal(record.sha256, sha256(bytes), `${name}: stored hash`);
+      assert.equal(record.size, bytes.length);
+      const cloud = readFileSync(join(w.state.agents[0].sessionsDir, name));
+      assert.equal(record.cloudSha256, sha256(cloud), `${name}: cloud hash`);
+    }
+    const partial = w.state.agents[0].partial![0];
+    assert.equal(provenance.files[partial].heldBackBytes, w.state.agents[0].partial![1].length);
+  });
+
+  test("a second run with nothing new changes nothing, not even the provenance file", async () => {
+    const w = workspace();
+    assert.equal((await sync(["--local", "--state-dir", w.state.root, "--memory", w.memory])).code, 0);
+    const before = snapshot(w.memory);
+    const again = await sync(["--local", "--state-dir", w.state.root, "--memory", w.memory, "--json"]);
+    assert.equal(again.code, 0, again.stderr);
+    const summary = JSON.parse(again.stdout);
+    assert.equal(summary.files.unchanged, 11);
+    assert.equal(summary.files.new + summary.files.updated, 0);
+    assert.equal(summary.provenanceWritten, false);
+    assert.deepEqual(snapshot(w.memory), before);
+  });
+
+  test("appends arrive; the finished line comes complete; files only in memory/ stay", async () => {
+    const w = workspace();
+    assert.equal((await sync(["--local", "--state-dir", w.state.root, "--memory", w.memory])).code, 0);
+    const [partialName, unfinished] = w.state.agents[0].partial!;
+    appendFileSync(join(w.state.agents[0].sessionsDir, partialName), 'ant","content":[]}}\n');
+    writeFileSync(
+      join(w.sessions, "old-session.jsonl"),
+      '{"type":"session","version":3,"id":"old-session"}\n',
+    );
+    const result = await sync([
+      "--local",
+      "--state-dir",
+      w.state.root,
+      "--memory",
+      w.memory,
+      "--json",
+      "--force",
+    ]);
+    assert.equal(result.code, 0, result.stderr);
+    const summary = JSON.parse(result.stdout);
+    assert.equal(summary.files.updated, 1);
+    assert.equal(summary.heldBack.lines, 0);
+    assert.deepEqual(summary.warnings, [], "an append is not worth a warning");
+    const local = readFileSync(join(w.sessions, partialName), "utf8");
+    assert.ok(local.endsWith(`${unfinished}ant","content":[]}}\n`));
+    assert.ok(existsSync(join(w.sessions, "old-session.jsonl")), "absence in the cloud deletes nothing");
+  });
+
+  test("a transcript rewritten in the cloud is taken, with a warning that counts lines", async () => {
+    const w = workspace();
+    assert.equal((await sync(["--local", "--state-dir", w.state.root, "--memory", w.memory])).code, 0);
+    const session = w.state.agents[0].sessions[1];
+    const file = join(w.state.agents[0].sessionsDir, session.files[0]);
+    const lines = readFileSync(file, "utf8").split("\n").filter(Boolean);
+    writeFileSync(file, `${lines.slice(-2).join("\n")}\n`);
+    const result = await sync(["--local", "--state-dir", w.state.root, "--memory", w.memory, "--json"]);
+    assert.equal(result.code, 0, result.stderr);
+    const summary = JSON.parse(result.stdout);
+    assert.equal(summary.warnings.length, 1);
+    assert.match(
+      summary.warnings[0],
+      new RegExp(`${session.files[0]} shrank in the cloud \\(${lines.length} → 2 lines`),
+    );
+    assert.match(result.stderr, /warning: .* shrank/);
+    assert.equal(readFileSync(join(w.sessions, session.files[0]), "utf8"), `${lines.slice(-2).join("\n")}\n`);
+  });
+
+  test("--dry-run reports what would change and writes nothing", async () => {
+    const w = workspace();
+    const result = await sync([
+      "--local",
+      "--state-dir",
+      w.state.root,
+      "--memory",
+      w.memory,
+      "--dry-run",
+      "--json",
+    ]);
+    assert.equal(result.code, 0, result.stderr);
+    const summary = JSON.parse(result.stdout);
+    assert.equal(summary.dryRun, true);
+    assert.equal(summary.files.new, 11);
+    assert.equal(existsSync(w.memory), false, "not even the folder is created");
+    assert.deepEqual(
+      readdirSync(w.dir).filter((n) => n.startsWith(".")),
+      [],
+    );
+  });
+
+  test("picks the only agent, refuses to guess between several, names unknown ones", async () => {
+    const w = workspace();
+    rmSync(join(w.state.root, "agents", "main"), { recursive: true });
+    const only = await sync(["--local", "--state-dir", w.state.root, "--memory", w.memory, "--json"]);
+    assert.equal(only.code, 0, only.stderr);
+    assert.equal(JSON.parse(only.stdout).source.agent, "ops");
+    mkdirSync(join(w.state.root, "agents", "default", "sessions"), { recursive: true });
+    const before = snapshot(w.memory);
+    assertCleanFailure(
+      await sync(["--local", "--state-dir", w.state.root, "--memory", w.memory]),
+      /several agents \(default, ops\) and none is "main"; pick one with --agent ID/,
+      before,
+      w.memory,
+    );
+    assertCleanFailure(
+      await sync(["--local", "--state-dir", w.state.root, "--memory", w.memory, "--agent", "nope"]),
+      /agent "nope" does not exist .* \(found: default, ops\)/,
+      before,
+      w.memory,
+    );
+  });
+
+  test("a missing state dir is one sentence", async () => {
+    const w = workspace();
+    assertCleanFailure(
+      await sync(["--local", "--state-dir", join(w.dir, "nowhere"), "--memory", w.memory]),
+      /the state dir .*nowhere does not exist on this machine; pass --state-dir/,
+      {},
+      w.memory,
+    );
+  });
+
+  test("an empty cloud never replaces a history (unless --allow-empty)", async () => {
+    const w = workspace();
+    assert.equal((await sync(["--local", "--state-dir", w.state.root, "--memory", w.memory])).code, 0);
+    const recreated = makeStateDir(join(w.dir, "recreated"), { secondAgent: false });
+    for (const name of readdirSync(recreated.agents[0].sessionsDir)) {
+      if (name !== "sessions.json") rmSync(join(recreated.agents[0].sessionsDir, name));
+    }
+    writeFileSync(join(recreated.agents[0].sessionsDir, "sessions.json"), "{}");
+    const before = snapshot(w.memory);
+    assertCleanFailure(
+      await sync(["--local", "--state-dir", recreated.root, "--memory", w.memory]),
+      /the cloud has no transcripts for agent main while .* holds 9: .*--allow-empty/,
+      before,
+      w.memory,
+    );
+    const allowed = await sync([
+      "--local",
+      "--state-dir",
+      recreated.root,
+      "--memory",
+      w.memory,
+      "--allow-empty",
+      "--json",
+    ]);
+    assert.equal(allowed.code, 0, allowed.stderr);
+    assert.equal(readdirSync(w.sessions).length, 11, "transcripts stay; only sessions.json was replaced");
+    assert.equal(readFileSync(join(w.sessions, "sessions.json"), "utf8"), "{}");
+  });
+
+  test("refuses to overwrite uncommitted changes in git, unless --force", async () => {
+    const w = workspace();
+    spawnSync("git", ["init", "-q", w.dir]);
+    spawnSync("git", [
+      "-C",
+      w.dir,
+      "-c",
+      "user.email=t@e",
+      "-c",
+      "user.name=t",
+      "commit",
+      "-q",
+      "--allow-empty",
+      "-m",
+      "init",
+    ]);
+    assert.equal((await sync(["--local", "--state-dir", w.state.root, "--memory", w.memory])).code, 0);
+    const edited = join(w.sessions, "sessions.json");
+    writeFileSync(edited, "{}");
+    const before = snapshot(w.memory);
+    assertCleanFailure(
+      await sync(["--local", "--state-dir", w.state.root, "--memory", w.memory]),
+      /memory has uncommitted changes \(memory\/sessions\/.*\); commit or stash them first.*--force/,
+      before,
+      w.memory,
+    );
+    const forced = await sync(["--local", "--state-dir", w.state.root, "--memory", w.memory, "--force"]);
+    assert.equal(forced.code, 0, forced.stderr);
+    assert.notEqual(readFileSync(edited, "utf8"), "{}");
+  });
+
+  test("a second concurrent run fails fast; a stale lock of a dead process is taken over", async () => {
+    const w = workspace();
+    const lock = join(w.dir, ".memory.sync.lock");
+    const host = (await import("node:os")).hostname();
+    writeFileSync(
+      lock,
+      JSON.stringify({ pid: process.pid, host, startedAt: "2026-11-24T06:00:00Z", command: "sync-memory" }),
+    );
+    assert.equal((await sync(["--local", "--state-dir", w.state.root, "--memory", w.memory])).code, 1);
+    const held = await sync(["--local", "--state-dir", w.state.root, "--memory", w.memory]);
+    assert.match(
+      held.stderr,
+      new RegExp(`another sync-memory of .*memory is running \\(pid ${process.pid} on ${host}`),
+    );
+    assert.equal(existsSync(w.memory), false);
+    const dead = spawnSync(process.execPath, [
+      "-e",
+      "process.stdout.write(String(process.pid))",
+    ]).stdout.toString();
+    writeFileSync(
+      lock,
+      JSON.stringify({ pid: Number(dead), host, startedAt: "2026-11-24T06:00:00Z", command: "sync-memory" }),
+    );
+    const takeover = await sync(["--local", "--state-dir", w.state.root, "--memory", w.memory]);
+    assert.equal(takeover.code, 0, takeover.stderr);
+    assert.match(takeover.stderr, new RegExp(`took over a stale lock of pid ${dead}`));
+    assert.equal(existsSync(lock), false, "the lock is released");
+  });
+
+  test("a failure while moving files into place puts everything back", async () => {
+    const w = workspace();
+    assert.equal((await sync(["--local", "--state-dir", w.state.root, "--memory", w.memory])).code, 0);
+    // New cloud content for two files, and a folder where the second one has to go: the rename fails.
+    const agent = w.state.agents[0];
+    const names = readdirSync(agent.sessionsDir)
+      .filter((n) => n.endsWith(".jsonl") && !n.includes("." + "checkpoint"))
+      .sort();
+    appendFileSync(
+      join(agent.sessionsDir, names[0]),
+      '{"type":"custom","id":"0000aaaa","parentId":null,"timestamp":"2026-11-21T00:00:00Z"}\n',
+    );
+    writeFileSync(
+      join(agent.sessionsDir, "zz-new-session.jsonl"),
+      '{"type":"session","version":3,"id":"zz-new-session"}\n',
+    );
+    mkdirSync(join(w.sessions, "zz-new-session.jsonl"));
+    const before = snapshot(w.memory);
+    assertCleanFailure(
+      await sync(["--local", "--state-dir", w.state.root, "--memory", w.memory, "--force"]),
+      /writing into .*memory failed \(.*\); it was left as it was before the sync/,
+      before,
+      w.memory,
+    );
+  });
+
+  test("a full disk fails cleanly and leaves memory/ as it was", async (t) => {
+    if (process.getuid?.() !== 0)
+      assert.fail("this test mounts a small tmpfs and needs root (CI runs as root)");
+    const w = workspace({ turns: 40 });
+    const small = join(w.dir, "small");
+    mkdirSync(small);
+    const mounted = spawnSync("mount", ["-t", "tmpfs", "-o", "size=48k", "tmpfs", small]);
+    assert.equal(mounted.status, 0, `mount tmpfs: ${mounted.stderr}`);
+    t.after(() => spawnSync("umount", [small]));
+    const memory = join(small, "memory");
+    mkdirSync(join(memory, "sessions"), { recursive: true });
+    writeFileSync(join(memory, "sessions", "keep.jsonl"), '{"type":"session","version":3,"id":"keep"}\n');
+    const before = snapshot(memory);
+    assertCleanFailure(
+      await sync(["--local", "--state-dir", w.state.root, "--memory", memory]),
+      /no space left on device|disk is full|ENOSPC/i,
+      before,
+      memory,
+    );
+  });
+});
+
+describe("sync --app (fake flyctl)", () => {
+  function flyWorkspace(options: Parameters<typeof fakeFly>[2] = {}) {
+    const w = workspace();
+    const fly = fakeFly(w.dir, w.state.root, options);
+    const run = (extra: string[] = []) =>
+      sync(["--app", "my-bot", "--state-dir", w.state.root, "--memory", w.memory, ...extra], fly.env);
+    return { ...w, fly, run };
+  }
+
+  test("pulls through flyctl ssh console with --machine, -q and a shell-free -C", async () => {
+    const w = flyWorkspace();
+    const result = await w.run();
+    assert.equal(result.code, 0, result.stderr);
+    expectExactCopy(w.state, w.sessions);
+    assert.match(result.stderr, /flyctl 0\.4\.87/);
+    assert.match(result.stderr, /machine 148e6d4c2e9d89 .* in ams, started/);
+    const ssh = w.fly.calls().filter((argv) => argv[0] === "ssh");
+    assert.equal(ssh.length, 2, "one discovery call and one transfer call");
+    for (const argv of ssh) {
+      assert.deepEqual(argv.slice(0, 7), [
+        "ssh",
+        "console",
+        "-a",
+        "my-bot",
+        "--machine",
+        "148e6d4c2e9d89",
+        "-q",
+      ]);
+      assert.equal(argv[7], "-C");
+      assert.match(argv[8], /^sh -s -- /, "the program travels on stdin; no PTY, no bare sh");
+    }
+    const provenance = JSON.parse(readFileSync(join(w.memory, "sync-provenance.json"), "utf8"));
+    assert.equal(provenance.lastSync.app, "my-bot");
+    assert.equal(provenance.lastSync.machine, "148e6d4c2e9d89");
+    assert.equal(provenance.lastSync.flyctlVersion, "0.4.87");
+  });
+
+  test("FLY_APP and FLY_MACHINE work like --app and --machine; only `fly` on PATH works too", async () => {
+    const w = flyWorkspace({ binName: "fly" });
+    const result = await sync(["--state-dir", w.state.root, "--memory", w.memory, "--json"], {
+      ...w.fly.env,
+      FLY_APP: "my-bot",
+      FLY_MACHINE: "148e6d4c2e9d89",
+    });
+    assert.equal(result.code, 0, result.stderr);
+    assert.equal(JSON.parse(result.stdout).source.machine, "148e6d4c2e9d89");
+  });
+
+  test("two started machines with the volume: refuses to guess, lists them; --machine picks one", async () => {
+    const w = flyWorkspace();
+    w.fly.config.apps["my-bot"].machines.push(machine("9080e6f1a2b3c4", w.state.root, "started", "fra"));
+    w.fly.save();
+    assertCleanFailure(
+      await w.run(),
+      /several started machines of "my-bot" have a volume at .* \(148e6d4c2e9d89 \[started, ams\], 9080e6f1a2b3c4 \[started, fra\]\).*--machine ID/,
+      {},
+      w.memory,
+    );
+    const picked = await w.run(["--machine", "9080e6f1a2b3c4"]);
+    assert.equal(picked.code, 0, picked.stderr);
+    expectExactCopy(w.state, w.sessions);
+  });
+
+  test("every flyctl failure is one sentence and changes nothing", async (t) => {
+    const cases: [string, (w: ReturnType<typeof flyWorkspace>) => void, RegExp, string[]?][] = [
+      [
+        "no token",
+        (w) => delete (w.fly.env as Record<string, string>).FLY_API_TOKEN,
+        /flyctl has no valid access token: set FLY_API_TOKEN \(create one with 'fly tokens create ssh -a my-bot'\)/,
+      ],
+      [
+        "old flyctl",
+        (w) => (w.fly.config.version = "0.4.79"),
+        /flyctl 0\.4\.79 is too old: versions before 0\.4\.80 can end a download early and still report success/,
+      ],
+      ["unknown app", () => {}, /Fly app "other-bot" was not found/, ["--app", "other-bot"]],
+      [
+        "stopped machine",
+        (w) => (w.fly.config.apps["my-bot"].machines[0].state = "stopped"),
+        /the machine holding .* is not started \(148e6d4c2e9d89 \[stopped, ams\]\): start it with 'fly machine start 148e6d4c2e9d89 -a my-bot'/,
+      ],
+      ["unknown machine", () => {}, /machine 0000 is not one of "my-bot"'s machines/, ["--machine", "0000"]],
+      [
+        "no volume at the state dir",
+        (w) => (w.fly.config.apps["my-bot"].machines[0].config.mounts = [{ path: "/elsewhere" }]),
+        /no machine of "my-bot" mounts a volume that holds/,
+      ],
+      [
+        "dropped connection",
+        (w) => (w.fly.config.faults = { dropAfterBytes: 600 }),
+        /connection to "my-bot" dropped before the transfer finished; nothing was changed/,
+      ],
+      [
+        "tail lost with exit 0 (discovery)",
+        (w) => (w.fly.config.faults = { truncateTailBytes: 20 }),
+        /the discovery answer from the bot's machine was cut short; run sync again/,
+      ],
+      [
+        "tail lost with exit 0 (transfer)",
+        (w) => (w.fly.config.faults = { truncateTailBytes: 40, match: " stream " }),
+        /the transfer from Fly app "my-bot" .* is incomplete: the compressed stream from the bot ended early or is damaged; nothing was changed/,
+      ],
+      [
+        "tail lost with exit 0 (uncompressed)",
+        (w) => (w.fly.config.faults = { truncateTailBytes: 3, match: " stream " }),
+        /is incomplete: .*nothing was changed/,
+      ],
+      [
+        "stdout notice in the discovery",
+        (w) => (w.fly.config.faults = { stdoutNotice: "A new version of flyctl is available" }),
+        /did not answer the discovery like a POSIX shell should \(something else wrote to stdout\)/,
+      ],
+      [
+        "stdout notice in the data",
+        (w) =>
+          (w.fly.config.faults = { stdoutNotice: "A new version of flyctl is available", match: " stream " }),
+        /is incomplete: the bot's answer does not start like a sync stream \(something else wrote to stdout\)/,
+      ],
+      [
+        "connect keeps failing",
+        (w) => (w.fly.config.faults = { connectFailures: 5 }),
+        /could not connect to "my-bot" over flyctl ssh \(error connecting to SSH server: .*\).*\(tried 3 times\)/,
+      ],
+    ];
+    for (const [name, arrange, pattern, extra] of cases) {
+      await t.test(name, async () => {
+        const w = flyWorkspace();
+        // An existing history, to show it survives every failure.
+        mkdirSync(w.sessions, { recursive: true });
+        writeFileSync(join(w.sessions, "kept.jsonl"), '{"type":"session","version":3,"id":"kept"}\n');
+        arrange(w);
+        w.fly.save();
+        const before = snapshot(w.memory);
+        const args = ["--state-dir", w.state.root, "--memory", w.memory, ...(extra ?? [])];
+        if (!extra?.includes("--app")) args.unshift("--app", "my-bot");
+        assertCleanFailure(await sync(args, w.fly.env), pattern, before, w.memory);
+      });
+    }
+  });
+
+  test("flyctl missing: one sentence saying how to install it", async () => {
+    const w = workspace();
+    const result = await sync(["--app", "my-bot", "--memory", w.memory], { PATH: "/usr/bin:/bin" });
+    assertCleanFailure(
+      result,
+      /flyctl is not installed \(neither fly nor flyctl is on PATH\); install it from/,
+      {},
+      w.memory,
+    );
+  });
+
+  test("transient connect failures are retried", async () => {
+    const w = flyWorkspace({ config: { faults: { connectFailures: 2 } } });
+    const result = await w.run();
+    assert.equal(result.code, 0, result.stderr);
+    expectExactCopy(w.state, w.sessions);
+  });
+
+  test("a remote call that stops sending times out", async () => {
+    const w = flyWorkspace({ config: { faults: { hang: true } } });
+    const started = Date.now();
+    const result = await sync(
+      ["--app", "my-bot", "--state-dir", w.state.root, "--memory", w.memory, "--timeout", "1"],
+      {
+        ...w.fly.env,
+        OCSYNC_RETRIES: "1",
+      },
+    );
+    assertCleanFailure(
+      result,
+      /the discovery from Fly app "my-bot" \(machine 148e6d4c2e9d89\) stalled \(no data for 1s/,
+      {},
+      w.memory,
+    );
+    assert.ok(Date.now() - started < 30_000);
+  });
+
+  test("a failing remote program: flyctl exits 1, the program's own sentence is shown", async () => {
+    const w = flyWorkspace();
+    // The agent's sessions folder disappears between discovery and transfer (a real race on a live bot).
+    const sessionsDir = w.state.agents[0].sessionsDir;
+    const wrapper = join(w.dir, "bin", "flyctl");
+    rmSync(wrapper);
+    writeFileSync(
+      wrapper,
+      `#!/bin/sh\ncase "$*" in *" stream "*) rm -rf '${sessionsDir}';; esac\nexec '${join(process.cwd(), "test", "helpers", "fake-flyctl.mjs")}' "$@"\n`,
+      { mode: 0o755 },
+    );
+    assertCleanFailure(
+      await w.run(),
+      /the transfer failed on the bot's machine \(status 3\): no sessions folder at .*agents\/main\/sessions/,
+      {},
+      w.memory,
+    );
+  });
+});
+
+describe("usage", () => {
+  test("--help describes every flag and exits 0", async () => {
+    const result = await sync(["--help"]);
+    assert.equal(result.code, 0);
+    for (const flag of [
+      "--app",
+      "--machine",
+      "--ssh",
+      "--local",
+      "--state-dir",
+      "--agent",
+      "--memory",
+      "--dry-run",
+      "--json",
+      "--force",
+      "--allow-empty",
+      "--timeout",
+    ]) {
+      assert.ok(result.stdout.includes(flag), flag);
+    }
+  });
+
+  test("bad flags exit 2 with a sentence", async () => {
+    for (const [args, pattern] of [
+      [["--bogus"], /Unknown option '--bogus'/],
+      [["--local", "--app", "x"], /--app and --local cannot be combined/],
+      [[], /say where the bot is/],
+      [["--local", "--timeout", "soon"], /--timeout soon is not a positive number/],
+      [["--ssh", "user@@host"], /is not of the form \[user@\]host\[:port\]/],
+    ] as [string[], RegExp][]) {
+      const result = await sync(args, { FLY_APP: "" });
+      assert.equal(result.code, 2, `${args.join(" ")}: ${result.stderr}`);
+      assert.match(result.stderr, pattern);
+    }
+  });
+});
