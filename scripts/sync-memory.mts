@@ -1,16 +1,7 @@
 // sync-memory: pull an OpenClaw bot's sessions (Fly.io volume, a host over ssh, or a local folder) into
 // memory/sessions/, exactly and safely. Run: npx tsx scripts/sync-memory.mts --help
-import {
-  EXIT_FAILED,
-  EXIT_OK,
-  Reporter,
-  UsageError,
-  formatBytes,
-  parseFlags,
-  printJson,
-  runMain,
-} from "./lib/cli.mts";
-import { sync, type SyncSummary } from "./lib/sync.mts";
+import { EXIT_FAILED, EXIT_OK, Reporter, UsageError, parseFlags, printJson, runMain } from "./lib/cli.mts";
+import { formatSummary, sync } from "./lib/sync.mts";
 
 const HELP = `Usage: npx tsx scripts/sync-memory.mts [options]
 
@@ -118,26 +109,6 @@ await runMain(async () => {
   });
   for (const warning of summary.warnings) reporter.warn(warning);
   if (flags.json) printJson(summary);
-  else process.stdout.write(describe(summary));
+  else process.stdout.write(formatSummary(summary));
   return summary.ok ? EXIT_OK : EXIT_FAILED;
 });
-
-function describe(s: SyncSummary): string {
-  const lines = [
-    `${s.dryRun ? "Dry run: would sync" : "Synced"} agent ${s.source.agent} (OpenClaw ${s.source.openclawVersion ?? "?"}, ${s.source.era} era) into ${s.memory}`,
-    `  files: ${s.files.new} new, ${s.files.updated} updated, ${s.files.unchanged} unchanged` +
-      (s.files.skippedPruned ? `, ${s.files.skippedPruned} pruned earlier and unchanged` : "") +
-      (s.files.onlyLocal ? `, ${s.files.onlyLocal} kept that the cloud no longer has` : ""),
-    `  bytes: ${formatBytes(s.bytes.transferred)} transferred, ${formatBytes(s.bytes.written)} ${s.dryRun ? "would be " : ""}written`,
-  ];
-  if (s.heldBack.lines) {
-    lines.push(
-      `  held back: ${s.heldBack.lines} unfinished last line(s), ${s.heldBack.bytes} bytes (they arrive complete next time)`,
-    );
-  }
-  const skipped = Object.entries(s.skipped).map(([kind, n]) => `${n} ${kind}`);
-  if (skipped.length) lines.push(`  not backed up: ${skipped.join(", ")}`);
-  if (s.warnings.length) lines.push(`  warnings: ${s.warnings.length}`);
-  if (!s.dryRun && !s.provenanceWritten) lines.push("  nothing changed");
-  return `${lines.join("\n")}\n`;
-}
