@@ -243,6 +243,18 @@ for (const version of VERSIONS) {
     });
 
     if (version === "2026.9.6") {
+      test("--refresh of an unchanged SQLite-era state dir imports the history again, nothing kept aside", async () => {
+        const result = await localState(
+          ["--out", out, "--openclaw", openclawCommand(version), "--refresh", "--json"],
+          home,
+        );
+        const refreshed = parseJson<LocalStateReport>(result, "local-state --refresh");
+        assert.deepEqual(refreshed.refresh, { keptLocalChanges: [] });
+        assert.equal(refreshed.openclaw.imported?.listed, conversations.length);
+        assert.deepEqual(refreshed.openclaw.imported?.issues, []);
+        assert.equal(readdirSync(root).filter((name) => name.startsWith(`out-${version}.`)).length, 0);
+      });
+
       test("--refresh keeps the previous database aside when it cannot compare it (no OpenClaw)", async () => {
         const result = await localState(
           ["--out", out, "--openclaw", join(root, "no-such-openclaw"), "--refresh"],

@@ -12,7 +12,7 @@
 //     changed since (new local conversations) and keep it.
 import { spawn } from "node:child_process";
 import { createHash } from "node:crypto";
-import { constants, existsSync } from "node:fs";
+import { constants, existsSync, rmSync } from "node:fs";
 import {
   copyFile,
   mkdir,
@@ -578,12 +578,12 @@ export async function buildLocalState(options: LocalStateOptions): Promise<Local
   const keptLocalChanges: string[] = [];
   let carry: { added: string[]; modified: string[] } = { added: [], modified: [] };
   let oldIndex: Record<string, Entry> = {};
+  const oldIsSqlite =
+    previous !== undefined &&
+    (previous.era === "sqlite" || existsSync(join(out, "agents", agent, "agent", "openclaw-agent.sqlite")));
   if (previous) {
     const oldSessions = join(out, sessionsRel);
-    if (
-      previous.era === "sqlite" ||
-      existsSync(join(out, "agents", agent, "agent", "openclaw-agent.sqlite"))
-    ) {
+    if (oldIsSqlite) {
       // The history lives in the build's database now: compare what it lists with what it listed after the import.
       const listed = openclaw.found ? await listSessions(options.openclaw, out, agent, env) : undefined;
       if (!listed || !previous.listed) {
@@ -618,6 +618,8 @@ export async function buildLocalState(options: LocalStateOptions): Promise<Local
   const stamp = new Date().toISOString().replace(/[:.]/g, "-");
   const building = `${out}.building-${process.pid}`;
   await rm(building, { recursive: true, force: true });
+  // A build that fails half way leaves nothing behind (on success the folder has become OUT).
+  process.once("exit", () => rmSync(building, { recursive: true, force: true }));
   const newSessions = join(building, sessionsRel);
   await mkdir(newSessions, { recursive: true });
   const written: Record<string, string> = {};
@@ -691,7 +693,9 @@ export async function buildLocalState(options: LocalStateOptions): Promise<Local
     } else {
       // Everything the local gateway keeps outside this agent's sessions folder (its own state database,
       // credentials, workspace, other agents) moves into the new build unchanged.
-      await carryOver(out, building, agent);
+      // A SQLite-era state dir without local changes is rebuilt from scratch: its database would clash with
+      // the new import.
+      if (!oldIsSqlite) await carryOver(out, building, agent);
       const trash = `${out}.old-${process.pid}`;
       await rename(out, trash);
       await rm(trash, { recursive: true, force: true });
