@@ -17,6 +17,7 @@ Where the bot is (one of):
                       the state dir
   --ssh [USER@]HOST[:PORT]
                       a self-hosted bot, reached with OpenSSH (keys from your ssh config / agent)
+  --ssh-option OPT    an ssh -o option (repeatable), e.g. --ssh-option IdentityFile=~/.ssh/bot
   --local             the state dir is on this machine (a Docker volume, a copy, the demo)
 
 What to pull:
@@ -40,6 +41,7 @@ interface Flags {
   app?: string;
   machine?: string;
   ssh?: string;
+  "ssh-option"?: string[];
   local?: boolean;
   "state-dir"?: string;
   agent?: string;
@@ -58,6 +60,7 @@ await runMain(async () => {
     app: { type: "string" },
     machine: { type: "string" },
     ssh: { type: "string" },
+    "ssh-option": { type: "string", multiple: true },
     local: { type: "boolean" },
     "state-dir": { type: "string" },
     agent: { type: "string" },
@@ -85,6 +88,8 @@ await runMain(async () => {
     throw new UsageError(`${chosen.join(" and ")} cannot be combined: pick one way to reach the bot`);
   if (chosen.length === 0)
     throw new UsageError("say where the bot is: --app NAME (or FLY_APP), --ssh HOST or --local");
+  if (flags["ssh-option"] && flags.ssh === undefined)
+    throw new UsageError("--ssh-option only applies to --ssh");
   if (flags.machine && app === undefined) throw new UsageError("--machine only applies to a Fly app (--app)");
   const timeout = Number(flags.timeout ?? process.env.SYNC_TIMEOUT ?? 120);
   if (!Number.isFinite(timeout) || timeout <= 0)
@@ -98,6 +103,7 @@ await runMain(async () => {
     app,
     machine: flags.machine ?? (app !== undefined ? process.env.FLY_MACHINE || undefined : undefined),
     ssh: flags.ssh,
+    sshOptions: flags["ssh-option"] ?? [],
     stateDir,
     agent: flags.agent,
     memory: flags.memory ?? "memory",

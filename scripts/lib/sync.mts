@@ -28,6 +28,7 @@ import { applyStaged, createStaging, removeStaleStaging, type StagedChange } fro
 import { countLines, sha256File, trimUnfinishedLine } from "./store/content.mts";
 import { uncommittedChanges } from "./store/git.mts";
 import { acquireLock } from "./store/lock.mts";
+import { reconcileSqliteExport } from "./openclaw/continuity.mts";
 import {
   PROVENANCE_FILE,
   SESSIONS_DIR,
@@ -45,6 +46,8 @@ export interface SyncOptions {
   app?: string;
   machine?: string;
   ssh?: string;
+  /** `-o` options for ssh. */
+  sshOptions?: string[];
   stateDir: string;
   agent?: string;
   memory: string;
@@ -116,7 +119,8 @@ async function connect(options: SyncOptions): Promise<Connection> {
   }
   if (options.transport === "ssh") {
     const target = parseSshTarget(options.ssh ?? "");
-    return { transport: new SshTransport(target), source: { transport: "ssh", host: options.ssh } };
+    const extra = (options.sshOptions ?? []).flatMap((option) => ["-o", option]);
+    return { transport: new SshTransport(target, extra), source: { transport: "ssh", host: options.ssh } };
   }
   return { transport: new LocalTransport(), source: { transport: "local" } };
 }
@@ -195,6 +199,15 @@ export async function sync(options: SyncOptions): Promise<SyncSummary> {
   // and `I user_version` records; an unknown layout fails remotely with a sentence (docs/sqlite-era.md).
   const program = era === "sqlite" ? ("export-sqlite.mjs" as const) : ("pull.sh" as const);
   if (era === "sqlite") {
+    const nodeVersion = /^v?(\d+)\.(\d+)/.exec(discovery.node ?? "");
+    const [major, minor] = nodeVersion ? [Number(nodeVersion[1]), Number(nodeVersion[2])] : [0, 0];
+    if (!discovery.tools.node || major < 22 || (major === 22 && minor < 5)) {
+      throw new Failure(
+        `agent ${agent.id}'s sessions are in SQLite, which is read with the bot's own Node.js (22.5 or later, for node:sqlite), but ${discovery.node ? `the bot has Node ${discovery.node}` : "the bot's machine has no node on PATH"}`,
+      );
+    }
+  }
+  if (era === "sqlite") {
     reporter.info(
       `agent ${agent.id}: exporting ${discovery.stateDir}/agents/${agent.id}/agent/openclaw-agent.sqlite with node on the bot (read-only, one transaction)`,
     );
@@ -246,7 +259,7 @@ export async function sync(options: SyncOptions): Promise<SyncSummary> {
     // 4. Transfer: stream mode writes the files into staging, checking every size and hash on the way.
     const mode = options.dryRun ? "manifest" : "stream";
     reporter.progress(`${mode === "stream" ? "transferring" : "listing"} ${agent.id}'s sessions…`);
-    const result = await transport.call<StreamResult>({
+    let result = await transport.call<StreamResult>({
       program,
       args: [mode, ...programArgs],
       label: mode === "stream" ? "transfer" : "listing",
@@ -263,6 +276,18 @@ export async function sync(options: SyncOptions): Promise<SyncSummary> {
       },
     });
     reporter.clearProgress();
+    const continuityWarnings: string[] = [];
+    if (era === "sqlite") {
+      syncSource.layout = result.info.layout;
+      reporter.info(
+        `agent ${agent.id}: SQLite layout ${result.info.layout ?? "?"} (user_version ${result.info.user_version ?? "?"})`,
+      );
+      // One history across the upgrade: land the database's transcripts on the files the backup already keeps.
+      const continuity = await reconcileSqliteExport(result, sessionsDir, { at: syncSource.at });
+      result = continuity.result;
+      for (const note of continuity.notes) reporter.info(note);
+      continuityWarnings.push(...continuity.warnings);
+    }
 
     // 5. Checks and planning, all in staging.
     const provenance = await readProvenance(memoryDir).catch((error: Error) => {
@@ -271,6 +296,7 @@ export async function sync(options: SyncOptions): Promise<SyncSummary> {
       );
     });
     const plan = await planChanges(result, sessionsDir, provenance, options.dryRun);
+    plan.warnings.unshift(...continuityWarnings);
     const cloudConversations = result.files.filter((f) => isConversation(classify(f.name).kind)).length;
     const localCount = await localConversations(sessionsDir);
     if (cloudConversations === 0 && localCount > 0 && !options.allowEmpty) {

@@ -20,6 +20,8 @@ import { appendFileSync, existsSync, readFileSync, writeFileSync } from "node:fs
 
 const config = JSON.parse(readFileSync(process.env.FAKE_FLY_CONFIG ?? "", "utf8"));
 const argv = process.argv.slice(2);
+/** Environment of the remote process on top of ours: machines[].env (e.g. a PATH holding only BusyBox). */
+let machineEnv;
 // faults.match: the data faults apply only to ssh calls whose -C command contains this text.
 const faults = { ...config.faults };
 if (faults.match && !(option(["-C", "--command"]) ?? "").includes(faults.match)) {
@@ -150,6 +152,7 @@ if (argv[0] === "ssh" && argv[1] === "console") {
   if (faults.hang) {
     setInterval(() => {}, 1 << 30);
   } else {
+    machineEnv = machine.env;
     run(splitWords(command));
   }
 } else if (argv[0] !== "ssh") {
@@ -159,7 +162,11 @@ if (argv[0] === "ssh" && argv[1] === "console") {
 function run(words) {
   const pty = words.length === 1 && ["sh", "/bin/sh", "bash", "/bin/bash"].includes(words[0]);
   if (pty) process.stdout.write("Warning: a PTY is being forced for this command\n");
-  const child = spawn(words[0], words.slice(1), { stdio: ["pipe", "pipe", "pipe"] });
+  // machines[].env: the remote process's environment on top of ours (e.g. a PATH holding only BusyBox).
+  const child = spawn(words[0], words.slice(1), {
+    stdio: ["pipe", "pipe", "pipe"],
+    env: { ...process.env, ...(machineEnv ?? {}) },
+  });
   let sent = 0;
   let held = Buffer.alloc(0);
   let dropped = false;

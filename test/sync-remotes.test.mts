@@ -1,0 +1,225 @@
+// The same sync through other real remotes: an OpenSSH server on 127.0.0.1, a minimal remote with nothing but
+// BusyBox, and a SQLite-era bot whose exporter runs on a real Node 24.
+import { after, before, describe, test } from "node:test";
+import assert from "node:assert/strict";
+import { spawn, spawnSync, type ChildProcess } from "node:child_process";
+import {
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  writeFileSync,
+} from "node:fs";
+import { createConnection } from "node:net";
+import { tmpdir, userInfo } from "node:os";
+import { dirname, join } from "node:path";
+import { makeStateDir } from "./helpers/statedir.mts";
+import { runScript } from "./helpers/run.mts";
+import { fakeFly } from "./helpers/fly.mts";
+import { makeSqliteState, node24 } from "./helpers/sqlitestate.mts";
+import { snapshot } from "./helpers/tree.mts";
+
+const tmp = mkdtempSync(join(tmpdir(), "ocsync-remotes-"));
+after(() => rmSync(tmp, { recursive: true, force: true }));
+
+function expectExactCopy(state: ReturnType<typeof makeStateDir>, sessions: string) {
+  const agent = state.agents[0];
+  assert.deepEqual(readdirSync(sessions).sort(), agent.backedUp);
+  for (const name of agent.backedUp) {
+    const cloud = readFileSync(join(agent.sessionsDir, name));
+    const local = readFileSync(join(sessions, name));
+    const expected =
+      agent.partial?.[0] === name ? cloud.subarray(0, cloud.length - agent.partial[1].length) : cloud;
+    assert.ok(local.equals(expected), `${name} is byte-identical`);
+  }
+}
+
+function waitForPort(port: number, timeoutMs = 10_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  return new Promise((resolve, reject) => {
+    const attempt = () => {
+      const socket = createConnection({ host: "127.0.0.1", port });
+      socket.once("connect", () => {
+        socket.destroy();
+        resolve();
+      });
+      socket.once("error", () => {
+        socket.destroy();
+        if (Date.now() > deadline) reject(new Error(`sshd did not listen on ${port}`));
+        else setTimeout(attempt, 100);
+      });
+    };
+    attempt();
+  });
+}
+
+describe("sync --ssh (a real OpenSSH server on 127.0.0.1)", () => {
+  const dir = join(tmp, "ssh");
+  const port = 20000 + Math.floor(Math.random() * 20000);
+  let sshd: ChildProcess | undefined;
+  let sshOptions: string[] = [];
+
+  before(async () => {
+    mkdirSync(dir, { recursive: true });
+    for (const [name, type] of [
+      ["host_key", "ed25519"],
+      ["client_key", "ed25519"],
+    ]) {
+      const made = spawnSync("ssh-keygen", ["-q", "-t", type, "-N", "", "-f", join(dir, name)]);
+      assert.equal(made.status, 0, `ssh-keygen: ${made.stderr}`);
+    }
+    writeFileSync(join(dir, "authorized_keys"), readFileSync(join(dir, "client_key.pub")));
+    writeFileSync(
+      join(dir, "sshd_config"),
+      [
+        `Port ${port}`,
+        "ListenAddress 127.0.0.1",
+        `HostKey ${join(dir, "host_key")}`,
+        `AuthorizedKeysFile ${join(dir, "authorized_keys")}`,
+        `PidFile ${join(dir, "sshd.pid")}`,
+        "PermitRootLogin prohibit-password",
+        "PasswordAuthentication no",
+        "KbdInteractiveAuthentication no",
+        "StrictModes no",
+        "UsePAM no",
+      ].join("\n") + "\n",
+    );
+    mkdirSync("/run/sshd", { recursive: true });
+    const binary = ["/usr/sbin/sshd", "/usr/bin/sshd"].find(existsSync);
+    assert.ok(binary, "sshd is installed (scripts/dev/test-tools.mts installs Debian's openssh-server)");
+    sshd = spawn(binary, ["-D", "-e", "-f", join(dir, "sshd_config")], {
+      stdio: ["ignore", "ignore", "pipe"],
+    });
+    let log = "";
+    sshd.stderr!.on("data", (chunk: Buffer) => (log += chunk.toString()));
+    await waitForPort(port).catch((error: Error) => {
+      throw new Error(`${error.message}: ${log}`);
+    });
+    sshOptions = [
+      "--ssh-option",
+      `IdentityFile=${join(dir, "client_key")}`,
+      "--ssh-option",
+      "StrictHostKeyChecking=no",
+      "--ssh-option",
+      `UserKnownHostsFile=${join(dir, "known_hosts")}`,
+      "--ssh-option",
+      "IdentitiesOnly=yes",
+    ];
+  });
+  after(() => sshd?.kill());
+
+  test("pulls the same exact history over ssh", async () => {
+    const state = makeStateDir(join(dir, "state"));
+    const memory = join(dir, "memory");
+    const result = await runScript("sync-memory.mts", [
+      "--ssh",
+      `${userInfo().username}@127.0.0.1:${port}`,
+      ...sshOptions,
+      "--state-dir",
+      state.root,
+      "--memory",
+      memory,
+      "--json",
+    ]);
+    assert.equal(result.code, 0, result.stderr);
+    expectExactCopy(state, join(memory, "sessions"));
+    const summary = JSON.parse(result.stdout);
+    assert.equal(summary.source.transport, "ssh");
+    assert.equal(summary.files.new, 11);
+  });
+
+  test("a refused connection is retried, then one sentence; memory/ untouched", async () => {
+    const memory = join(dir, "memory-refused");
+    const closed = port + 1;
+    const result = await runScript(
+      "sync-memory.mts",
+      ["--ssh", `127.0.0.1:${closed}`, ...sshOptions, "--state-dir", "/data", "--memory", memory],
+      { env: { OCSYNC_RETRY_DELAY_MS: "50" } },
+    );
+    assert.equal(result.code, 1);
+    assert.match(
+      result.stderr,
+      new RegExp(
+        `error: could not reach 127\\.0\\.0\\.1:${closed} over ssh \\(.*Connection refused.*\\).*\\(tried 3 times\\)`,
+      ),
+    );
+    assert.equal(existsSync(memory), false);
+  });
+});
+
+describe("a minimal remote: BusyBox only", () => {
+  test("discovery and transfer work with BusyBox sh, head, wc, sha256sum and gzip", async () => {
+    const dir = join(tmp, "busybox");
+    const bin = join(dir, "bb");
+    mkdirSync(bin, { recursive: true });
+    const busybox = ["/usr/bin/busybox", "/bin/busybox"].find(existsSync);
+    assert.ok(busybox, "busybox is installed (scripts/dev/test-tools.mts installs Debian's busybox)");
+    const installed = spawnSync(busybox, ["--install", "-s", bin]);
+    assert.equal(installed.status, 0, String(installed.stderr));
+    const state = makeStateDir(join(dir, "state"));
+    const fly = fakeFly(dir, state.root);
+    // The remote process sees a PATH with nothing but BusyBox's applets.
+    (fly.config.apps["my-bot"].machines[0] as { env?: Record<string, string> }).env = { PATH: bin };
+    fly.save();
+    const memory = join(dir, "memory");
+    const result = await runScript(
+      "sync-memory.mts",
+      ["--app", "my-bot", "--state-dir", state.root, "--memory", memory],
+      { env: fly.env },
+    );
+    assert.equal(result.code, 0, result.stderr);
+    expectExactCopy(state, join(memory, "sessions"));
+    const probe = spawnSync(join(bin, "sh"), ["-c", "readlink -f $(command -v sha256sum)"], {
+      env: { PATH: bin },
+    });
+    assert.match(String(probe.stdout), /busybox/, "the remote's tools really are BusyBox");
+  });
+});
+
+describe("a SQLite-era bot (exporter on a real Node 24)", () => {
+  test("sync backs up layout C into the file-era layout, names the era and layout, records them", async () => {
+    const dir = join(tmp, "sqlite");
+    const state = await makeSqliteState(join(dir, "state"), { layout: "C", leftovers: true });
+    const before = snapshot(state.root);
+    const memory = join(dir, "memory");
+    const path = `${dirname(node24())}:${process.env.PATH}`;
+    const result = await runScript(
+      "sync-memory.mts",
+      ["--local", "--state-dir", state.root, "--agent", state.agentId, "--memory", memory, "--json"],
+      { env: { PATH: path } },
+    );
+    assert.equal(result.code, 0, result.stderr);
+    assert.match(result.stderr, /storage era sqlite/);
+    assert.match(result.stderr, /SQLite layout C \(user_version 23\)/);
+    for (const [name, bytes] of state.expected) {
+      assert.ok(readFileSync(join(memory, "sessions", name)).equals(bytes), `${name} exported exactly`);
+    }
+    const provenance = JSON.parse(readFileSync(join(memory, "sync-provenance.json"), "utf8"));
+    assert.equal(provenance.lastSync.era, "sqlite");
+    assert.equal(provenance.lastSync.layout, "C");
+    assert.deepEqual(snapshot(state.root), before, "nothing was written into the bot's state dir");
+    const again = await runScript(
+      "sync-memory.mts",
+      ["--local", "--state-dir", state.root, "--agent", state.agentId, "--memory", memory, "--json"],
+      { env: { PATH: path } },
+    );
+    assert.equal(again.code, 0, again.stderr);
+    assert.equal(JSON.parse(again.stdout).provenanceWritten, false, "an unchanged database changes nothing");
+  });
+
+  test("an unknown schema fails with a sentence naming what was found, and changes nothing", async () => {
+    const dir = join(tmp, "sqlite-unknown");
+    const state = await makeSqliteState(join(dir, "state"), { layout: "C", userVersion: 31 });
+    const memory = join(dir, "memory");
+    const result = await runScript(
+      "sync-memory.mts",
+      ["--local", "--state-dir", state.root, "--agent", state.agentId, "--memory", memory],
+      { env: { PATH: `${dirname(node24())}:${process.env.PATH}` } },
+    );
+    assert.equal(result.code, 1);
+    assert.match(result.stderr, /error: .*user_version 31/);
+    assert.equal(existsSync(memory), false);
+  });
+});
