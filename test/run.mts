@@ -16,6 +16,14 @@ if (files.length === 0) {
 }
 const result = spawnSync(process.execPath, ["--import", "tsx", "--test", "--test-reporter=spec", ...files], {
   stdio: "inherit",
-  env: { ...process.env, NO_COLOR: process.env.NO_COLOR ?? "1" },
+  env: {
+    ...process.env,
+    NO_COLOR: process.env.NO_COLOR ?? "1",
+    // Tests make real commits; a fresh machine may have no git identity.
+    GIT_AUTHOR_NAME: process.env.GIT_AUTHOR_NAME ?? "openclaw-memory-sync tests",
+    GIT_AUTHOR_EMAIL: process.env.GIT_AUTHOR_EMAIL ?? "tests@localhost",
+    GIT_COMMITTER_NAME: process.env.GIT_COMMITTER_NAME ?? "openclaw-memory-sync tests",
+    GIT_COMMITTER_EMAIL: process.env.GIT_COMMITTER_EMAIL ?? "tests@localhost",
+  },
 });
 process.exit(result.status ?? 1);

@@ -245,7 +245,9 @@ export async function sync(options: SyncOptions): Promise<SyncSummary> {
   // 3. One run at a time; staging next to the memory folder.
   const memoryParent = resolve(memoryDir, "..");
   if (!(await stat(memoryParent).catch(() => undefined))) {
-    throw new Failure(`the folder that should hold ${options.memory} (${memoryParent}) does not exist`);
+    throw new Failure(
+      `the folder that should hold ${options.memory} (${memoryParent}) does not exist; create it first`,
+    );
   }
   const lock = options.dryRun ? undefined : await acquireLock(memoryDir, "sync-memory");
   if (lock?.tookOver)
