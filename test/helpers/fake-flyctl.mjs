@@ -8,6 +8,7 @@
 //                 "truncateTailBytes": N,     // old flyctl: drop the last N bytes of remote stdout, still exit 0
 //                 "dropAfterBytes": N,        // the session dies after N bytes: exit 1, "session forcibly closed"
 //                 "hang": true,               // connect, then never send anything
+//                 "flipByteAt": N,            // a bit flips in byte N of remote stdout (a corrupting link)
 //                 "stdoutNotice": "text",     // extra line flyctl prints on stdout (e.g. an update notice)
 //                 "match": "text" },          // data faults only for calls whose -C command contains this
 //     "counterFile": "/path", "log": "/path" }   // state between calls; argv of every call, one JSON per line
@@ -25,7 +26,8 @@ let machineEnv;
 // faults.match: the data faults apply only to ssh calls whose -C command contains this text.
 const faults = { ...config.faults };
 if (faults.match && !(option(["-C", "--command"]) ?? "").includes(faults.match)) {
-  for (const key of ["truncateTailBytes", "dropAfterBytes", "stdoutNotice", "hang"]) delete faults[key];
+  for (const key of ["truncateTailBytes", "dropAfterBytes", "stdoutNotice", "hang", "flipByteAt"])
+    delete faults[key];
 }
 if (config.log) appendFileSync(config.log, `${JSON.stringify(argv)}\n`);
 
@@ -198,6 +200,14 @@ function run(words) {
         held = held.subarray(keep);
       }
       return;
+    }
+    if (
+      faults.flipByteAt !== undefined &&
+      sent <= faults.flipByteAt &&
+      faults.flipByteAt < sent + data.length
+    ) {
+      data = Buffer.from(data);
+      data[faults.flipByteAt - sent] ^= 0x20;
     }
     sent += data.length;
     process.stdout.write(data);

@@ -1,0 +1,138 @@
+// The transfer stream: the parser trusts nothing (library level), and a corrupting link is caught end to end.
+import { after, describe, test } from "node:test";
+import assert from "node:assert/strict";
+import { spawnSync } from "node:child_process";
+import { createHash } from "node:crypto";
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { Readable } from "node:stream";
+import { gzipSync } from "node:zlib";
+import { readRemoteStream, StreamError } from "../scripts/lib/remote/stream.mts";
+import { makeStateDir } from "./helpers/statedir.mts";
+import { fakeFly } from "./helpers/fly.mts";
+import { runScript } from "./helpers/run.mts";
+import { snapshot } from "./helpers/tree.mts";
+
+const tmp = mkdtempSync(join(tmpdir(), "ocsync-stream-"));
+after(() => rmSync(tmp, { recursive: true, force: true }));
+let n = 0;
+const staging = () => {
+  const dir = join(tmp, `s${++n}`);
+  mkdirSync(dir);
+  return dir;
+};
+const sha = (data: string) => createHash("sha256").update(data).digest("hex");
+const file = (name: string, data: string, hash = sha(data), size = Buffer.byteLength(data)) =>
+  `F ${size} ${hash} ${name}\n${data}\n`;
+/** Feeds the stream in small pieces, as a network would. */
+const source = (data: string | Buffer) => {
+  const bytes = Buffer.from(data);
+  const pieces: Buffer[] = [];
+  for (let i = 0; i < bytes.length; i += 7) pieces.push(bytes.subarray(i, i + 7));
+  return Readable.from(pieces);
+};
+
+async function rejects(data: string | Buffer, pattern: RegExp, kind?: StreamError["kind"]) {
+  const dir = staging();
+  await assert.rejects(readRemoteStream(source(data), { stagingDir: dir }), (error: unknown) => {
+    assert.ok(error instanceof StreamError, String(error));
+    assert.match(error.message, pattern);
+    if (kind) assert.equal(error.kind, kind);
+    return true;
+  });
+}
+
+describe("readRemoteStream", () => {
+  const a = '{"type":"session","version":3,"id":"a"}\n';
+  const b = "{}";
+
+  test("plain and gzip streams give the same files, checked", async () => {
+    const text = `OCSYNC 1 stream\nI era files\n${file("a.jsonl", a)}${file("sessions.json", b)}${file("empty.jsonl", "")}E 0 3\n`;
+    for (const data of [text, gzipSync(text)]) {
+      const dir = staging();
+      const result = await readRemoteStream(source(data), { stagingDir: dir });
+      assert.deepEqual(
+        result.files.map((f) => [f.name, f.size]),
+        [
+          ["a.jsonl", a.length],
+          ["sessions.json", 2],
+          ["empty.jsonl", 0],
+        ],
+      );
+      assert.equal(result.info.era, "files");
+      assert.deepEqual(readdirSync(dir).sort(), ["a.jsonl", "empty.jsonl", "sessions.json"]);
+    }
+  });
+
+  test("a wrong hash is a mismatch", () =>
+    rejects(
+      `OCSYNC 1 stream\n${file("a.jsonl", a, sha("other"))}E 0 1\n`,
+      /a\.jsonl arrived with a different sha256/,
+      "mismatch",
+    ));
+  test("an unsafe name is refused", () =>
+    rejects(`OCSYNC 1 stream\n${file("../a.jsonl", a)}E 0 1\n`, /unsafe file "\.\.\/a\.jsonl"/));
+  test("a name sent twice is refused", () =>
+    rejects(`OCSYNC 1 stream\n${file("a.jsonl", a)}${file("a.jsonl", a)}E 0 2\n`, /sends a\.jsonl twice/));
+  test("a stream cut inside a file", () =>
+    rejects(
+      `OCSYNC 1 stream\n${file("a.jsonl", a).slice(0, 60)}`,
+      /ended in the middle of a\.jsonl/,
+      "truncated",
+    ));
+  test("a stream without its end record", () =>
+    rejects(`OCSYNC 1 stream\n${file("a.jsonl", a)}`, /ended before its end record/, "truncated"));
+  test("the remote's own failure status", () =>
+    rejects(`OCSYNC 1 stream\n${file("a.jsonl", a)}E 4 1\n`, /reported failure \(status 4\)/, "remote"));
+  test("fewer files than announced", () =>
+    rejects(`OCSYNC 1 stream\n${file("a.jsonl", a)}E 0 2\n`, /announced 2 files but sent 1/));
+  test("bytes after the end", () => rejects(`OCSYNC 1 stream\nE 0 0\nmore`, /data after the end/));
+  test("anything else on stdout", () =>
+    rejects(`Warning: a PTY is being forced\nOCSYNC 1 stream\nE 0 0\n`, /does not start like a sync stream/));
+  test("a damaged gzip stream", () => {
+    const gz = gzipSync(`OCSYNC 1 stream\n${file("a.jsonl", a)}E 0 1\n`);
+    return rejects(gz.subarray(0, gz.length - 6), /ended early or is damaged/, "truncated");
+  });
+  test("nothing at all", () => rejects("", /sent nothing/, "truncated"));
+});
+
+describe("a corrupting link, end to end", () => {
+  test("a flipped bit in an uncompressed stream is a hash mismatch: retried, then refused; memory/ untouched", async () => {
+    const dir = join(tmp, "flip");
+    const bin = join(dir, "bb");
+    mkdirSync(bin, { recursive: true });
+    const busybox = ["/usr/bin/busybox", "/bin/busybox"].find(existsSync)!;
+    assert.equal(spawnSync(busybox, ["--install", "-s", bin]).status, 0);
+    rmSync(join(bin, "gzip")); // a remote without gzip sends the plain format
+    const state = makeStateDir(join(dir, "state"));
+    const fly = fakeFly(dir, state.root, { config: { faults: { flipByteAt: 400, match: " stream " } } });
+    (fly.config.apps["my-bot"].machines[0] as { env?: Record<string, string> }).env = { PATH: bin };
+    fly.save();
+    const memory = join(dir, "memory");
+    const result = await runScript(
+      "sync-memory.mts",
+      ["--app", "my-bot", "--state-dir", state.root, "--memory", memory],
+      {
+        env: { ...fly.env, OCSYNC_RETRY_DELAY_MS: "20" },
+      },
+    );
+    assert.equal(result.code, 1, result.stderr);
+    assert.match(
+      result.stderr,
+      /error: the transfer from Fly app "my-bot" .* is incomplete: .* arrived with a different sha256 .*\(tried 3 times\)/,
+    );
+    assert.deepEqual(snapshot(memory), {});
+    const transfers = fly.calls().filter((argv) => argv.join(" ").includes(" stream "));
+    assert.equal(transfers.length, 3, "a mismatch makes the whole transfer run again");
+    // Without the fault the same plain stream is fine.
+    fly.config.faults = {};
+    fly.save();
+    const clean = await runScript(
+      "sync-memory.mts",
+      ["--app", "my-bot", "--state-dir", state.root, "--memory", memory],
+      { env: fly.env },
+    );
+    assert.equal(clean.code, 0, clean.stderr);
+  });
+});
