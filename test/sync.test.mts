@@ -547,6 +547,41 @@ describe("sync --app (fake flyctl)", () => {
   });
 });
 
+describe("terminal conventions", () => {
+  test("progress is drawn on a terminal, never when piped; NO_COLOR turns colour off", async () => {
+    const w = workspace();
+    const command = `${process.execPath} --import ${import.meta.resolve("tsx")} scripts/sync-memory.mts --local --state-dir ${w.state.root} --memory ${w.memory} --force`;
+    // util-linux script(1) gives the run a real pseudo-terminal.
+    const tty = spawnSync("script", ["-q", "-e", "-c", command, "/dev/null"], {
+      env: { ...process.env, NO_COLOR: undefined, TERM: "xterm" } as NodeJS.ProcessEnv,
+      encoding: "utf8",
+    });
+    assert.equal(tty.status, 0, tty.stderr);
+    assert.match(tty.stdout, /\r\x1b\[2K.*(transferring|received)/, "a progress line on the terminal");
+    const coloured = spawnSync(
+      "script",
+      ["-q", "-e", "-c", `${command} --state-dir ${join(w.dir, "nope")}`, "/dev/null"],
+      {
+        env: { ...process.env, NO_COLOR: undefined, TERM: "xterm" } as NodeJS.ProcessEnv,
+        encoding: "utf8",
+      },
+    );
+    assert.match(coloured.stdout, /\x1b\[31merror:/, "errors in red on a terminal");
+    const plain = spawnSync(
+      "script",
+      ["-q", "-e", "-c", `${command} --state-dir ${join(w.dir, "nope")}`, "/dev/null"],
+      {
+        env: { ...process.env, NO_COLOR: "1", TERM: "xterm" },
+        encoding: "utf8",
+      },
+    );
+    assert.doesNotMatch(plain.stdout, /\x1b\[/, "NO_COLOR: no escape sequences");
+    const piped = await sync(["--local", "--state-dir", w.state.root, "--memory", w.memory, "--force"]);
+    assert.equal(piped.code, 0);
+    assert.doesNotMatch(piped.stderr, /\r|\x1b/, "piped: no progress, no colour");
+  });
+});
+
 describe("usage", () => {
   test("--help describes every flag and exits 0", async () => {
     const result = await sync(["--help"]);
