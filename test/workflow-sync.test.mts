@@ -1,0 +1,373 @@
+// The daily backup workflow end to end: .github/workflows/sync-memory.yml parsed and its steps run in order as
+// the runner would (test/helpers/actions.mts), in a fresh clone of a local bare `origin`, with the fake flyctl
+// put on PATH by the setup-flyctl step. Real git, the real scripts, a realistic bot state dir.
+import { after, before, describe, test } from "node:test";
+import assert from "node:assert/strict";
+import { spawnSync } from "node:child_process";
+import { appendFileSync, cpSync, existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { delimiter, join } from "node:path";
+import { makeStateDir, type GeneratedStateDir } from "./helpers/statedir.mts";
+import { fakeFly, type FakeFly } from "./helpers/fly.mts";
+import { ROOT } from "./helpers/run.mts";
+import {
+  loadWorkflow,
+  matrixOf,
+  runJob,
+  Unsupported,
+  type Json,
+  type JobResult,
+  type Step,
+} from "./helpers/actions.mts";
+
+const WORKFLOW = join(ROOT, ".github", "workflows", "sync-memory.yml");
+const tmp = mkdtempSync(join(tmpdir(), "ocsync-workflow-"));
+after(() => rmSync(tmp, { recursive: true, force: true }));
+
+function git(cwd: string, ...args: string[]): string {
+  const r = spawnSync("git", args, { cwd, encoding: "utf8", env: gitEnv() });
+  if (r.status !== 0) throw new Error(`git ${args.join(" ")}: ${r.stderr}`);
+  return r.stdout.trim();
+}
+
+function gitEnv(): NodeJS.ProcessEnv {
+  return {
+    ...process.env,
+    HOME: join(tmp, "home"),
+    GIT_CONFIG_NOSYSTEM: "1",
+    GIT_AUTHOR_NAME: "A Person",
+    GIT_AUTHOR_EMAIL: "person@example.com",
+    GIT_COMMITTER_NAME: "A Person",
+    GIT_COMMITTER_EMAIL: "person@example.com",
+  };
+}
+
+/** A repository like a user's: the project, the workflow, an empty memory/; pushed to a bare origin. */
+function makeRepository(name: string): string {
+  const origin = join(tmp, `${name}.git`);
+  const seed = join(tmp, `${name}-seed`);
+  git(tmp, "init", "--quiet", "--bare", "--initial-branch=main", origin);
+  git(tmp, "init", "--quiet", "--initial-branch=main", seed);
+  for (const path of [
+    "scripts",
+    "package.json",
+    "package-lock.json",
+    ".gitignore",
+    "README.md",
+    ".github/workflows",
+  ]) {
+    cpSync(join(ROOT, path), join(seed, path), { recursive: true });
+  }
+  mkdirSync(join(seed, "memory"), { recursive: true });
+  writeFileSync(join(seed, "memory", "README.md"), "The bot's history, written by the daily workflow.\n");
+  git(seed, "add", "-A");
+  git(seed, "commit", "--quiet", "-m", "initial");
+  git(seed, "remote", "add", "origin", origin);
+  git(seed, "push", "--quiet", "origin", "main");
+  return origin;
+}
+
+let runs = 0;
+interface Run extends JobResult {
+  workspace: string;
+}
+
+function step(result: JobResult, id: string) {
+  const found = result.steps.find((s) => s.id === id);
+  assert.ok(found, `step ${id} exists`);
+  return found;
+}
+
+function commits(origin: string): string[] {
+  return git(origin, "log", "--format=%s", "main").split("\n");
+}
+
+describe("sync-memory.yml", () => {
+  const workflow = loadWorkflow(WORKFLOW);
+  const job = workflow.jobs.sync;
+  let state: GeneratedStateDir;
+  let fly: FakeFly;
+  let systemPath: string;
+
+  before(() => {
+    state = makeStateDir(join(tmp, "state"));
+    fly = fakeFly(join(tmp, "fly"), state.root);
+    systemPath = fly.env.PATH.split(delimiter)
+      .filter((p) => p !== fly.bin)
+      .join(delimiter);
+    mkdirSync(join(tmp, "home"), { recursive: true });
+  });
+
+  async function run(
+    origin: string,
+    options: {
+      vars?: Record<string, string>;
+      matrix?: Record<string, Json>;
+      beforeStep?: (step: Step) => void;
+    } = {},
+  ): Promise<Run> {
+    const n = ++runs;
+    const workspace = join(tmp, `run${n}`, "work");
+    const result = await runJob({
+      workflow: WORKFLOW,
+      job: "sync",
+      matrix: options.matrix,
+      vars: options.vars ?? { FLY_APP: "my-bot", REMOTE_STATE_DIR: state.root },
+      secrets: { FLY_API_TOKEN: fly.env.FLY_API_TOKEN },
+      runnerEnv: {
+        PATH: systemPath,
+        HOME: join(tmp, "home"),
+        GIT_CONFIG_NOSYSTEM: "1",
+        FAKE_FLY_CONFIG: fly.env.FAKE_FLY_CONFIG,
+        OCSYNC_RETRY_DELAY_MS: "50",
+        PUSH_RETRY_DELAY: "0",
+      },
+      origin,
+      ref: "main",
+      workspace,
+      temp: join(tmp, `run${n}`, "temp"),
+      flyctlDir: fly.bin,
+      beforeStep: options.beforeStep,
+    });
+    assert.doesNotMatch(result.log + result.summary, /fm2_faketoken/, "the token is never printed");
+    return { ...result, workspace };
+  }
+
+  function assertOk(result: JobResult) {
+    const failed = result.steps.find((s) => s.outcome === "failure");
+    assert.ok(result.ok, failed ? `step ${failed.name} failed:\n${failed.stdout}\n${failed.stderr}` : "");
+  }
+
+  test("is scheduled daily at 06:00 UTC and by hand, with least privilege, no overlap and a time limit", () => {
+    assert.deepEqual(workflow.on.schedule, [{ cron: "0 6 * * *" }]);
+    assert.ok("workflow_dispatch" in workflow.on);
+    assert.deepEqual(workflow.permissions, { contents: "write" });
+    assert.equal(workflow.concurrency?.group, "sync-memory");
+    assert.equal(workflow.concurrency?.["cancel-in-progress"], false);
+    assert.ok(job["timeout-minutes"]! > 0 && job["timeout-minutes"]! <= 60);
+    const uses = job.steps.filter((s) => s.uses).map((s) => s.uses!.replace(/@.*/, ""));
+    assert.deepEqual(uses, [
+      "actions/checkout",
+      "actions/setup-node",
+      "superfly/flyctl-actions/setup-flyctl",
+    ]);
+    assert.equal(job.steps.find((s) => s.uses?.startsWith("actions/setup-node"))?.with?.cache, "npm");
+    assert.ok(job.steps.some((s) => s.run === "npm ci"));
+    const ids = job.steps.filter((s) => s.id).map((s) => s.id);
+    assert.deepEqual(
+      ids,
+      ["target", "sync", "prune", "verify", "commit", "push"],
+      "sync → prune → verify → commit → push",
+    );
+    const secretSteps = job.steps.filter((s) => JSON.stringify(s).includes("secrets."));
+    assert.deepEqual(
+      secretSteps.map((s) => s.id),
+      ["sync"],
+      "only the sync step sees the Fly token",
+    );
+  });
+
+  test("the matrix: one target from FLY_APP by default, one job per SYNC_TARGETS entry", () => {
+    assert.deepEqual(matrixOf(job, { FLY_APP: "my-bot" }), [{ target: {} }]);
+    assert.deepEqual(matrixOf(job, { SYNC_TARGETS: '[{"app":"a"},{"app":"b","machine":"m1"}]' }), [
+      { target: { app: "a" } },
+      { target: { app: "b", machine: "m1" } },
+    ]);
+  });
+
+  describe("runs against a fake Fly app", () => {
+    let origin: string;
+    before(() => {
+      origin = makeRepository("single");
+    });
+
+    test("the first run pushes one commit with the history and the sync summary", async () => {
+      const result = await run(origin);
+      assertOk(result);
+      const log = commits(origin);
+      const today = new Date().toISOString().slice(0, 10);
+      assert.deepEqual(log, [`sync: memory ${today}`, "initial"]);
+      const body = git(origin, "log", "-1", "--format=%b", "main");
+      assert.match(body, /Synced agent main \(OpenClaw 2026\.7\.1, files era\) into \S*\/memory\n/);
+      assert.match(body, /files: 11 new, 0 updated, 0 unchanged/);
+      const changed = git(origin, "diff", "--name-only", "main~1", "main").split("\n");
+      assert.ok(
+        changed.every((path) => path.startsWith("memory/")),
+        `only memory/ changes: ${changed}`,
+      );
+      const stored = git(origin, "ls-tree", "-r", "--name-only", "main", "memory/sessions/")
+        .split("\n")
+        .map((path) => path.replace("memory/sessions/", ""));
+      assert.deepEqual(stored.sort(), [...state.agents[0].backedUp].sort());
+      assert.match(result.summary, /### Sync of `memory` from my-bot/);
+      assert.match(result.summary, /11 new/);
+      assert.match(result.summary, /Committed `[0-9a-f]+` sync: memory/);
+      assert.match(result.summary, /Pushed to `main`\./);
+      assert.equal(result.outputs.commit.committed, "true");
+      assert.equal(step(result, "push").outcome, "success");
+      assert.equal(result.steps.at(-1)!.outcome, "skipped", "no failure report");
+    });
+
+    test("the next run prunes what is idle for more than 30 days, now that git holds it, and commits that", async () => {
+      const result = await run(origin);
+      assertOk(result);
+      const today = new Date().toISOString().slice(0, 10);
+      assert.deepEqual(commits(origin).slice(0, 2), [`sync: memory ${today}`, `sync: memory ${today}`]);
+      const changes = git(origin, "diff", "--name-status", "main~1", "main").split("\n");
+      assert.ok(
+        changes.some((line) => /^D\tmemory\/sessions\/.*\.jsonl\.deleted\./.test(line)),
+        `the 40-day-old session leaves the work tree: ${changes}`,
+      );
+      assert.ok(changes.includes("A\tmemory/pruned.jsonl"), `the prune log is committed: ${changes}`);
+      assert.match(git(origin, "log", "-1", "--format=%b", "main"), /11 unchanged[\s\S]*prun/i);
+      assert.match(result.summary, /Prune \(sessions idle for more than 30d\)/);
+    });
+
+    test("a run with nothing new pushes nothing", async () => {
+      const head = git(origin, "rev-parse", "main");
+      const result = await run(origin);
+      assertOk(result);
+      assert.equal(git(origin, "rev-parse", "main"), head);
+      assert.equal(result.outputs.commit.committed, "false");
+      assert.equal(result.outputs.push.pushed, "false");
+      assert.match(result.summary, /No changes in `memory`: nothing committed\./);
+      assert.match(result.summary, /files: 0 new, 0 updated, 10 unchanged, 1 pruned earlier and unchanged/);
+      assert.match(result.summary, /Nothing to prune/);
+    });
+
+    test("a push rejected because origin moved on is rebased and retried", async () => {
+      // The bot finishes the line it was writing; a person pushes while the run is between commit and push.
+      const [partialName] = state.agents[0].partial!;
+      appendFileSync(join(state.agents[0].sessionsDir, partialName), 'ant","content":[]}}\n');
+      const person = join(tmp, "person");
+      git(tmp, "clone", "--quiet", origin, person);
+      let pushedMeanwhile = "";
+      const result = await run(origin, {
+        beforeStep: (s) => {
+          if (s.id !== "push") return;
+          appendFileSync(join(person, "README.md"), "\nA note from a person.\n");
+          git(person, "commit", "--quiet", "-am", "docs: a note");
+          git(person, "push", "--quiet", "origin", "main");
+          pushedMeanwhile = git(person, "rev-parse", "HEAD");
+        },
+      });
+      assertOk(result);
+      assert.ok(pushedMeanwhile, "the person pushed during the run");
+      const today = new Date().toISOString().slice(0, 10);
+      assert.deepEqual(commits(origin).slice(0, 3), [
+        `sync: memory ${today}`,
+        "docs: a note",
+        `sync: memory ${today}`,
+      ]);
+      assert.equal(
+        git(origin, "rev-parse", "main~1"),
+        pushedMeanwhile,
+        "the sync commit sits on the person's",
+      );
+      assert.match(git(origin, "log", "-1", "--format=%b", "main"), /1 updated/);
+      assert.match(step(result, "push").stdout, /rejected \(attempt 1 of 5\): rebasing/);
+      assert.match(result.summary, /Pushed to `main` after 1 rebase\(s\)\./);
+    });
+
+    test("a failing sync commits nothing and puts its error sentence into the job summary", async () => {
+      appendFileSync(
+        join(state.agents[0].sessionsDir, state.agents[0].partial![0]),
+        '{"type":"message","id":"ffff0002","parentId":null,"timestamp":"2026-11-20T09:30:00.000Z","message":{"role":"user","content":[]}}\n',
+      );
+      fly.config.apps["my-bot"].machines[0].state = "stopped";
+      fly.save();
+      const head = git(origin, "rev-parse", "main");
+      try {
+        const result = await run(origin);
+        assert.equal(result.ok, false);
+        assert.equal(step(result, "sync").outcome, "failure");
+        for (const id of ["prune", "verify", "commit", "push"])
+          assert.equal(step(result, id).outcome, "skipped", id);
+        assert.equal(result.steps.at(-1)!.name, "Report failure");
+        assert.equal(result.steps.at(-1)!.outcome, "success");
+        assert.match(
+          result.summary,
+          /\*\*Error \(sync\):\*\* the machine holding .* is not started \(148e6d4c2e9d89 \[stopped, ams\]\): start it with 'fly machine start 148e6d4c2e9d89 -a my-bot'.*nothing was committed/,
+        );
+        assert.match(result.summary, /failed; nothing was pushed/);
+        assert.match(step(result, "sync").stdout, /::error title=sync failed::the machine holding/);
+        assert.equal(git(origin, "rev-parse", "main"), head, "origin unchanged");
+        assert.equal(git(result.workspace, "rev-parse", "HEAD"), head, "no local commit");
+        assert.equal(git(result.workspace, "status", "--porcelain", "--", "memory"), "", "memory/ untouched");
+      } finally {
+        fly.config.apps["my-bot"].machines[0].state = "started";
+        fly.save();
+      }
+    });
+  });
+
+  describe("SYNC_TARGETS", () => {
+    test("each entry is its own job backing up into its own memory folder", async () => {
+      const origin = makeRepository("multi");
+      const vars = {
+        SYNC_TARGETS: JSON.stringify([
+          { app: "my-bot", state_dir: state.root },
+          { app: "my-bot", machine: "148e6d4c2e9d89", state_dir: state.root, memory: "memory/second" },
+        ]),
+      };
+      const entries = matrixOf(job, vars);
+      assert.equal(entries.length, 2);
+      for (const matrix of entries) assertOk(await run(origin, { vars, matrix }));
+      const today = new Date().toISOString().slice(0, 10);
+      assert.deepEqual(commits(origin), [
+        `sync: memory ${today} (second)`,
+        `sync: memory ${today} (my-bot)`,
+        "initial",
+      ]);
+      for (const folder of ["memory/my-bot", "memory/second"]) {
+        const files = git(origin, "ls-tree", "-r", "--name-only", "main", `${folder}/sessions/`).split("\n");
+        assert.ok(files.length >= 11, `${folder} holds the history (${files.length} files)`);
+      }
+    });
+
+    test("a configuration mistake stops the job before sync, with one sentence in the summary", async () => {
+      const origin = makeRepository("bad");
+      const vars = { SYNC_TARGETS: JSON.stringify([{ app: "a" }, { app: "b", memory: "memory/a" }]) };
+      const result = await run(origin, { vars, matrix: matrixOf(job, vars)[0] });
+      assert.equal(result.ok, false);
+      assert.equal(step(result, "target").outcome, "failure");
+      assert.equal(step(result, "sync").outcome, "skipped");
+      assert.match(
+        result.summary,
+        /\*\*Configuration error:\*\* SYNC_TARGETS entries 1 and 2 would share the memory folder memory\/a/,
+      );
+      const none = await run(makeRepository("none"), { vars: {} });
+      assert.match(none.summary, /no Fly app to back up: set the repository variable FLY_APP/);
+    });
+  });
+
+  test("the test runner refuses what it cannot run faithfully", () => {
+    const changed = join(tmp, "changed.yml");
+    const text = `on: push\njobs:\n  sync:\n    runs-on: ubuntu-latest\n    steps:\n      - uses: actions/cache@v4\n`;
+    writeFileSync(changed, text);
+    return assert
+      .rejects(
+        runJob({
+          workflow: changed,
+          job: "sync",
+          vars: {},
+          secrets: {},
+          runnerEnv: { PATH: systemPath },
+          origin: "",
+          ref: "main",
+          workspace: join(tmp, "never"),
+          temp: join(tmp, "never-temp"),
+          flyctlDir: fly.bin,
+        }),
+        (error) => error instanceof Unsupported && /actions\/cache@v4 is not emulated/.test(error.message),
+      )
+      .then(() => {
+        writeFileSync(
+          changed,
+          text.replace("uses: actions/cache@v4", "run: true\n        working-directory: x"),
+        );
+        assert.throws(() => loadWorkflow(changed), /does not emulate working-directory/);
+        assert.equal(existsSync(join(tmp, "never")), false);
+      });
+  });
+});
