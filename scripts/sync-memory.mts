@@ -28,6 +28,8 @@ What to pull:
 Behaviour:
   --dry-run           show what would change (sizes and hashes only travel); change nothing
   --force             sync even though DIR has uncommitted changes in git
+  --no-redact         keep detected secrets instead of replacing them with [REDACTED:<kind>] (default:
+                      redact; see memory/.secretsallow for false positives)
   --allow-empty       accept a cloud with no transcripts while DIR has some (a recreated instance)
   --timeout SECONDS   give up on a remote call that sends nothing for this long (default 120)
   --json              print one JSON summary object on stdout
@@ -49,6 +51,7 @@ interface Flags {
   "dry-run"?: boolean;
   force?: boolean;
   "allow-empty"?: boolean;
+  "no-redact"?: boolean;
   timeout?: string;
   json?: boolean;
   quiet?: boolean;
@@ -68,6 +71,7 @@ await runMain(async () => {
     "dry-run": { type: "boolean" },
     force: { type: "boolean" },
     "allow-empty": { type: "boolean" },
+    "no-redact": { type: "boolean" },
     timeout: { type: "string" },
     json: { type: "boolean" },
     quiet: { type: "boolean" },
@@ -110,6 +114,7 @@ await runMain(async () => {
     dryRun: Boolean(flags["dry-run"]),
     force: Boolean(flags.force),
     allowEmpty: Boolean(flags["allow-empty"]),
+    redact: !flags["no-redact"],
     timeoutSeconds: timeout,
     reporter,
   });

@@ -1,7 +1,10 @@
 // The pull: discover → choose → transfer into staging → check → apply. Nothing is written into the memory
 // folder before every check has passed; any failure leaves it exactly as it was.
-import { mkdir, readdir, rm, stat, writeFile } from "node:fs/promises";
-import { join, resolve } from "node:path";
+import { createHash } from "node:crypto";
+import { createReadStream, createWriteStream } from "node:fs";
+import { once } from "node:events";
+import { mkdir, readFile, readdir, rename, rm, stat, writeFile } from "node:fs/promises";
+import { basename, join, resolve } from "node:path";
 import { Failure, Reporter, formatBytes, plural } from "./cli.mts";
 import { BACKED_UP, REMOTE_EXCLUDE, REMOTE_INCLUDE, classify, isConversation } from "./openclaw/files.mts";
 import {
@@ -29,6 +32,15 @@ import { countLines, sha256File, trimUnfinishedLine } from "./store/content.mts"
 import { uncommittedChanges } from "./store/git.mts";
 import { acquireLock } from "./store/lock.mts";
 import { reconcileSqliteExport } from "./openclaw/continuity.mts";
+import { createRedactState, loadSecretScanner, redactJsonlChunk, type SecretScanner } from "./secrets.mts";
+import {
+  SYNCIGNORE_FILE,
+  applySyncIgnore,
+  loadSyncIgnore,
+  transcriptOf,
+  type Exclusion,
+  type IndexEntry,
+} from "./store/syncignore.mts";
 import {
   PROVENANCE_FILE,
   SESSIONS_DIR,
@@ -56,6 +68,8 @@ export interface SyncOptions {
   allowEmpty: boolean;
   /** Seconds without data before a remote call is abandoned. */
   timeoutSeconds: number;
+  /** Replace detected secrets by [REDACTED:<kind>] markers before anything reaches memory/ (default on). */
+  redact?: boolean;
   reporter: Reporter;
 }
 
@@ -81,6 +95,10 @@ export interface SyncSummary {
   };
   bytes: { transferred: number; written: number; cloud: number };
   heldBack: { lines: number; bytes: number };
+  /** Secrets replaced by markers, in how many files, by kind (never the secrets themselves). */
+  redactions: { total: number; files: number; kinds: Record<string, number> };
+  /** What .syncignore kept out: index keys dropped, files not transferred or dropped before apply. */
+  excluded: { keys: number; files: number };
   skipped: Record<string, number>;
   warnings: string[];
   changes: FileChange[];
@@ -259,24 +277,63 @@ export async function sync(options: SyncOptions): Promise<SyncSummary> {
     const stagingDir = staging;
 
     // 4. Transfer: stream mode writes the files into staging, checking every size and hash on the way.
+    let attempts = 0;
+    const fetch = (mode: "manifest" | "stream", args: string[], label: string) =>
+      transport.call<StreamResult>({
+        program,
+        args: [mode, ...args],
+        label,
+        idleTimeoutMs: options.timeoutSeconds * 1000,
+        retryOn: (error) => error instanceof StreamError && error.kind === "mismatch",
+        consume: async (stdout) => {
+          const dir = join(stagingDir, `attempt-${++attempts}`);
+          await mkdir(dir);
+          return readRemoteStream(stdout, {
+            stagingDir: dir,
+            onProgress: (received, file) =>
+              reporter.progress(`received ${formatBytes(received)}${file ? ` · ${file}` : ""}`),
+          });
+        },
+      });
+
+    // .syncignore: fetch the index first, so that excluded sessions are never transferred.
+    const rules = await loadSyncIgnore(memoryDir).catch((error: Error) => {
+      throw new Failure(`${join(options.memory, SYNCIGNORE_FILE)} cannot be read: ${error.message}`);
+    });
+    let exclusion: Exclusion | undefined;
+    const excludeArgs: string[] = [];
+    if (rules && rules.patterns.length) {
+      reporter.progress("reading the index for .syncignore…");
+      const onlyIndex = ["-*.jsonl", "-*.jsonl.*", "-sessions.json.bak.*"];
+      const first = await fetch(
+        "stream",
+        [...programArgs.slice(0, 2), ...onlyIndex, ...programArgs.slice(2)],
+        "index transfer",
+      );
+      const indexFile = first.files.find((f) => f.name === "sessions.json");
+      const index = indexFile?.path ? parseIndex(await readFile(indexFile.path, "utf8")) : {};
+      exclusion = applySyncIgnore(rules, index);
+      for (const key of exclusion.keys) {
+        const transcript = transcriptOf(index[key] ?? {});
+        if (transcript && exclusion.excludesFile(transcript) && isPlainName(transcript)) {
+          excludeArgs.push(`-${globEscape(transcript)}`, `-${globEscape(transcript)}.*`);
+        }
+      }
+      // Plain name globs mean the same to the remote's `case` as to gitignore; the rest is applied here.
+      if (!rules.patterns.some((p) => /^!|\/|\*\*/.test(p))) {
+        excludeArgs.push(
+          ...rules.patterns.filter((p) => isPlainName(p.replace(/[*?]/g, "x"))).map((p) => `-${p}`),
+        );
+      }
+    }
+
     const mode = options.dryRun ? "manifest" : "stream";
     reporter.progress(`${mode === "stream" ? "transferring" : "listing"} ${agent.id}'s sessions…`);
-    let result = await transport.call<StreamResult>({
-      program,
-      args: [mode, ...programArgs],
-      label: mode === "stream" ? "transfer" : "listing",
-      idleTimeoutMs: options.timeoutSeconds * 1000,
-      retryOn: (error) => error instanceof StreamError && error.kind === "mismatch",
-      consume: async (stdout, attempt) => {
-        const dir = join(stagingDir, `attempt-${attempt}`);
-        await mkdir(dir);
-        return readRemoteStream(stdout, {
-          stagingDir: dir,
-          onProgress: (received, file) =>
-            reporter.progress(`received ${formatBytes(received)}${file ? ` · ${file}` : ""}`),
-        });
-      },
-    });
+    let result = await fetch(
+      mode,
+      [...programArgs.slice(0, 2), ...excludeArgs, ...programArgs.slice(2)],
+      mode === "stream" ? "transfer" : "listing",
+    );
     reporter.clearProgress();
     const continuityWarnings: string[] = [];
     if (era === "sqlite") {
@@ -291,13 +348,38 @@ export async function sync(options: SyncOptions): Promise<SyncSummary> {
       continuityWarnings.push(...continuity.warnings);
     }
 
+    const excluded = { keys: exclusion?.keys.length ?? 0, files: 0 };
+    if (exclusion) {
+      const kept: StreamedFile[] = [];
+      for (const file of result.files) {
+        if (file.name !== "sessions.json" && exclusion.excludesFile(file.name)) {
+          excluded.files++;
+          if (file.path) await rm(file.path, { force: true });
+        } else kept.push(file);
+      }
+      result = { ...result, files: kept };
+      const index = result.files.find((f) => f.name === "sessions.json");
+      if (index?.path && exclusion.keys.length) {
+        // The stored index drops the excluded keys (provenance keeps the cloud's hash of the whole index).
+        const full = parseIndex(await readFile(index.path, "utf8"));
+        const filtered = Object.fromEntries(
+          Object.entries(full).filter(([key]) => !exclusion!.keys.includes(key)),
+        );
+        await writeFile(index.path, JSON.stringify(filtered, null, 2));
+      }
+      reporter.info(
+        `.syncignore: left out ${plural(excluded.keys, "index key")} and ${plural(excluded.files, "file")}`,
+      );
+    }
+
     // 5. Checks and planning, all in staging.
     const provenance = await readProvenance(memoryDir).catch((error: Error) => {
       throw new Failure(
         `${join(options.memory, PROVENANCE_FILE)} cannot be read (${error.message}); fix or remove it`,
       );
     });
-    const plan = await planChanges(result, sessionsDir, provenance, options.dryRun);
+    const scanner = options.redact === false ? undefined : await loadSecretScanner(memoryDir);
+    const plan = await planChanges(result, sessionsDir, provenance, options.dryRun, scanner);
     plan.warnings.unshift(...continuityWarnings);
     const cloudConversations = result.files.filter((f) => isConversation(classify(f.name).kind)).length;
     const localCount = await localConversations(sessionsDir);
@@ -329,6 +411,8 @@ export async function sync(options: SyncOptions): Promise<SyncSummary> {
         cloud: result.files.reduce((sum, f) => sum + f.size, 0),
       },
       heldBack: plan.heldBack,
+      redactions: plan.redactions,
+      excluded,
       skipped: plan.skipped,
       warnings: plan.warnings,
       changes: plan.changes,
@@ -362,8 +446,12 @@ export async function sync(options: SyncOptions): Promise<SyncSummary> {
 interface Plan {
   changes: FileChange[];
   staged: { name: string; path: string }[];
-  cloud: Map<string, { file: StreamedFile; size: number; sha256: string; heldBackBytes: number }>;
+  cloud: Map<
+    string,
+    { file: StreamedFile; size: number; sha256: string; heldBackBytes: number; redactions: number }
+  >;
   heldBack: { lines: number; bytes: number };
+  redactions: { total: number; files: number; kinds: Record<string, number> };
   skipped: Record<string, number>;
   warnings: string[];
 }
@@ -373,12 +461,14 @@ async function planChanges(
   sessionsDir: string,
   provenance: Provenance | undefined,
   dryRun: boolean,
+  scanner: SecretScanner | undefined,
 ): Promise<Plan> {
   const plan: Plan = {
     changes: [],
     staged: [],
     cloud: new Map(),
     heldBack: { lines: 0, bytes: 0 },
+    redactions: { total: 0, files: 0, kinds: {} },
     skipped: {},
     warnings: [],
   };
@@ -402,7 +492,26 @@ async function planChanges(
         plan.heldBack.bytes += heldBackBytes;
       }
     }
-    plan.cloud.set(file.name, { file, size, sha256, heldBackBytes });
+    // Secrets never reach memory/: each detected value becomes [REDACTED:<kind>], lines stay valid JSON.
+    let redactions = 0;
+    if (scanner && file.path) {
+      const redacted = await redactFile(
+        file.path,
+        scanner,
+        info.kind === "index" || info.kind === "index-backup",
+      );
+      if (redacted.total) {
+        redactions = redacted.total;
+        size = redacted.size;
+        sha256 = redacted.sha256;
+        plan.redactions.total += redacted.total;
+        plan.redactions.files++;
+        for (const [kind, count] of Object.entries(redacted.kinds)) {
+          plan.redactions.kinds[kind] = (plan.redactions.kinds[kind] ?? 0) + count;
+        }
+      }
+    }
+    plan.cloud.set(file.name, { file, size, sha256, heldBackBytes, redactions });
     const record = provenance?.files[file.name];
     const localPath = join(sessionsDir, file.name);
     const local = await stat(localPath).catch(() => undefined);
@@ -473,6 +582,7 @@ function buildRecords(
       syncedAt: change.change === "unchanged" && old ? old.syncedAt : at,
     };
     if (cloud.heldBackBytes) record.heldBackBytes = cloud.heldBackBytes;
+    if (cloud.redactions) record.redactions = cloud.redactions;
     records[change.name] = record;
   }
   for (const record of Object.values(records)) if (record.inCloud !== false) delete record.inCloud;
@@ -499,9 +609,80 @@ export function formatSummary(s: SyncSummary): string {
       `  held back: ${s.heldBack.lines} unfinished last line(s), ${s.heldBack.bytes} bytes (they arrive complete next time)`,
     );
   }
+  if (s.redactions.total) {
+    const kinds = Object.entries(s.redactions.kinds).map(([kind, n]) => `${n} ${kind}`);
+    lines.push(
+      `  redacted: ${s.redactions.total} secret(s) in ${s.redactions.files} file(s) (${kinds.join(", ")})`,
+    );
+  }
+  if (s.excluded.keys || s.excluded.files) {
+    lines.push(`  left out by .syncignore: ${s.excluded.keys} index key(s), ${s.excluded.files} file(s)`);
+  }
   const skipped = Object.entries(s.skipped).map(([kind, n]) => `${n} ${kind}`);
   if (skipped.length) lines.push(`  not backed up: ${skipped.join(", ")}`);
   if (s.warnings.length) lines.push(`  warnings: ${s.warnings.length}`);
   if (!s.dryRun && !s.provenanceWritten) lines.push("  nothing changed");
   return `${lines.join("\n")}\n`;
+}
+
+function parseIndex(text: string): Record<string, IndexEntry> {
+  try {
+    const value = JSON.parse(text) as unknown;
+    if (value && typeof value === "object" && !Array.isArray(value))
+      return value as Record<string, IndexEntry>;
+  } catch {
+    // fall through
+  }
+  throw new Failure("the bot's sessions.json is not a JSON object; it cannot be filtered by .syncignore");
+}
+
+/** A name that can travel to the remote as a `case` pattern argument. */
+function isPlainName(name: string): boolean {
+  return /^[A-Za-z0-9._%@+=:,~!()-]+$/.test(name) && !name.startsWith("-");
+}
+
+function globEscape(name: string): string {
+  return name.replace(/[*?[\]\\]/g, "\\$&");
+}
+
+/**
+ * Redacts secrets in a staged file in place (streaming); returns how many, and the new size and hash. An index
+ * (pretty-printed JSON) is redacted line by line too and must still parse afterwards.
+ */
+async function redactFile(
+  path: string,
+  scanner: SecretScanner,
+  isJsonDocument: boolean,
+): Promise<{ total: number; kinds: Record<string, number>; size: number; sha256: string }> {
+  const state = createRedactState(scanner);
+  const temp = `${path}.redacting`;
+  const out = createWriteStream(temp, { mode: 0o600 });
+  const hash = createHash("sha256");
+  let size = 0;
+  const emit = async (bytes: Buffer) => {
+    if (!bytes.length) return;
+    hash.update(bytes);
+    size += bytes.length;
+    if (!out.write(bytes)) await once(out, "drain");
+  };
+  for await (const chunk of createReadStream(path)) await emit(redactJsonlChunk(state, chunk as Buffer));
+  await emit(redactJsonlChunk(state, null));
+  out.end();
+  await once(out, "finish");
+  if (state.redactions === 0) {
+    await rm(temp, { force: true });
+    return { total: 0, kinds: {}, size, sha256: "" };
+  }
+  if (isJsonDocument) {
+    try {
+      JSON.parse(await readFile(temp, "utf8"));
+    } catch {
+      await rm(temp, { force: true });
+      throw new Failure(
+        `redacting secrets in ${basename(path)} would leave invalid JSON; nothing was changed (run with --no-redact and clean it by hand)`,
+      );
+    }
+  }
+  await rename(temp, path);
+  return { total: state.redactions, kinds: state.kinds, size, sha256: hash.digest("hex") };
 }

@@ -1,0 +1,143 @@
+// Secrets and private sessions never reach memory/: sync redacts detected secrets and leaves out what
+// memory/.syncignore names, without ever transferring it.
+import { after, describe, test } from "node:test";
+import assert from "node:assert/strict";
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { makeStateDir } from "./helpers/statedir.mts";
+import { runScript } from "./helpers/run.mts";
+import { fakeFly } from "./helpers/fly.mts";
+import { sha256 } from "./helpers/tree.mts";
+
+const tmp = mkdtempSync(join(tmpdir(), "ocsync-privacy-"));
+after(() => rmSync(tmp, { recursive: true, force: true }));
+// Built at run time so that no literal credential sits in this repository.
+const GITHUB = ["ghp", "a1B2c3D4e5F6g7H8i9J0k1L2m3N4o5P6q7R8"].join("_");
+const POSTGRES = ["postgres://admin:", "s3cretPassw0rd", "@db.example.com:5432/app"].join("");
+
+describe("redaction during sync", () => {
+  test("secrets become [REDACTED:<kind>] markers, lines stay JSON, counts and hashes are recorded", async () => {
+    const dir = join(tmp, "redact");
+    const state = makeStateDir(join(dir, "state"), { plantedText: `token ${GITHUB} and db ${POSTGRES}` });
+    const memory = join(dir, "memory");
+    const result = await runScript("sync-memory.mts", [
+      "--local",
+      "--state-dir",
+      state.root,
+      "--memory",
+      memory,
+      "--json",
+    ]);
+    assert.equal(result.code, 0, result.stderr);
+    for (const output of [result.stdout, result.stderr]) {
+      assert.ok(!output.includes(GITHUB) && !output.includes("s3cretPassw0rd"), "no secret is printed");
+    }
+    const summary = JSON.parse(result.stdout);
+    // The planted message is in the live transcript and in its `.bak.` copy: two files, two secrets each.
+    assert.equal(summary.redactions.total, 4);
+    assert.equal(summary.redactions.files, 2);
+    assert.deepEqual(summary.redactions.kinds, { GITHUB_TOKEN: 2, PostgreSQLConnection: 2 });
+    const sessions = join(memory, "sessions");
+    const provenance = JSON.parse(readFileSync(join(memory, "sync-provenance.json"), "utf8"));
+    let found = 0;
+    for (const name of readdirSync(sessions)) {
+      const text = readFileSync(join(sessions, name), "utf8");
+      assert.ok(!text.includes(GITHUB) && !text.includes("s3cretPassw0rd"), `${name} holds no secret`);
+      if (name.endsWith(".jsonl")) for (const line of text.split("\n").filter(Boolean)) JSON.parse(line);
+      if (text.includes("[REDACTED:GITHUB_TOKEN]")) {
+        found++;
+        assert.match(text, /\[REDACTED:PostgreSQLConnection\]/);
+        const record = provenance.files[name];
+        assert.equal(record.redactions, 2);
+        assert.equal(
+          record.sha256,
+          sha256(readFileSync(join(sessions, name))),
+          "the stored hash is of the redacted file",
+        );
+        const cloud = readFileSync(join(state.agents[0].sessionsDir, name));
+        assert.equal(record.cloudSha256, sha256(cloud), "the cloud's hash is kept too");
+        assert.notEqual(record.sha256, record.cloudSha256);
+      }
+    }
+    assert.equal(found, 2);
+    // The next sync sees the same redacted content: nothing changes.
+    const again = await runScript("sync-memory.mts", [
+      "--local",
+      "--state-dir",
+      state.root,
+      "--memory",
+      memory,
+      "--json",
+    ]);
+    assert.equal(JSON.parse(again.stdout).provenanceWritten, false);
+  });
+
+  test("--no-redact keeps the bytes exactly as the cloud has them", async () => {
+    const dir = join(tmp, "no-redact");
+    const state = makeStateDir(join(dir, "state"), { plantedText: `token ${GITHUB}` });
+    const memory = join(dir, "memory");
+    const result = await runScript("sync-memory.mts", [
+      "--local",
+      "--state-dir",
+      state.root,
+      "--memory",
+      memory,
+      "--no-redact",
+      "--json",
+    ]);
+    assert.equal(result.code, 0, result.stderr);
+    assert.equal(JSON.parse(result.stdout).redactions.total, 0);
+    const all = readdirSync(join(memory, "sessions"))
+      .map((n) => readFileSync(join(memory, "sessions", n), "utf8"))
+      .join("");
+    assert.ok(all.includes(GITHUB));
+  });
+});
+
+describe(".syncignore during sync", () => {
+  test("excluded sessions are never transferred and leave the stored index; the rest arrives", async () => {
+    const dir = join(tmp, "ignore");
+    const state = makeStateDir(join(dir, "state"));
+    const agent = state.agents[0];
+    const group = agent.sessions[1]; // the telegram group and its two topics
+    const fork = agent.sessions[2];
+    const memory = join(dir, "memory");
+    mkdirSync(memory);
+    writeFileSync(
+      join(memory, ".syncignore"),
+      `# private group, and the fork by file name\n${group.key}\n${fork.files[0]}\n`,
+    );
+    const fly = fakeFly(dir, state.root);
+    const result = await runScript(
+      "sync-memory.mts",
+      ["--app", "my-bot", "--state-dir", state.root, "--memory", memory, "--json"],
+      {
+        env: fly.env,
+      },
+    );
+    assert.equal(result.code, 0, result.stderr);
+    const stored = readdirSync(join(memory, "sessions")).sort();
+    for (const name of [...group.files, ...fork.files]) assert.ok(!stored.includes(name), `${name} left out`);
+    const expected = agent.backedUp.filter((n) => !group.files.includes(n) && !fork.files.includes(n));
+    assert.deepEqual(stored, expected);
+    const index = JSON.parse(readFileSync(join(memory, "sessions", "sessions.json"), "utf8"));
+    assert.ok(
+      !Object.keys(index).some((key) => key.startsWith(group.key)),
+      "the group and its topics left the index",
+    );
+    assert.ok(index[agent.sessions[0].key], "other keys stay");
+    const summary = JSON.parse(result.stdout);
+    assert.equal(summary.excluded.keys, 3, "the group key and its two topic keys");
+    // Never transferred: the transfer call told the remote to skip them by name.
+    const transfer = fly.calls().filter((argv) => argv[0] === "ssh" && argv.at(-1)!.includes(" stream "));
+    assert.equal(transfer.length, 2, "one call for the index, one for the rest");
+    const last = transfer[1].at(-1)!;
+    for (const name of [...group.files, fork.files[0]]) {
+      assert.ok(
+        last.includes(`-${name}`) || last.includes(`-*-topic-`) || last.includes(name),
+        `${name} excluded on the remote`,
+      );
+    }
+  });
+});
