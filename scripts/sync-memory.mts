@@ -36,7 +36,8 @@ Behaviour:
   --quiet             no progress or discovery lines on stderr
   -h, --help          show this help
 
-Exit status: 0 ok, 1 failed (one sentence on stderr says why; DIR is unchanged), 2 usage error.
+Exit status: 0 ok, 1 failed (one sentence on stderr says why; DIR is unchanged), 2 usage error,
+130 interrupted (DIR is unchanged).
 `;
 
 interface Flags {

@@ -2,7 +2,7 @@
 // and a fake flyctl that behaves as flyctl is documented to.
 import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
-import { spawnSync } from "node:child_process";
+import { spawn, spawnSync } from "node:child_process";
 import {
   appendFileSync,
   existsSync,
@@ -525,6 +525,41 @@ describe("sync --app (fake flyctl)", () => {
       w.memory,
     );
     assert.ok(Date.now() - started < 30_000);
+  });
+
+  test("Ctrl-C during a transfer stops it, cleans up and leaves memory/ as it was", async () => {
+    const w = flyWorkspace({ config: { faults: { hang: true, match: " stream " } } });
+    mkdirSync(w.sessions, { recursive: true });
+    writeFileSync(join(w.sessions, "kept.jsonl"), '{"type":"session","version":3,"id":"kept"}\n');
+    const before = snapshot(w.memory);
+    const child = spawn(
+      process.execPath,
+      [
+        "--import",
+        import.meta.resolve("tsx"),
+        "scripts/sync-memory.mts",
+        "--app",
+        "my-bot",
+        "--state-dir",
+        w.state.root,
+        "--memory",
+        w.memory,
+      ],
+      { env: { ...process.env, ...w.fly.env, NO_COLOR: "1" }, stdio: ["ignore", "pipe", "pipe"] },
+    );
+    let stderr = "";
+    child.stderr.on("data", (chunk: Buffer) => {
+      stderr += chunk.toString();
+      if (/storage era files/.test(stderr) && !child.killed) setTimeout(() => child.kill("SIGINT"), 500);
+    });
+    const code = await new Promise<number | null>((resolve) => child.on("close", resolve));
+    assertCleanFailure(
+      { code: code === 130 ? 1 : code, signal: null, stdout: "", stderr },
+      /interrupted by SIGINT; nothing was changed/,
+      before,
+      w.memory,
+    );
+    assert.equal(code, 130);
   });
 
   test("a failing remote program: flyctl exits 1, the program's own sentence is shown", async () => {

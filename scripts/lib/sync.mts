@@ -25,6 +25,7 @@ import {
   SshTransport,
   checkRemoteArg,
   parseSshTarget,
+  stopRemoteCalls,
   type Transport,
 } from "./remote/transport.mts";
 import { applyStaged, createStaging, removeStaleStaging, type StagedChange } from "./store/apply.mts";
@@ -271,6 +272,19 @@ export async function sync(options: SyncOptions): Promise<SyncSummary> {
   if (lock?.tookOver)
     reporter.info(`took over a stale lock of pid ${lock.tookOver.pid} (${lock.tookOver.startedAt})`);
   let staging: string | undefined;
+  // Ctrl-C or a CI cancellation: stop the remote calls, clean up, leave memory/ as it was. During the apply
+  // (a few renames) the signal waits, so memory/ is never left half-written.
+  let interrupted: NodeJS.Signals | undefined;
+  let applying = false;
+  const onSignal = (signal: NodeJS.Signals) => {
+    interrupted = signal;
+    if (!applying) stopRemoteCalls();
+  };
+  process.on("SIGINT", onSignal);
+  process.on("SIGTERM", onSignal);
+  const checkInterrupted = () => {
+    if (interrupted) throw new Failure(`interrupted by ${interrupted}; nothing was changed`, 130);
+  };
   try {
     if (lock) await removeStaleStaging(memoryDir);
     staging = await createStaging(memoryDir);
@@ -433,11 +447,19 @@ export async function sync(options: SyncOptions): Promise<SyncSummary> {
         staged: s.path,
       }));
       steps.push({ target: PROVENANCE_FILE, staged: provenancePath });
+      checkInterrupted();
+      applying = true;
       await applyStaged(memoryDir, stagingDir, steps);
+      applying = false;
     }
     summary.durationMs = Date.now() - started;
     return summary;
+  } catch (error) {
+    checkInterrupted();
+    throw error;
   } finally {
+    process.off("SIGINT", onSignal);
+    process.off("SIGTERM", onSignal);
     if (staging) await rm(staging, { recursive: true, force: true });
     await lock?.lock.release();
   }

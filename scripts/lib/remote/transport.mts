@@ -44,6 +44,20 @@ const RETRIES = Number(process.env.OCSYNC_RETRIES ?? 3);
 const RETRY_DELAY_MS = Number(process.env.OCSYNC_RETRY_DELAY_MS ?? 2000);
 const STDERR_CAP = 64 * 1024;
 
+/** Remote calls in flight, so that an interrupted run can stop them (their process groups). */
+const running = new Set<number>();
+
+/** Stops every remote call in flight (SIGTERM to its process group). */
+export function stopRemoteCalls(): void {
+  for (const pid of running) {
+    try {
+      process.kill(-pid, "SIGTERM");
+    } catch {
+      // already gone
+    }
+  }
+}
+
 export abstract class Transport {
   abstract readonly kind: "fly" | "ssh" | "local";
   /** "fly app my-bot, machine 148e…" — for messages and the summary. */
@@ -128,6 +142,7 @@ export abstract class Transport {
         env: env ?? process.env,
         detached: true,
       });
+      if (child.pid) running.add(child.pid);
       const stdout = new PassThrough();
       let timer: NodeJS.Timeout | undefined;
       let killed = false;
@@ -194,6 +209,7 @@ export abstract class Transport {
         stdout.end();
       });
       child.on("close", (code, signal) => {
+        if (child.pid) running.delete(child.pid);
         outcome.code = outcome.spawnError ? 127 : code;
         outcome.signal = signal;
         exited = true;
