@@ -75,8 +75,7 @@ export class JsonlValidator {
 
   push(chunk: Buffer): void {
     this.summary.bytes += chunk.length;
-    let buffer = chunk;
-    let base = this.offset;
+    let from = 0; // where the complete lines of this chunk start
     if (this.skipping) {
       const nl = chunk.indexOf(NEWLINE);
       if (nl < 0) {
@@ -85,43 +84,45 @@ export class JsonlValidator {
       }
       this.skipping = false;
       this.lineNo++;
-      buffer = chunk.subarray(nl + 1);
-      base = this.offset + nl + 1;
-    } else if (this.carry.length > 0) {
-      if (chunk.indexOf(NEWLINE) < 0) {
-        this.carry.push(chunk);
+      this.offset += nl + 1;
+      from = nl + 1;
+    } else if (this.carryBytes > 0) {
+      const nl = chunk.indexOf(NEWLINE);
+      if (nl < 0) {
+        this.carry.push(Buffer.from(chunk)); // copies: the caller may reuse the chunk's memory
         this.carryBytes += chunk.length;
         this.checkCarry();
         return;
       }
-      buffer = Buffer.concat([...this.carry, chunk]);
+      // Only the line that straddles the chunk boundary is joined; the rest is checked in place.
+      const line = Buffer.concat([...this.carry, chunk.subarray(0, nl + 1)]);
       this.carry = [];
       this.carryBytes = 0;
-    }
-    const last = buffer.lastIndexOf(NEWLINE);
-    if (last < 0) {
-      this.offset = base;
-      this.carry = [buffer];
-      this.carryBytes = buffer.length;
-      this.checkCarry();
-      return;
-    }
-    const region = buffer.subarray(0, last + 1);
-    const badUtf8 = !isUtf8(region);
-    const hasNul = region.indexOf(0) >= 0;
-    let start = 0;
-    while (start <= last) {
-      const end = buffer.indexOf(NEWLINE, start);
       this.lineNo++;
-      this.checkLine(buffer, start, end, base, hasNul, badUtf8, true);
-      start = end + 1;
+      this.checkLine(line, 0, line.length - 1, this.offset, line.indexOf(0) >= 0, !isUtf8(line), true);
+      this.offset += line.length;
+      from = nl + 1;
     }
-    this.offset = base + last + 1;
-    if (last + 1 < buffer.length) {
-      // Copy a small remainder so the chunk it came from can be freed.
-      const rest = buffer.subarray(last + 1);
-      this.carry = [rest.length < 65536 ? Buffer.from(rest) : rest];
-      this.carryBytes = rest.length;
+    const base = this.offset - from; // file offset of chunk[0]
+    const last = chunk.lastIndexOf(NEWLINE);
+    if (last >= from) {
+      const region = chunk.subarray(from, last + 1);
+      const badUtf8 = !isUtf8(region);
+      const hasNul = region.indexOf(0) >= 0;
+      let start = from;
+      while (start <= last) {
+        const end = chunk.indexOf(NEWLINE, start);
+        this.lineNo++;
+        this.checkLine(chunk, start, end, base, hasNul, badUtf8, true);
+        start = end + 1;
+      }
+      from = last + 1;
+      this.offset = base + from;
+    }
+    if (from < chunk.length) {
+      this.carry = [Buffer.from(chunk.subarray(from))];
+      this.carryBytes = chunk.length - from;
+      this.checkCarry();
     }
   }
 

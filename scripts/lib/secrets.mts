@@ -303,7 +303,7 @@ export function redactJsonlChunk(state: RedactState, chunk: Buffer | null): Buff
   }
   const last = chunk.lastIndexOf(0x0a);
   if (last < 0) {
-    state.carry.push(chunk);
+    state.carry.push(Buffer.from(chunk));
     return Buffer.alloc(0);
   }
   const buffer = state.carry.length ? Buffer.concat([...state.carry, chunk]) : chunk;
@@ -370,39 +370,65 @@ export class SecretChunkScanner {
   ) {}
 
   push(chunk: Buffer): void {
-    const last = chunk.lastIndexOf(0x0a);
-    if (last < 0) {
-      this.carry.push(chunk);
-      return;
+    let from = 0;
+    if (this.carry.length) {
+      const nl = chunk.indexOf(0x0a);
+      if (nl < 0) {
+        this.carry.push(Buffer.from(chunk)); // a copy: the caller may reuse the chunk's memory
+        return;
+      }
+      // Only the line that straddles the chunk boundary is joined; the rest is scanned in place.
+      const joined = Buffer.concat([...this.carry, chunk.subarray(0, nl + 1)]);
+      this.carry = [];
+      this.scan(joined, 0, joined.length);
+      from = nl + 1;
     }
-    const buffer = this.carry.length ? Buffer.concat([...this.carry, chunk]) : chunk;
-    const cut = buffer.length - (chunk.length - last - 1);
-    this.carry = cut < buffer.length ? [Buffer.from(buffer.subarray(cut))] : [];
-    this.scan(buffer, cut);
+    const last = chunk.lastIndexOf(0x0a);
+    if (last >= from) {
+      this.scan(chunk, from, last + 1);
+      from = last + 1;
+    }
+    if (from < chunk.length) this.carry.push(Buffer.from(chunk.subarray(from)));
   }
 
   end(): SecretHit[] {
     const rest = Buffer.concat(this.carry);
     this.carry = [];
-    if (rest.length) this.scan(rest, rest.length);
+    if (rest.length) this.scan(rest, 0, rest.length);
     return this.hits;
   }
 
-  private scan(buffer: Buffer, length: number): void {
+  /** Scans buffer[from, to), which ends at a line end (or the end of the file), in windows of whole lines. */
+  private scan(buffer: Buffer, from: number, to: number): void {
+    let start = from;
+    while (start < to) {
+      // Windows of about 64 KiB keep the decoded text small enough to be collected young.
+      let end = to;
+      if (to - start > WINDOW) {
+        const nl = buffer.lastIndexOf(0x0a, start + WINDOW - 1);
+        end = nl >= start ? nl + 1 : Math.min(to, buffer.indexOf(0x0a, start + WINDOW) + 1 || to);
+      }
+      this.scanWindow(buffer, start, end);
+      start = end;
+    }
+  }
+
+  private scanWindow(buffer: Buffer, from: number, to: number): void {
     // latin1 maps bytes 1:1 to chars, so positions are byte offsets; the anchors are ASCII and UTF-8
     // continuation bytes never look like ASCII, so nothing is missed.
-    const text = buffer.toString("latin1", 0, length);
+    const text = buffer.toString("latin1", from, to);
+    const length = text.length;
     let lineStart = 0;
-    let counted = 0; // newlines counted up to lineStart
+    let counted = 0; // newlines before lineStart
     let at = nextCandidate(text, 0);
     while (at >= 0) {
-      const start = text.lastIndexOf("\n", at - 1) + 1;
+      const start = at > 0 ? text.lastIndexOf("\n", at - 1) + 1 : 0;
       let end = text.indexOf("\n", at);
       if (end < 0) end = length;
       counted += countNewlinesIn(text, lineStart, start);
       lineStart = start;
-      const line = counted + 1 + this.lineNo;
-      for (const kind of this.secretScanner.scanLine(buffer.toString("utf8", start, end))) {
+      const line = this.lineNo + counted + 1;
+      for (const kind of this.secretScanner.scanLine(buffer.toString("utf8", from + start, from + end))) {
         if (this.hits.length < this.maxHits) this.hits.push({ kind, line });
         else this.extra++;
       }
@@ -411,6 +437,8 @@ export class SecretChunkScanner {
     this.lineNo += counted + countNewlinesIn(text, lineStart, length);
   }
 }
+
+const WINDOW = 64 * 1024;
 
 function countNewlinesIn(text: string, from: number, to: number): number {
   let n = 0;
@@ -440,51 +468,72 @@ const DOT_PREFIX = /(?:SG|hv[sbr])$/;
 const URL_CREDENTIALS = /:\/\/(?:[^\s/@]{1,100}:[^\s/@]{1,256}@|hooks\.slack\.com\/)/iy;
 const AWS_BEFORE = /(?:secret|Secret|SECRET)_?[aA]$/;
 
+// The two characters before a gate character, as a table of allowed pairs: most occurrences (dates, UUIDs,
+// snake_case, sentences) are rejected with one lookup before any regular expression runs.
+function pairs(list: string[]): Uint8Array {
+  const table = new Uint8Array(65536);
+  for (const pair of list) table[((pair.charCodeAt(0) & 0xff) << 8) | (pair.charCodeAt(1) & 0xff)] = 1;
+  return table;
+}
+const BEFORE_UNDERSCORE = pairs(
+  ["sk", "rk", "hp", "ho", "hu", "hs", "hr", "ub", "lc", "sa", "pm", "hf", "in", "tn"].concat([
+    "pa",
+    "ca",
+    "at",
+    "ss",
+    "ps",
+    "cp",
+    "ci",
+    "cr",
+    "ck",
+    "kr",
+    "gd",
+    "fk",
+    "ut",
+  ]),
+);
+const BEFORE_DASH = pairs(["sk", "at", "xb", "xp", "xa", "xo", "xr", "pp", "ey", "--"]);
+const BEFORE_DOT = pairs(["SG", "vs", "vb", "vr"]);
+
+function pairBefore(text: string, i: number): number {
+  return i < 2 ? 0 : ((text.charCodeAt(i - 2) & 0xff) << 8) | (text.charCodeAt(i - 1) & 0xff);
+}
+
 /** Whether a text contains something a rule could match. */
 export function hasCandidate(text: string): boolean {
   return nextCandidate(text, 0) >= 0;
 }
 
-/** The position of the first candidate at or after `from`, or -1. Positions are approximate (within a line). */
+/**
+ * The position of a candidate at or after `from`, or -1. Not necessarily the first one: callers scan the whole
+ * line around the position and continue after that line.
+ */
 export function nextCandidate(text: string, from: number): number {
-  let best = -1;
-  const consider = (at: number) => {
-    if (at >= 0 && (best < 0 || at < best)) best = at;
-  };
-  consider(
-    gate(
-      text,
-      from,
-      "_",
-      (i) => text.startsWith("_authToken", i) || UNDERSCORE_PREFIX.test(text.slice(Math.max(0, i - 6), i)),
-    ),
-  );
-  consider(
-    gate(text, from, "-", (i) => {
-      const before = text.charCodeAt(i - 1);
-      if (before === 0x2d) return text.startsWith("-----BEGIN", i - 4);
-      if (before === 0x78) return text.startsWith("x-oauth-basic@", i - 1);
-      return DASH_PREFIX.test(text.slice(Math.max(0, i - 5), i));
-    }),
-  );
-  consider(gate(text, from, ".", (i) => DOT_PREFIX.test(text.slice(Math.max(0, i - 3), i))));
-  consider(
-    gate(text, from, "://", (i) => {
-      URL_CREDENTIALS.lastIndex = i;
-      return URL_CREDENTIALS.test(text);
-    }),
-  );
-  consider(text.indexOf("dapi", from));
-  consider(gate(text, from, "ccess", (i) => AWS_BEFORE.test(text.slice(Math.max(0, i - 8), i))));
-  consider(gate(text, from, "CCESS", (i) => AWS_BEFORE.test(text.slice(Math.max(0, i - 8), i))));
-  return best;
-}
-
-function gate(text: string, from: number, needle: string, check: (at: number) => boolean): number {
-  let at = text.indexOf(needle, from);
-  while (at >= 0) {
-    if (check(at)) return at;
-    at = text.indexOf(needle, at + 1);
+  for (let i = text.indexOf("_", from); i >= 0; i = text.indexOf("_", i + 1)) {
+    if (text.charCodeAt(i + 1) === 0x61 && text.startsWith("_authToken", i)) return i;
+    if (BEFORE_UNDERSCORE[pairBefore(text, i)] && UNDERSCORE_PREFIX.test(text.slice(Math.max(0, i - 6), i)))
+      return i;
+  }
+  for (let i = text.indexOf("-", from); i >= 0; i = text.indexOf("-", i + 1)) {
+    if (text.charCodeAt(i - 1) === 0x78 && text.startsWith("x-oauth-basic@", i - 1)) return i;
+    if (!BEFORE_DASH[pairBefore(text, i)]) continue;
+    if (text.startsWith("-----BEGIN", i - 4) || DASH_PREFIX.test(text.slice(Math.max(0, i - 5), i))) return i;
+  }
+  for (let i = text.indexOf(".", from); i >= 0; i = text.indexOf(".", i + 1)) {
+    if (BEFORE_DOT[pairBefore(text, i)] && DOT_PREFIX.test(text.slice(Math.max(0, i - 3), i))) return i;
+  }
+  for (let i = text.indexOf("://", from); i >= 0; i = text.indexOf("://", i + 1)) {
+    URL_CREDENTIALS.lastIndex = i;
+    if (URL_CREDENTIALS.test(text)) return i;
+  }
+  const dapi = text.indexOf("dapi", from);
+  if (dapi >= 0) return dapi;
+  for (const needle of ["ccess", "CCESS"]) {
+    for (let i = text.indexOf(needle, from); i >= 0; i = text.indexOf(needle, i + 1)) {
+      const a = text.charCodeAt(i - 1);
+      if (a !== 0x61 && a !== 0x41) continue;
+      if (AWS_BEFORE.test(text.slice(Math.max(0, i - 8), i))) return i;
+    }
   }
   return -1;
 }

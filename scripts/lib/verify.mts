@@ -13,13 +13,19 @@
 //   in sessions/: locks, temporaries, sidecars, unknown names: warning
 import { createHash } from "node:crypto";
 import { spawn, type ChildProcessWithoutNullStreams } from "node:child_process";
-import { createReadStream } from "node:fs";
-import { readFile, readdir, stat } from "node:fs/promises";
-import { basename, dirname, join, relative, sep } from "node:path";
+import { open, readFile, readdir, stat } from "node:fs/promises";
+import { basename, dirname, join, relative, resolve, sep } from "node:path";
 import { UsageError } from "./cli.mts";
 import { JsonlValidator, type Severity } from "./jsonl.mts";
 import { classify } from "./openclaw/files.mts";
-import { ALLOW_FILE, SECRET_RULES, SecretChunkScanner, SecretScanner, parseAllowList } from "./secrets.mts";
+import {
+  ALLOW_FILE,
+  SECRET_RULES,
+  SecretChunkScanner,
+  SecretScanner,
+  parseAllowList,
+  type SecretHit,
+} from "./secrets.mts";
 import { PROVENANCE_FILE, SESSIONS_DIR, type Provenance } from "./store/provenance.mts";
 import {
   SYNCIGNORE_FILE,
@@ -88,6 +94,7 @@ interface Source {
 }
 
 const SKIP_DIRS = new Set([".git", "node_modules"]);
+const CHUNK_BYTES = 1024 * 1024;
 
 function toDisplay(path: string): string {
   return path.split(sep).join("/").replace(/^\.\//, "");
@@ -101,7 +108,7 @@ class WorkTree implements Source {
     for (const path of paths) {
       let info;
       try {
-        info = await stat(join(this.cwd, path));
+        info = await stat(resolve(this.cwd, path));
       } catch {
         throw new UsageError(`${path} does not exist`);
       }
@@ -112,25 +119,38 @@ class WorkTree implements Source {
   }
 
   private async walk(dir: string, out: FileRef[]): Promise<void> {
-    const entries = await readdir(join(this.cwd, dir), { withFileTypes: true });
+    const entries = await readdir(resolve(this.cwd, dir), { withFileTypes: true });
     entries.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
     for (const entry of entries) {
       const path = join(dir, entry.name);
       if (entry.isDirectory()) {
         if (!SKIP_DIRS.has(entry.name)) await this.walk(path, out);
       } else if (entry.isFile()) {
-        out.push({ path: toDisplay(path), size: (await stat(join(this.cwd, path))).size });
+        out.push({ path: toDisplay(path), size: (await stat(resolve(this.cwd, path))).size });
       }
     }
   }
 
-  open(file: FileRef): AsyncIterable<Buffer> {
-    return createReadStream(join(this.cwd, file.path), { highWaterMark: 1024 * 1024 });
+  /** Reads into one reused buffer: a chunk is valid until the next one is requested (consumers copy what they keep). */
+  async *open(file: FileRef): AsyncIterable<Buffer> {
+    const handle = await open(resolve(this.cwd, file.path), "r");
+    try {
+      const buffer = (this.buffer ??= Buffer.allocUnsafe(CHUNK_BYTES));
+      for (;;) {
+        const { bytesRead } = await handle.read(buffer, 0, buffer.length, null);
+        if (bytesRead === 0) break;
+        yield buffer.subarray(0, bytesRead);
+      }
+    } finally {
+      await handle.close();
+    }
   }
+
+  private buffer?: Buffer;
 
   async read(path: string): Promise<Buffer | undefined> {
     try {
-      return await readFile(join(this.cwd, path));
+      return await readFile(resolve(this.cwd, path));
     } catch (error) {
       const code = (error as NodeJS.ErrnoException).code;
       if (code === "ENOENT" || code === "ENOTDIR" || code === "EISDIR") return undefined;
@@ -140,7 +160,7 @@ class WorkTree implements Source {
 
   async names(dir: string): Promise<string[]> {
     try {
-      const entries = await readdir(join(this.cwd, dir), { withFileTypes: true });
+      const entries = await readdir(resolve(this.cwd, dir), { withFileTypes: true });
       return entries.filter((entry) => entry.isFile()).map((entry) => entry.name);
     } catch {
       return [];
@@ -327,6 +347,42 @@ class StreamReader {
 }
 
 // ---------------------------------------------------------------------------------------------------------------
+// Secret scan and provenance hash over the same chunks the validator reads.
+
+interface ScanResult {
+  hits: SecretHit[];
+  extra: number;
+  sha256?: string;
+}
+
+interface ScanJob {
+  push(chunk: Buffer): void | Promise<void>;
+  end(): Promise<ScanResult>;
+}
+
+interface Scanning {
+  begin(scanner: SecretScanner, hash: boolean, maxHits: number): ScanJob;
+  close(): Promise<void>;
+}
+
+const inlineScanning: Scanning = {
+  begin(scanner, hash, maxHits) {
+    const secrets = new SecretChunkScanner(scanner, maxHits);
+    const digest = hash ? createHash("sha256") : undefined;
+    return {
+      push(chunk) {
+        secrets.push(chunk);
+        digest?.update(chunk);
+      },
+      async end() {
+        return { hits: secrets.end(), extra: secrets.extra, sha256: digest?.digest("hex") };
+      },
+    };
+  },
+  async close() {},
+};
+
+// ---------------------------------------------------------------------------------------------------------------
 // The memory folder's context: provenance, .syncignore, the secrets allow list, the index.
 
 interface MemoryContext {
@@ -418,6 +474,7 @@ export async function verify(paths: string[], options: VerifyOptions = {}): Prom
     else report.omitted[problem.path] = (report.omitted[problem.path] ?? 0) + 1;
   };
   const perFile = new Map<string, number>();
+  const scanning: Scanning = inlineScanning;
   try {
     const files = await source.list(paths.length ? paths : ["memory"]);
     const contexts = new Map<string, MemoryContext>();
@@ -432,7 +489,7 @@ export async function verify(paths: string[], options: VerifyOptions = {}): Prom
         for (const problem of context.problems) add(problem, perFile);
       }
       report.files++;
-      const result = await checkFile(source, file, context, options, maxPerFile);
+      const result = await checkFile(source, file, context, options, maxPerFile, scanning);
       report.bytes += file.size ?? 0;
       for (const problem of result.problems) add(problem, perFile);
       const hiddenCount = result.hidden.errors + result.hidden.warnings;
@@ -444,6 +501,7 @@ export async function verify(paths: string[], options: VerifyOptions = {}): Prom
     }
   } finally {
     await source.close();
+    await scanning.close();
   }
   report.ok = report.errors === 0;
   return report;
@@ -461,6 +519,7 @@ async function checkFile(
   context: MemoryContext,
   options: VerifyOptions,
   maxPerFile: number,
+  scanning: Scanning,
 ): Promise<FileResult> {
   const name = basename(file.path);
   const inSessions = basename(dirname(file.path)) === SESSIONS_DIR;
@@ -495,19 +554,20 @@ async function checkFile(
 
   if (!isJsonl && !isJson && !checkProvenance) return result;
 
-  const hash = checkProvenance ? createHash("sha256") : undefined;
+  let digest: string | undefined;
   if (isJsonl) {
     const validator = new JsonlValidator({
       transcript: kind === "transcript" || kind === "archive",
       maxProblems: maxPerFile,
     });
-    const secrets = new SecretChunkScanner(context.scanner, maxPerFile);
+    const scan = scanning.begin(context.scanner, checkProvenance, maxPerFile);
     for await (const chunk of source.open(file)) {
       validator.push(chunk);
-      secrets.push(chunk);
-      hash?.update(chunk);
+      await scan.push(chunk);
     }
     const summary = validator.end();
+    const scanned = await scan.end();
+    digest = scanned.sha256;
     for (const p of summary.problems)
       problems.push({
         path: file.path,
@@ -518,15 +578,17 @@ async function checkFile(
         message: p.message,
       });
     const shown = summary.problems.filter((p) => p.severity === "error").length;
-    hidden.errors += summary.errors - shown + secrets.extra;
+    hidden.errors += summary.errors - shown + scanned.extra;
     hidden.warnings += summary.warnings - (summary.problems.length - shown);
-    for (const hit of secrets.end()) problems.push(secretProblem(file.path, hit.kind, hit.line));
+    for (const hit of scanned.hits) problems.push(secretProblem(file.path, hit.kind, hit.line));
   } else {
+    const hash = checkProvenance ? createHash("sha256") : undefined;
     const chunks: Buffer[] = [];
     for await (const chunk of source.open(file)) {
-      if (isJson) chunks.push(chunk);
+      if (isJson) chunks.push(Buffer.from(chunk));
       hash?.update(chunk);
     }
+    digest = hash?.digest("hex");
     if (isJson) {
       const text = Buffer.concat(chunks);
       if (kind === "index") problems.push(...(await checkIndex(source, file, text, context)));
@@ -543,9 +605,8 @@ async function checkFile(
       for (const hit of scanner.end()) problems.push(secretProblem(file.path, hit.kind, hit.line));
     }
   }
-  if (hash && record) {
+  if (digest !== undefined && record) {
     const size = file.size ?? 0;
-    const digest = hash.digest("hex");
     if (size !== record.size || digest !== record.sha256) {
       problem(
         options.strict ? "error" : "warning",

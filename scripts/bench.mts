@@ -1,0 +1,347 @@
+// bench: how fast is full verification (JSONL checks + secret scan) next to a bare split-on-newline + JSON.parse
+// loop over the same files, and how much memory does it take. Each measured run is its own child process, so
+// peak RSS (process.resourceUsage().maxRSS) belongs to that run alone; the two kinds alternate, best time wins.
+// Usage: npx tsx scripts/bench.mts [--size MB] [--rounds N] [--dir DIR] [--keep] [--json]
+//        (npm run bench)
+import { spawnSync } from "node:child_process";
+import {
+  createReadStream,
+  createWriteStream,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  rmSync,
+  statSync,
+} from "node:fs";
+import { once } from "node:events";
+import { tmpdir, cpus } from "node:os";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { UsageError, formatBytes, parseFlags, printJson, runMain } from "./lib/cli.mts";
+import { verify } from "./lib/verify.mts";
+
+const HELP = `bench: full verification (secrets included) against a bare split + JSON.parse loop over the same files.
+
+Usage: npx tsx scripts/bench.mts [options]     (or: npm run bench)
+
+Options:
+  --size MB     megabytes of synthetic transcripts to generate (default: 256)
+  --rounds N    runs of each kind; the best time counts (default: 3)
+  --dir DIR     use (or fill) this folder instead of a temporary one
+  --keep        keep the generated folder
+  --json        print the figures as one JSON document
+  -h, --help    show this help
+
+Target: verification runs at ≥ 0.9× the bare loop's throughput with a peak RSS under 150 MB.`;
+
+interface Flags {
+  size: string;
+  rounds: string;
+  dir?: string;
+  keep: boolean;
+  json: boolean;
+  help: boolean;
+  child?: string;
+}
+
+const SELF = fileURLToPath(import.meta.url);
+
+async function main(): Promise<number> {
+  const { values: flags } = parseFlags<Flags>({
+    size: { type: "string", default: "256" },
+    rounds: { type: "string", default: "3" },
+    dir: { type: "string" },
+    keep: { type: "boolean", default: false },
+    json: { type: "boolean", default: false },
+    help: { type: "boolean", short: "h", default: false },
+    child: { type: "string" },
+  });
+  if (flags.help) {
+    process.stdout.write(`${HELP}\n`);
+    return 0;
+  }
+  if (flags.child) return runChild(flags.child, flags.dir!);
+
+  const megabytes = Number(flags.size);
+  const rounds = Number(flags.rounds);
+  if (!(megabytes > 0))
+    throw new UsageError(`--size must be a positive number of megabytes, not ${flags.size}`);
+  if (!Number.isInteger(rounds) || rounds < 1)
+    throw new UsageError(`--rounds must be a positive integer, not ${flags.rounds}`);
+
+  const dir = flags.dir ?? mkdtempSync(join(tmpdir(), "ocsync-bench-"));
+  const sessions = join(dir, "memory", "sessions");
+  try {
+    if (!existsSync(sessions) || totalSize(sessions) < megabytes * 1e6) {
+      process.stderr.write(`bench: generating ${megabytes} MB of transcripts in ${sessions} ...\n`);
+      await generate(sessions, megabytes * 1e6);
+    }
+    const bytes = totalSize(sessions);
+    const runs: Record<"bare" | "verify", Array<{ seconds: number; maxRssMb: number; result: string }>> = {
+      bare: [],
+      verify: [],
+    };
+    for (let round = 0; round < rounds; round++) {
+      for (const kind of ["bare", "verify"] as const) {
+        const run = spawnSync(process.execPath, [...process.execArgv, SELF, "--child", kind, "--dir", dir], {
+          encoding: "utf8",
+        });
+        if (run.status !== 0) throw new Error(`${kind} run failed: ${run.stderr}`);
+        const figures = JSON.parse(run.stdout.trim().split("\n").pop()!);
+        runs[kind].push(figures);
+        process.stderr.write(
+          `bench: round ${round + 1} ${kind.padEnd(6)} ${(bytes / 1e6 / figures.seconds).toFixed(0)} MB/s, peak RSS ${figures.maxRssMb.toFixed(0)} MB\n`,
+        );
+      }
+    }
+    const best = (kind: "bare" | "verify") => runs[kind].reduce((a, b) => (b.seconds < a.seconds ? b : a));
+    const bare = best("bare");
+    const full = best("verify");
+    const result = {
+      node: process.version,
+      cpus: cpus().length,
+      cpu: cpus()[0]?.model,
+      bytes,
+      files: readdirSync(sessions).length,
+      rounds,
+      bare: {
+        mbPerSecond: bytes / 1e6 / bare.seconds,
+        seconds: bare.seconds,
+        peakRssMb: Math.max(...runs.bare.map((r) => r.maxRssMb)),
+      },
+      verify: {
+        mbPerSecond: bytes / 1e6 / full.seconds,
+        seconds: full.seconds,
+        peakRssMb: Math.max(...runs.verify.map((r) => r.maxRssMb)),
+        result: full.result,
+      },
+      ratio: bare.seconds / full.seconds,
+    };
+    const pass = result.ratio >= 0.9 && result.verify.peakRssMb < 150;
+    if (flags.json) printJson({ ...result, pass });
+    else {
+      process.stdout.write(
+        [
+          `data:    ${formatBytes(bytes)} in ${result.files} files (synthetic transcripts), Node ${process.version}, ${result.cpus} CPUs`,
+          `bare:    ${result.bare.mbPerSecond.toFixed(0)} MB/s  (split on \\n + JSON.parse), peak RSS ${result.bare.peakRssMb.toFixed(0)} MB`,
+          `verify:  ${result.verify.mbPerSecond.toFixed(0)} MB/s  (all checks, secrets included), peak RSS ${result.verify.peakRssMb.toFixed(0)} MB — ${full.result}`,
+          `ratio:   ${result.ratio.toFixed(2)}× the bare loop (target ≥ 0.90×, peak RSS < 150 MB): ${pass ? "met" : "NOT met"}`,
+          "",
+        ].join("\n"),
+      );
+    }
+    return 0;
+  } finally {
+    if (!flags.keep && !flags.dir) rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+/** One measured run, in its own process. Prints {seconds, maxRssMb, result} as JSON. */
+async function runChild(kind: string, dir: string): Promise<number> {
+  const sessions = join(dir, "memory", "sessions");
+  const started = performance.now();
+  let result: string;
+  if (kind === "bare") {
+    let lines = 0;
+    for (const name of readdirSync(sessions).sort().filter((name) => name.endsWith(".jsonl"))) {
+      let carry: Buffer | undefined;
+      for await (const piece of createReadStream(join(sessions, name), { highWaterMark: 1024 * 1024 })) {
+        const chunk = carry ? Buffer.concat([carry, piece as Buffer]) : (piece as Buffer);
+        let start = 0;
+        let end = chunk.indexOf(10, start);
+        while (end >= 0) {
+          if (end > start) JSON.parse(chunk.toString("utf8", start, end));
+          lines++;
+          start = end + 1;
+          end = chunk.indexOf(10, start);
+        }
+        carry = start < chunk.length ? chunk.subarray(start) : undefined;
+      }
+    }
+    result = `${lines} lines`;
+  } else {
+    const report = await verify([join(dir, "memory")], { cwd: dir });
+    result = `${report.errors} errors, ${report.warnings} warnings (planted secrets: ${report.problems.filter((p) => p.code === "secret").length})`;
+  }
+  const seconds = (performance.now() - started) / 1000;
+  const maxRssMb = (process.resourceUsage().maxRSS * 1024) / 1e6;
+  process.stdout.write(`${JSON.stringify({ seconds, maxRssMb, result })}\n`);
+  return 0;
+}
+
+function totalSize(dir: string): number {
+  if (!existsSync(dir)) return 0;
+  return readdirSync(dir).reduce((sum, name) => sum + statSync(join(dir, name)).size, 0);
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Synthetic transcripts shaped like OpenClaw's (pi session format): a header, model changes, user and assistant
+// messages, tool calls with argument objects and long tool results (logs, code, JSON, URLs, snake_case, non-ASCII).
+// Lines average about 2 KB. A few planted secrets exercise the slow path.
+
+function rng(seed: number) {
+  return () => {
+    seed |= 0;
+    seed = (seed + 0x6d2b79f5) | 0;
+    let t = Math.imul(seed ^ (seed >>> 15), 1 | seed);
+    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+const WORDS = (
+  "the server deploy config restart memory session token user assistant tool result error warning request " +
+  "response database migration schedule reminder invoice meeting summary build test release branch commit " +
+  "Tokio Straße café naïve résumé 東京 データ ✓ 🙂 — “quoted” also should would could review latency"
+).split(" ");
+const LOG = [
+  "2026-04-07T02:05:10.858Z INFO  http: GET /api/v1/sessions?limit=50 200 12ms",
+  "npm warn deprecated inflight@1.0.6: This module is not supported, and leaks memory.",
+  "Error: ENOENT: no such file or directory, open '/data/agents/main/sessions/sessions.json.lock'",
+  "    at Object.openSync (node:fs:573:18) at readFileSync (node:fs:452:35)",
+  "export AWS_REGION=eu-central-1 NODE_ENV=production LOG_LEVEL=debug",
+  "See https://docs.example.com/guide/getting-started#install-the-cli for details.",
+  "def load_config(path: str) -> dict:  # snake_case_name, __init__, MAX_RETRIES = 3",
+  '{"id": "f9317ee6", "status": "ok", "items": [1, 2, 3], "next_cursor": null}',
+  "remote: Enumerating objects: 42, done. Total 42 (delta 17), reused 0 (delta 0)",
+  "✓ 128 tests passed (3.2s) — coverage 91.4 %",
+];
+
+function text(random: () => number, min: number, max: number): string {
+  const target = min + Math.floor(random() * (max - min));
+  let out = "";
+  while (out.length < target) {
+    out += WORDS[Math.floor(random() * WORDS.length)];
+    out += random() < 0.08 ? ".\n" : " ";
+  }
+  return out;
+}
+
+function logText(random: () => number, min: number, max: number): string {
+  const target = min + Math.floor(random() * (max - min));
+  let out = "";
+  while (out.length < target) out += `${LOG[Math.floor(random() * LOG.length)]}\n`;
+  return out;
+}
+
+const SECRETS = [
+  () => `ghp_${"aB3dE5gH7jK9mN1pQ2rS4tU6vW8xY0zA1bC2"}`,
+  () => `sk_live_${"Zq8vLm2pWx9rT4bN6cJ3hK5d"}`,
+  () => `postgres://billing:Zq8vLm2pWx9r@db.internal.corp:5432/app`,
+];
+
+async function generate(dir: string, bytes: number): Promise<void> {
+  mkdirSync(dir, { recursive: true });
+  const random = rng(42);
+  let written = 0;
+  let file = 0;
+  const index: Record<string, unknown> = {};
+  while (written < bytes) {
+    // One large transcript, then many medium ones, as real folders have.
+    const size = file === 0 ? Math.min(64e6, bytes / 4) : 2e6 + random() * 6e6;
+    const id = `${(0x10000000 + file).toString(16)}-0000-4000-a000-${String(file).padStart(12, "0")}`;
+    const name = `${id}.jsonl`;
+    const out = createWriteStream(join(dir, name));
+    let t = Date.parse("2026-04-07T02:04:55.700Z") + file * 3_600_000;
+    let size0 = 0;
+    const put = async (value: unknown) => {
+      const line = `${JSON.stringify(value)}\n`;
+      size0 += Buffer.byteLength(line);
+      if (!out.write(line)) await once(out, "drain");
+    };
+    await put({
+      type: "session",
+      version: 3,
+      id,
+      timestamp: new Date(t).toISOString(),
+      cwd: "/home/node/.openclaw/workspace",
+    });
+    let parent: string | null = null;
+    let n = 0;
+    while (size0 < size) {
+      t += 1000 + Math.floor(random() * 60_000);
+      const entry = (n++).toString(16).padStart(8, "0");
+      const base = { id: entry, parentId: parent, timestamp: new Date(t).toISOString() };
+      parent = entry;
+      const pick = random();
+      if (pick < 0.25) {
+        const planted = random() < 0.0004 ? ` ${SECRETS[Math.floor(random() * SECRETS.length)]()}` : "";
+        await put({
+          type: "message",
+          ...base,
+          message: {
+            role: "user",
+            content: [{ type: "text", text: text(random, 40, 600) + planted }],
+            timestamp: t,
+          },
+        });
+      } else if (pick < 0.55) {
+        await put({
+          type: "message",
+          ...base,
+          message: {
+            role: "assistant",
+            content: [
+              { type: "text", text: text(random, 200, 2500) },
+              ...(random() < 0.5
+                ? [
+                    {
+                      type: "toolCall",
+                      id: `call_${entry}`,
+                      name: "exec",
+                      arguments: {
+                        command: `grep -rn "load_config" /data/workspace/src --include=*.py | head -n ${n % 50}`,
+                      },
+                    },
+                  ]
+                : []),
+            ],
+            api: "anthropic-messages",
+            provider: "anthropic",
+            model: "claude-sonnet-4",
+            usage: {
+              input: 1200 + n,
+              output: 80 + n,
+              cacheRead: 0,
+              cacheWrite: 0,
+              totalTokens: 1280 + 2 * n,
+            },
+            stopReason: "stop",
+            timestamp: t,
+          },
+        });
+      } else if (pick < 0.95) {
+        await put({
+          type: "message",
+          ...base,
+          message: {
+            role: "toolResult",
+            toolCallId: `call_${entry}`,
+            toolName: "exec",
+            content: [{ type: "text", text: logText(random, 300, 5000) }],
+            isError: false,
+            timestamp: t,
+          },
+        });
+      } else {
+        await put({
+          type: "custom",
+          ...base,
+          customType: "openclaw.cache-ttl",
+          data: { ttlMs: 300000, provider: "anthropic" },
+        });
+      }
+    }
+    out.end();
+    await once(out, "finish");
+    index[`agent:main:bench:${file}`] = { sessionId: id, updatedAt: t };
+    written += size0;
+    file++;
+  }
+  const out = createWriteStream(join(dir, "sessions.json"));
+  out.end(JSON.stringify(index, null, 2));
+  await once(out, "finish");
+}
+
+await runMain(main, "bench");
