@@ -420,7 +420,8 @@ export class SecretChunkScanner {
     const length = text.length;
     let lineStart = 0;
     let counted = 0; // newlines before lineStart
-    let at = nextCandidate(text, 0);
+    const cache: number[] = [];
+    let at = nextCandidate(text, 0, cache);
     while (at >= 0) {
       const start = at > 0 ? text.lastIndexOf("\n", at - 1) + 1 : 0;
       let end = text.indexOf("\n", at);
@@ -432,7 +433,7 @@ export class SecretChunkScanner {
         if (this.hits.length < this.maxHits) this.hits.push({ kind, line });
         else this.extra++;
       }
-      at = end + 1 < length ? nextCandidate(text, end + 1) : -1;
+      at = end + 1 < length ? nextCandidate(text, end + 1, cache) : -1;
     }
     this.lineNo += counted + countNewlinesIn(text, lineStart, length);
   }
@@ -504,38 +505,69 @@ export function hasCandidate(text: string): boolean {
   return nextCandidate(text, 0) >= 0;
 }
 
-/**
- * The position of a candidate at or after `from`, or -1. Not necessarily the first one: callers scan the whole
- * line around the position and continue after that line.
- */
-export function nextCandidate(text: string, from: number): number {
-  for (let i = text.indexOf("_", from); i >= 0; i = text.indexOf("_", i + 1)) {
-    if (text.charCodeAt(i + 1) === 0x61 && text.startsWith("_authToken", i)) return i;
-    if (BEFORE_UNDERSCORE[pairBefore(text, i)] && UNDERSCORE_PREFIX.test(text.slice(Math.max(0, i - 6), i)))
-      return i;
-  }
-  for (let i = text.indexOf("-", from); i >= 0; i = text.indexOf("-", i + 1)) {
-    if (text.charCodeAt(i - 1) === 0x78 && text.startsWith("x-oauth-basic@", i - 1)) return i;
-    if (!BEFORE_DASH[pairBefore(text, i)]) continue;
-    if (text.startsWith("-----BEGIN", i - 4) || DASH_PREFIX.test(text.slice(Math.max(0, i - 5), i))) return i;
-  }
-  for (let i = text.indexOf(".", from); i >= 0; i = text.indexOf(".", i + 1)) {
-    if (BEFORE_DOT[pairBefore(text, i)] && DOT_PREFIX.test(text.slice(Math.max(0, i - 3), i))) return i;
-  }
-  for (let i = text.indexOf("://", from); i >= 0; i = text.indexOf("://", i + 1)) {
-    URL_CREDENTIALS.lastIndex = i;
-    if (URL_CREDENTIALS.test(text)) return i;
-  }
-  const dapi = text.indexOf("dapi", from);
-  if (dapi >= 0) return dapi;
-  for (const needle of ["ccess", "CCESS"]) {
-    for (let i = text.indexOf(needle, from); i >= 0; i = text.indexOf(needle, i + 1)) {
-      const a = text.charCodeAt(i - 1);
-      if (a !== 0x61 && a !== 0x41) continue;
-      if (AWS_BEFORE.test(text.slice(Math.max(0, i - 8), i))) return i;
+type Gate = (text: string, from: number) => number;
+
+const GATES: Gate[] = [
+  (text, from) => {
+    for (let i = text.indexOf("_", from); i >= 0; i = text.indexOf("_", i + 1)) {
+      if (text.charCodeAt(i + 1) === 0x61 && text.startsWith("_authToken", i)) return i;
+      if (BEFORE_UNDERSCORE[pairBefore(text, i)] && UNDERSCORE_PREFIX.test(text.slice(Math.max(0, i - 6), i)))
+        return i;
     }
+    return -1;
+  },
+  (text, from) => {
+    for (let i = text.indexOf("-", from); i >= 0; i = text.indexOf("-", i + 1)) {
+      if (text.charCodeAt(i - 1) === 0x78 && text.startsWith("x-oauth-basic@", i - 1)) return i;
+      if (!BEFORE_DASH[pairBefore(text, i)]) continue;
+      if (text.startsWith("-----BEGIN", i - 4) || DASH_PREFIX.test(text.slice(Math.max(0, i - 5), i)))
+        return i;
+    }
+    return -1;
+  },
+  (text, from) => {
+    for (let i = text.indexOf(".", from); i >= 0; i = text.indexOf(".", i + 1)) {
+      if (BEFORE_DOT[pairBefore(text, i)] && DOT_PREFIX.test(text.slice(Math.max(0, i - 3), i))) return i;
+    }
+    return -1;
+  },
+  (text, from) => {
+    for (let i = text.indexOf("://", from); i >= 0; i = text.indexOf("://", i + 1)) {
+      URL_CREDENTIALS.lastIndex = i;
+      if (URL_CREDENTIALS.test(text)) return i;
+    }
+    return -1;
+  },
+  (text, from) => text.indexOf("dapi", from),
+  (text, from) => {
+    for (const needle of ["ccess", "CCESS"]) {
+      for (let i = text.indexOf(needle, from); i >= 0; i = text.indexOf(needle, i + 1)) {
+        const a = text.charCodeAt(i - 1);
+        if (a !== 0x61 && a !== 0x41) continue;
+        if (AWS_BEFORE.test(text.slice(Math.max(0, i - 8), i))) return i;
+      }
+    }
+    return -1;
+  },
+];
+
+/**
+ * The position of the first candidate at or after `from` (approximately: within the right line), or -1.
+ * `cache` (one slot per gate, reused across calls on the same text with growing `from`) avoids rescanning.
+ */
+export function nextCandidate(text: string, from: number, cache?: number[]): number {
+  let best = -1;
+  for (let g = 0; g < GATES.length; g++) {
+    let at: number;
+    const known = cache?.[g];
+    if (known !== undefined && (known === -1 || known >= from)) at = known;
+    else {
+      at = GATES[g](text, from);
+      if (cache) cache[g] = at;
+    }
+    if (at >= 0 && (best < 0 || at < best)) best = at;
   }
-  return -1;
+  return best;
 }
 
 // ---------------------------------------------------------------------------------------------------------------
