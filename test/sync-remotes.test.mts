@@ -4,6 +4,7 @@ import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
 import { spawn, spawnSync, type ChildProcess } from "node:child_process";
 import {
+  appendFileSync,
   existsSync,
   mkdirSync,
   mkdtempSync,
@@ -171,6 +172,21 @@ describe("a minimal remote: BusyBox only", () => {
     );
     assert.equal(result.code, 0, result.stderr);
     expectExactCopy(state, join(memory, "sessions"));
+    // An incremental run on BusyBox: the listing, then an append fetched from its offset (tail -c +N).
+    const [live] = state.agents[0].partial!;
+    appendFileSync(join(state.agents[0].sessionsDir, live), 'ant","content":[]}}\n');
+    const again = await runScript(
+      "sync-memory.mts",
+      ["--app", "my-bot", "--state-dir", state.root, "--memory", memory, "--json"],
+      { env: fly.env },
+    );
+    assert.equal(again.code, 0, again.stderr);
+    assert.equal(JSON.parse(again.stdout).incremental, true);
+    assert.ok(
+      readFileSync(join(memory, "sessions", live)).equals(
+        readFileSync(join(state.agents[0].sessionsDir, live)),
+      ),
+    );
     const probe = spawnSync(join(bin, "sh"), ["-c", "readlink -f $(command -v sha256sum)"], {
       env: { PATH: bin },
     });

@@ -582,6 +582,89 @@ describe("sync --app (fake flyctl)", () => {
   });
 });
 
+describe("incremental transfer", () => {
+  test("only changed files travel; a grown transcript travels as its new bytes, checked whole", async () => {
+    const w = workspace({ turns: 300 });
+    const fly = fakeFly(w.dir, w.state.root);
+    const run = (extra: string[] = []) =>
+      sync(
+        ["--app", "my-bot", "--state-dir", w.state.root, "--memory", w.memory, "--json", ...extra],
+        fly.env,
+      );
+    const first = JSON.parse((await run()).stdout);
+    assert.equal(first.incremental, false, "the first sync streams everything");
+    const agent = w.state.agents[0];
+    const [live, unfinished] = agent.partial!;
+    const grown = agent.sessions[1].files[0];
+    const tail = '{"type":"custom","id":"0000bbbb","parentId":null,"timestamp":"2026-11-21T00:00:00Z"}\n';
+    appendFileSync(join(agent.sessionsDir, live), 'ant","content":[]}}\n');
+    appendFileSync(join(agent.sessionsDir, grown), tail);
+    const callsBefore = fly.calls().length;
+    const second = await run();
+    assert.equal(second.code, 0, second.stderr);
+    const summary = JSON.parse(second.stdout);
+    assert.equal(summary.incremental, true);
+    assert.equal(summary.files.updated, 2);
+    assert.equal(summary.files.unchanged, 9);
+    assert.ok(
+      summary.bytes.transferred < first.bytes.transferred / 4,
+      `${summary.bytes.transferred} bytes on the wire`,
+    );
+    const calls = fly
+      .calls()
+      .slice(callsBefore)
+      .filter((argv) => argv[0] === "ssh")
+      .map((argv) => argv.at(-1)!);
+    assert.match(calls[1], /^sh -s -- manifest /, "a listing first");
+    assert.match(calls[2], /^sh -s -- fetch /, "then only the changed files");
+    const fetch = calls[2].split(" ").filter((arg) => arg.startsWith("="));
+    assert.deepEqual(fetch.map((arg) => arg.split(":")[0]).sort(), [`=${grown}`, `=${live}`].sort());
+    assert.ok(
+      fetch.every((arg) => !arg.includes(":0:-")),
+      "both as appends",
+    );
+    for (const name of [live, grown]) {
+      const cloud = readFileSync(join(agent.sessionsDir, name));
+      assert.ok(
+        readFileSync(join(w.sessions, name)).equals(cloud),
+        `${name} is byte-identical after the append`,
+      );
+    }
+    assert.ok(
+      readFileSync(join(w.sessions, live), "utf8").includes(unfinished),
+      "the held-back line arrived complete",
+    );
+    // Nothing new: the listing is the only call.
+    const before = fly.calls().length;
+    const idle = JSON.parse((await run()).stdout);
+    assert.equal(idle.provenanceWritten, false);
+    const idleCalls = fly
+      .calls()
+      .slice(before)
+      .filter((argv) => argv[0] === "ssh")
+      .map((argv) => argv.at(-1)!);
+    assert.equal(idleCalls.length, 2, "discovery and the listing, no transfer");
+    assert.match(idleCalls[1], /^sh -s -- manifest /);
+  });
+
+  test("a transcript rewritten in its first bytes is fetched whole, and said so", async () => {
+    const w = workspace({ turns: 20 });
+    assert.equal((await sync(["--local", "--state-dir", w.state.root, "--memory", w.memory])).code, 0);
+    const name = w.state.agents[0].sessions[1].files[0];
+    const path = join(w.state.agents[0].sessionsDir, name);
+    const lines = readFileSync(path, "utf8").split("\n").filter(Boolean);
+    const rewritten =
+      [lines[0].replace('"version":3', '"version":4'), ...lines.slice(1), lines[1]].join("\n") + "\n";
+    writeFileSync(path, rewritten);
+    const result = await sync(["--local", "--state-dir", w.state.root, "--memory", w.memory, "--json"]);
+    assert.equal(result.code, 0, result.stderr);
+    const summary = JSON.parse(result.stdout);
+    assert.equal(summary.incremental, true);
+    assert.equal(readFileSync(join(w.sessions, name), "utf8"), rewritten);
+    assert.match(summary.warnings.join("\n"), new RegExp(`${name} changed in the middle in the cloud`));
+  });
+});
+
 describe("terminal conventions", () => {
   test("progress is drawn on a terminal, never when piped; NO_COLOR turns colour off", async () => {
     const w = workspace();

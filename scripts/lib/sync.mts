@@ -104,6 +104,8 @@ export interface SyncSummary {
   warnings: string[];
   changes: FileChange[];
   provenanceWritten: boolean;
+  /** Only changed files travelled (and grown transcripts as their new bytes). */
+  incremental: boolean;
   durationMs: number;
 }
 
@@ -292,7 +294,12 @@ export async function sync(options: SyncOptions): Promise<SyncSummary> {
 
     // 4. Transfer: stream mode writes the files into staging, checking every size and hash on the way.
     let attempts = 0;
-    const fetch = (mode: "manifest" | "stream", args: string[], label: string) =>
+    const fetch = (
+      mode: "manifest" | "stream" | "fetch",
+      args: string[],
+      label: string,
+      prefixes?: Map<string, string>,
+    ) =>
       transport.call<StreamResult>({
         program,
         args: [mode, ...args],
@@ -304,6 +311,7 @@ export async function sync(options: SyncOptions): Promise<SyncSummary> {
           await mkdir(dir);
           return readRemoteStream(stdout, {
             stagingDir: dir,
+            prefixes,
             onProgress: (received, file) =>
               reporter.progress(`received ${formatBytes(received)}${file ? ` · ${file}` : ""}`),
           });
@@ -311,6 +319,11 @@ export async function sync(options: SyncOptions): Promise<SyncSummary> {
       });
 
     // .syncignore: fetch the index first, so that excluded sessions are never transferred.
+    const provenance = await readProvenance(memoryDir).catch((error: Error) => {
+      throw new Failure(
+        `${join(options.memory, PROVENANCE_FILE)} cannot be read (${error.message}); fix or remove it`,
+      );
+    });
     const rules = await loadSyncIgnore(memoryDir).catch((error: Error) => {
       throw new Failure(`${join(options.memory, SYNCIGNORE_FILE)} cannot be read: ${error.message}`);
     });
@@ -342,12 +355,32 @@ export async function sync(options: SyncOptions): Promise<SyncSummary> {
     }
 
     const mode = options.dryRun ? "manifest" : "stream";
+    const chosen = [...programArgs.slice(0, 2), ...excludeArgs, ...programArgs.slice(2)];
     reporter.progress(`${mode === "stream" ? "transferring" : "listing"} ${agent.id}'s sessions…`);
-    let result = await fetch(
-      mode,
-      [...programArgs.slice(0, 2), ...excludeArgs, ...programArgs.slice(2)],
-      mode === "stream" ? "transfer" : "listing",
-    );
+    let result: StreamResult;
+    let incremental = false;
+    if (mode === "stream" && era === "files" && provenance && Object.keys(provenance.files).length) {
+      // Incremental: list sizes and hashes first, then fetch only what changed, appends as their new bytes.
+      const listing = await fetch("manifest", chosen, "listing");
+      const plan = await planFetch(listing, sessionsDir, provenance);
+      if (plan) {
+        incremental = true;
+        reporter.progress(`fetching ${plural(plan.requests.length, "changed file")}…`);
+        const fetched = plan.requests.length
+          ? await fetch("fetch", [...programArgs.slice(0, 2), ...plan.requests], "transfer", plan.prefixes)
+          : { ...listing, mode: "fetch" as const, files: [], wireBytes: 0 };
+        result = {
+          ...fetched,
+          files: [...fetched.files, ...plan.unchanged],
+          wireBytes: listing.wireBytes + fetched.wireBytes,
+        };
+      } else {
+        result = await fetch("stream", chosen, "transfer");
+        result.wireBytes += listing.wireBytes;
+      }
+    } else {
+      result = await fetch(mode, chosen, mode === "stream" ? "transfer" : "listing");
+    }
     reporter.clearProgress();
     const continuityWarnings: string[] = [];
     if (era === "sqlite") {
@@ -387,11 +420,6 @@ export async function sync(options: SyncOptions): Promise<SyncSummary> {
     }
 
     // 5. Checks and planning, all in staging.
-    const provenance = await readProvenance(memoryDir).catch((error: Error) => {
-      throw new Failure(
-        `${join(options.memory, PROVENANCE_FILE)} cannot be read (${error.message}); fix or remove it`,
-      );
-    });
     const scanner = options.redact === false ? undefined : await loadSecretScanner(memoryDir);
     const plan = await planChanges(result, sessionsDir, provenance, options.dryRun, scanner);
     plan.warnings.unshift(...continuityWarnings);
@@ -431,6 +459,7 @@ export async function sync(options: SyncOptions): Promise<SyncSummary> {
       warnings: plan.warnings,
       changes: plan.changes,
       provenanceWritten: provenanceWritten && !options.dryRun,
+      incremental,
       durationMs: 0,
     };
 
@@ -499,6 +528,23 @@ async function planChanges(
     if (!BACKED_UP.has(info.kind)) {
       plan.skipped[info.kind] = (plan.skipped[info.kind] ?? 0) + 1;
       if (file.path) await rm(file.path, { force: true });
+      continue;
+    }
+    const known = provenance?.files[file.name];
+    if (file.unchanged && known) {
+      const present = await stat(join(sessionsDir, file.name)).catch(() => undefined);
+      plan.cloud.set(file.name, {
+        file,
+        size: known.size,
+        sha256: known.sha256,
+        heldBackBytes: known.heldBackBytes ?? 0,
+        redactions: known.redactions ?? 0,
+      });
+      plan.changes.push({
+        name: file.name,
+        change: present ? "unchanged" : "pruned-unchanged",
+        size: known.size,
+      });
       continue;
     }
     // A live transcript may end in a line the bot is still writing: hold it back, it comes complete next time.
@@ -707,4 +753,51 @@ async function redactFile(
   }
   await rename(temp, path);
   return { total: state.redactions, kinds: state.kinds, size, sha256: hash.digest("hex") };
+}
+
+/**
+ * From a listing (sizes and hashes on the bot) and the provenance of the last sync, what to fetch: files the
+ * backup holds exactly as recorded and the cloud has unchanged are not sent; a conversation that only grew is
+ * fetched from the end of what the backup holds (the bot checks that the start is unchanged, the local side
+ * checks the whole); anything else whole. Undefined when the plan cannot travel as arguments (then: full stream).
+ */
+async function planFetch(
+  listing: StreamResult,
+  sessionsDir: string,
+  provenance: Provenance,
+): Promise<{ requests: string[]; prefixes: Map<string, string>; unchanged: StreamedFile[] } | undefined> {
+  const requests: string[] = [];
+  const prefixes = new Map<string, string>();
+  const unchanged: StreamedFile[] = [];
+  for (const file of listing.files) {
+    const info = classify(file.name);
+    if (!BACKED_UP.has(info.kind)) continue;
+    const record = provenance.files[file.name];
+    const localPath = join(sessionsDir, file.name);
+    const localSha = record ? await sha256File(localPath).catch(() => undefined) : undefined;
+    const intact = record !== undefined && localSha === record.sha256;
+    if (
+      record &&
+      record.cloudSha256 === file.sha256 &&
+      (intact || (record.prunedAt && localSha === undefined))
+    ) {
+      unchanged.push({ ...file, unchanged: true });
+      continue;
+    }
+    if (!isPlainName(file.name)) return undefined;
+    // The stored bytes are the cloud's first bytes when nothing was redacted (a held-back line only shortens).
+    if (
+      intact &&
+      isConversation(info.kind) &&
+      !record.redactions &&
+      record.size > 0 &&
+      file.size > record.size
+    ) {
+      requests.push(`=${file.name}:${record.size}:${record.sha256}`);
+      prefixes.set(file.name, localPath);
+    } else {
+      requests.push(`=${file.name}:0:-`);
+    }
+  }
+  return requests.length > 1000 ? undefined : { requests, prefixes, unchanged };
 }

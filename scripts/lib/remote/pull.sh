@@ -2,15 +2,21 @@
 # file, nothing in the state dir. Streams one agent's session files with a hash computed here, so the local side
 # can check every byte end to end.
 #
-# Invoked as:  sh -s -- MODE STATE_DIR AGENT [-EXCLUDE_PATTERN | +INCLUDE_PATTERN]...
-#   MODE      manifest (sizes and hashes only) or stream (the files too)
-#   patterns  shell `case` patterns on file names: a name matching any -pattern is skipped, then it must
-#             match a +pattern to be sent
+# Invoked as:  sh -s -- MODE STATE_DIR AGENT [ARG]...
+#   manifest  [-EXCLUDE | +INCLUDE]...  sizes and hashes of the chosen files, no data
+#   stream    [-EXCLUDE | +INCLUDE]...  the chosen files with their data
+#             (shell `case` patterns on file names: a name matching any -pattern is skipped, then it must
+#             match a +pattern to be sent)
+#   fetch     [=NAME:OFFSET:SHA256]...  exactly the named files; with OFFSET > 0, when the file's first OFFSET
+#             bytes still hash to SHA256 (the backup already has them), only the bytes after OFFSET
 #
 # Output on stdout, gzip-compressed when gzip exists (the local side tells by the magic bytes):
 #   OCSYNC 1 <mode>\n
-#   F <size> <sha256> <name>\n          then, in stream mode, exactly <size> bytes and "\n"
-#   E <status> <files>\n                 last record: the program's own exit status
+#   F <size> <sha256> <name>\n                 then, except in manifest mode, exactly <size> bytes and "\n"
+#   P <offset> <size> <sha256> <name>\n        (fetch) the bytes from <offset> to <size>, then "\n"; the hash
+#                                              is of the whole first <size> bytes
+#   G <name>\n                                 (fetch) the named file is gone
+#   E <status> <files>\n                       last record: the program's own exit status
 # A file is sent as its first <size> bytes, measured just before it is read, so a transcript the bot appends to
 # meanwhile is sent as a consistent prefix. A file that shrank meanwhile is padded with NULs so the framing
 # holds; its hash no longer matches and the local side rejects the whole run.
@@ -28,7 +34,7 @@ fail() {
   exit 3
 }
 
-case $mode in manifest | stream) ;; *) fail "unknown mode $mode" ;; esac
+case $mode in manifest | stream | fetch) ;; *) fail "unknown mode $mode" ;; esac
 dir="$state/agents/$agent/sessions"
 [ -d "$dir" ] || fail "no sessions folder at $dir"
 cd "$dir" 2>/dev/null || fail "cannot open $dir"
@@ -46,27 +52,71 @@ wanted() {
   return 1
 }
 
-emit() {
-  printf 'OCSYNC 1 %s\n' "$mode"
-  n=0
-  status=0
-  for f in *; do
-    [ -f "$f" ] || continue
-    [ -L "$f" ] && continue
-    case $f in *'
-'*) continue ;; esac
-    wanted "$f" "$@" || continue
-    size=$(wc -c <"$f") || { status=4; printf 'ocsync-error: cannot read %s\n' "$f" >&2; break; }
-    size=$((size + 0))
-    sum=$(head -c "$size" "$f" | sha256sum) || { status=4; printf 'ocsync-error: cannot hash %s\n' "$f" >&2; break; }
-    sum=${sum%% *}
+# hash FILE COUNT: sha256 of the first COUNT bytes
+hash() {
+  sum=$(head -c "$2" "$1" | sha256sum) || return 1
+  printf '%s' "${sum%% *}"
+}
+
+# bytes FILE FROM COUNT: COUNT bytes from offset FROM, NUL-padded if the file is shorter now
+bytes() {
+  if [ "$2" -eq 0 ]; then
+    { head -c "$3" "$1"; cat /dev/zero; } 2>/dev/null | head -c "$3"
+  else
+    { tail -c +"$(($2 + 1))" "$1" | head -c "$3"; cat /dev/zero; } 2>/dev/null | head -c "$3"
+  fi
+}
+
+status=0
+n=0
+
+# send FILE [OFFSET BASE_SHA]: one F (or P) record with its bytes
+send() {
+  f=$1
+  size=$(wc -c <"$f") || { status=4; printf 'ocsync-error: cannot read %s\n' "$f" >&2; return 1; }
+  size=$((size + 0))
+  sum=$(hash "$f" "$size") || { status=4; printf 'ocsync-error: cannot hash %s\n' "$f" >&2; return 1; }
+  offset=${2:-0}
+  if [ "$offset" -gt 0 ] && [ "$size" -ge "$offset" ] && [ "$(hash "$f" "$offset")" = "$3" ]; then
+    printf 'P %s %s %s %s\n' "$offset" "$size" "$sum" "$f"
+    bytes "$f" "$offset" "$((size - offset))"
+    printf '\n'
+  else
     printf 'F %s %s %s\n' "$size" "$sum" "$f"
-    if [ "$mode" = stream ]; then
-      { head -c "$size" "$f"; cat /dev/zero; } 2>/dev/null | head -c "$size"
+    if [ "$mode" != manifest ]; then
+      bytes "$f" 0 "$size"
       printf '\n'
     fi
-    n=$((n + 1))
-  done
+  fi
+  n=$((n + 1))
+}
+
+emit() {
+  printf 'OCSYNC 1 %s\n' "$mode"
+  if [ "$mode" = fetch ]; then
+    for arg do
+      case $arg in =*) ;; *) continue ;; esac
+      spec=${arg#=}
+      base=${spec##*:}
+      rest=${spec%:*}
+      offset=${rest##*:}
+      f=${rest%:*}
+      if [ ! -f "$f" ] || [ -L "$f" ]; then
+        printf 'G %s\n' "$f"
+        continue
+      fi
+      send "$f" "$offset" "$base" || break
+    done
+  else
+    for f in *; do
+      [ -f "$f" ] || continue
+      [ -L "$f" ] && continue
+      case $f in *'
+'*) continue ;; esac
+      wanted "$f" "$@" || continue
+      send "$f" || break
+    done
+  fi
   printf 'E %s %s\n' "$status" "$n"
 }
 

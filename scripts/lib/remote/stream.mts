@@ -9,7 +9,7 @@
 // Nothing here trusts the stream: a missing end record, a short file, a bad hash, an unsafe name, a duplicate
 // name or bytes after the end all fail the whole transfer.
 import { createHash } from "node:crypto";
-import { createWriteStream, type WriteStream } from "node:fs";
+import { createReadStream, createWriteStream, type WriteStream } from "node:fs";
 import { join } from "node:path";
 import { once } from "node:events";
 import { createGunzip } from "node:zlib";
@@ -19,16 +19,22 @@ export interface StreamedFile {
   name: string;
   size: number;
   sha256: string;
+  /** Sent as an append: the first `appendedFrom` bytes came from the backup's own copy. */
+  appendedFrom?: number;
+  /** Not sent: the listing showed the cloud's copy is the one the backup already holds. */
+  unchanged?: boolean;
   /** Where the bytes were written (stream mode only). */
   path?: string;
 }
 
 export interface StreamResult {
-  mode: "manifest" | "stream";
+  mode: "manifest" | "stream" | "fetch";
   info: Record<string, string>;
   files: StreamedFile[];
   /** Compressed bytes received. */
   wireBytes: number;
+  /** fetch mode: files asked for that no longer exist. */
+  gone?: string[];
 }
 
 export class StreamError extends Error {
@@ -52,6 +58,8 @@ export interface ReadStreamOptions {
   stagingDir?: string;
   /** Called as bytes arrive, for progress. */
   onProgress?: (received: number, currentFile?: string) => void;
+  /** fetch mode: where the first bytes of a file sent as an append (`P`) are, by name. */
+  prefixes?: Map<string, string>;
 }
 
 /** Parses a remote stream; resolves when the end record has been seen and the input is exhausted. */
@@ -122,8 +130,9 @@ type State = "header" | "records" | "data" | "data-newline" | "done";
 
 class Parser {
   state: State = "header";
-  mode: "manifest" | "stream" = "stream";
+  mode: "manifest" | "stream" | "fetch" = "stream";
   info: Record<string, string> = {};
+  gone: string[] = [];
   files: StreamedFile[] = [];
   names = new Set<string>();
   pending: Buffer = Buffer.alloc(0);
@@ -181,12 +190,12 @@ class Parser {
 
   private async record(line: string): Promise<void> {
     if (this.state === "header") {
-      const match = /^OCSYNC 1 (manifest|stream)$/.exec(line);
+      const match = /^OCSYNC 1 (manifest|stream|fetch)$/.exec(line);
       if (!match)
         throw new StreamError(
           "the bot's answer does not start like a sync stream (something else wrote to stdout)",
         );
-      this.mode = match[1] as "manifest" | "stream";
+      this.mode = match[1] as "manifest" | "stream" | "fetch";
       this.state = "records";
       return;
     }
@@ -215,6 +224,52 @@ class Parser {
       this.current = { file, remaining: file.size, hash: createHash("sha256"), out };
       this.currentName = name;
       if (file.size === 0) await this.closeFile();
+      else this.state = "data";
+      return;
+    }
+    if (type === "G" && this.mode === "fetch") {
+      const name = line.slice(2);
+      if (!isSafeName(name)) throw new StreamError(`the stream names an unsafe file ${JSON.stringify(name)}`);
+      this.gone.push(name);
+      return;
+    }
+    if (type === "P" && this.mode === "fetch") {
+      const match = /^P (\d+) (\d+) ([0-9a-f]{64}) (.+)$/.exec(line);
+      if (!match) throw new StreamError("malformed append record in the stream");
+      const [, offsetText, sizeText, sha256, name] = match;
+      const offset = Number(offsetText);
+      const size = Number(sizeText);
+      const prefix = this.options.prefixes?.get(name);
+      if (!isSafeName(name) || !prefix || offset > size) {
+        throw new StreamError(`the stream sends an append to ${name} that was not asked for`);
+      }
+      if (this.names.has(name)) throw new StreamError(`the stream sends ${name} twice`);
+      this.names.add(name);
+      const file: StreamedFile = {
+        name,
+        size,
+        sha256,
+        appendedFrom: offset,
+        path: join(this.options.stagingDir!, name),
+      };
+      this.files.push(file);
+      // The first `offset` bytes come from the backup's copy; the whole is checked against the bot's hash.
+      const out = createWriteStream(file.path!, { flags: "wx", mode: 0o600 });
+      this.writers.push(out);
+      const hash = createHash("sha256");
+      let copied = 0;
+      if (offset > 0) {
+        for await (const chunk of createReadStream(prefix, { start: 0, end: offset - 1 })) {
+          hash.update(chunk as Buffer);
+          copied += (chunk as Buffer).length;
+          if (!out.write(chunk)) await once(out, "drain");
+        }
+      }
+      if (copied !== offset)
+        throw new StreamError(`the backup's copy of ${name} is shorter than the append needs`);
+      this.current = { file, remaining: size - offset, hash, out };
+      this.currentName = name;
+      if (size === offset) await this.closeFile();
       else this.state = "data";
       return;
     }
@@ -263,7 +318,7 @@ class Parser {
     if (this.endRecord.count !== this.files.length) {
       throw new StreamError(`the bot announced ${this.endRecord.count} files but sent ${this.files.length}`);
     }
-    return { mode: this.mode, info: this.info, files: this.files, wireBytes: this.received };
+    return { mode: this.mode, info: this.info, files: this.files, gone: this.gone, wireBytes: this.received };
   }
 
   async abort(): Promise<void> {
