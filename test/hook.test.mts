@@ -1,0 +1,189 @@
+// The pre-commit hook in real temporary git repositories, driven by real `git commit`; and the prepare script
+// that activates it.
+import assert from "node:assert/strict";
+import { cpSync, mkdirSync, mkdtempSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { describe, test } from "node:test";
+import { ROOT, runCommand } from "./helpers/run.mts";
+import { SAMPLES, secretPart } from "./secrets-samples.mts";
+
+const HEADER = JSON.stringify({
+  type: "session",
+  version: 3,
+  id: "s1",
+  timestamp: "2026-04-07T02:04:55.700Z",
+  cwd: "/w",
+});
+const LINE = JSON.stringify({
+  type: "model_change",
+  id: "f9317ee6",
+  parentId: null,
+  timestamp: "2026-04-07T02:04:55.705Z",
+});
+const GOOD = `${HEADER}\n${LINE}\n`;
+const BROKEN = `${HEADER}\n{"type":"mess\n${LINE}\n`;
+const INDEX = JSON.stringify({ "agent:main:main": { sessionId: "s1", updatedAt: 1 } }, null, 2);
+
+async function git(cwd: string, ...args: string[]) {
+  return runCommand("git", args, { cwd });
+}
+
+/** A repository whose hooks are this project's hooks/ (as `npm install` would set up). */
+async function repo(): Promise<string> {
+  const dir = mkdtempSync(join(tmpdir(), "ocsync-hook-"));
+  await git(dir, "init", "-q", "-b", "main");
+  await git(dir, "config", "user.email", "test@example.com");
+  await git(dir, "config", "user.name", "Test");
+  await git(dir, "config", "commit.gpgsign", "false");
+  await git(dir, "config", "core.hooksPath", join(ROOT, "hooks"));
+  mkdirSync(join(dir, "memory", "sessions"), { recursive: true });
+  return dir;
+}
+
+function write(dir: string, path: string, content: string) {
+  writeFileSync(join(dir, path), content);
+}
+
+async function commit(dir: string, message = "test") {
+  return git(dir, "commit", "-q", "-m", message);
+}
+
+async function commitCount(dir: string): Promise<number> {
+  const result = await git(dir, "rev-list", "--count", "HEAD");
+  return result.code === 0 ? Number(result.stdout.trim()) : 0;
+}
+
+describe("pre-commit hook", () => {
+  test("the first commit (no history yet) with a good memory/ goes through", async () => {
+    const dir = await repo();
+    write(dir, "memory/sessions/s1.jsonl", GOOD);
+    write(dir, "memory/sessions/sessions.json", INDEX);
+    await git(dir, "add", "memory");
+    const result = await commit(dir);
+    assert.equal(result.code, 0, result.stderr);
+    assert.equal(await commitCount(dir), 1);
+  });
+
+  test("a broken staged transcript is blocked, with the problem and what to do", async () => {
+    const dir = await repo();
+    write(dir, "memory/sessions/s1.jsonl", BROKEN);
+    write(dir, "memory/sessions/sessions.json", INDEX);
+    await git(dir, "add", "memory");
+    const result = await commit(dir);
+    assert.notEqual(result.code, 0);
+    assert.match(result.stdout + result.stderr, /memory\/sessions\/s1\.jsonl:2:\d+: error: invalid JSON/);
+    assert.match(result.stderr, /the commit was stopped/);
+    assert.match(result.stderr, /--no-verify/);
+    assert.equal(await commitCount(dir), 0);
+  });
+
+  test("a staged secret is blocked and never printed", async () => {
+    const dir = await repo();
+    const line = JSON.stringify({
+      type: "message",
+      id: "a1",
+      parentId: null,
+      timestamp: "2026-04-07T02:05:10.858Z",
+      message: { role: "user", content: [{ type: "text", text: SAMPLES.GITHUB_TOKEN }] },
+    });
+    write(dir, "memory/sessions/s1.jsonl", `${HEADER}\n${line}\n`);
+    write(dir, "memory/sessions/sessions.json", INDEX);
+    await git(dir, "add", "memory");
+    const result = await commit(dir);
+    assert.notEqual(result.code, 0);
+    assert.match(result.stdout + result.stderr, /memory\/sessions\/s1\.jsonl:2: error: GITHUB_TOKEN/);
+    assert.ok(!(result.stdout + result.stderr).includes(secretPart("GITHUB_TOKEN")));
+    assert.equal(await commitCount(dir), 0);
+  });
+
+  test("it judges what is staged: good staged + broken work tree passes; broken staged + fixed work tree is blocked", async () => {
+    const dir = await repo();
+    write(dir, "memory/sessions/sessions.json", INDEX);
+    write(dir, "memory/sessions/s1.jsonl", GOOD);
+    await git(dir, "add", "memory");
+    write(dir, "memory/sessions/s1.jsonl", BROKEN); // not staged
+    const passes = await commit(dir, "good staged");
+    assert.equal(passes.code, 0, passes.stdout + passes.stderr);
+    assert.equal(await commitCount(dir), 1);
+
+    await git(dir, "add", "memory/sessions/s1.jsonl"); // stage the broken copy
+    write(dir, "memory/sessions/s1.jsonl", `${GOOD}${LINE}\n`); // fix only the work tree
+    const blocked = await commit(dir, "broken staged");
+    assert.notEqual(blocked.code, 0);
+    assert.match(blocked.stdout + blocked.stderr, /s1\.jsonl:2:\d+: error: invalid JSON/);
+    assert.equal(await commitCount(dir), 1);
+  });
+
+  test("a commit that does not touch memory/ passes silently, even with a broken memory/ in the work tree", async () => {
+    const dir = await repo();
+    write(dir, "memory/sessions/s1.jsonl", BROKEN); // never staged
+    write(dir, "notes.txt", "hello\n");
+    await git(dir, "add", "notes.txt");
+    const result = await commit(dir);
+    assert.equal(result.code, 0, result.stderr);
+    assert.equal(result.stderr, "");
+    assert.equal(result.stdout, "");
+    assert.equal(await commitCount(dir), 1);
+  });
+});
+
+describe("prepare: activating the hook", () => {
+  function project(): string {
+    const dir = mkdtempSync(join(tmpdir(), "ocsync-prepare-"));
+    mkdirSync(join(dir, "hooks"));
+    cpSync(join(ROOT, "hooks", "install.mjs"), join(dir, "hooks", "install.mjs"));
+    cpSync(join(ROOT, "hooks", "pre-commit"), join(dir, "hooks", "pre-commit"));
+    return dir;
+  }
+
+  test("inside a git work tree it sets core.hooksPath to hooks", async () => {
+    const dir = project();
+    await git(dir, "init", "-q");
+    const result = await runCommand(process.execPath, ["hooks/install.mjs"], { cwd: dir });
+    assert.equal(result.code, 0);
+    assert.equal((await git(dir, "config", "--get", "core.hooksPath")).stdout.trim(), "hooks");
+    // Running it again changes nothing and says nothing.
+    const again = await runCommand(process.execPath, ["hooks/install.mjs"], { cwd: dir });
+    assert.equal(again.code, 0);
+    assert.equal(again.stderr, "");
+  });
+
+  test("a project in a subfolder of a repository gets the path from the top", async () => {
+    const top = mkdtempSync(join(tmpdir(), "ocsync-prepare-top-"));
+    await git(top, "init", "-q");
+    const dir = join(top, "tools", "memory-sync");
+    mkdirSync(join(dir, "hooks"), { recursive: true });
+    cpSync(join(ROOT, "hooks", "install.mjs"), join(dir, "hooks", "install.mjs"));
+    const result = await runCommand(process.execPath, ["hooks/install.mjs"], { cwd: dir });
+    assert.equal(result.code, 0);
+    assert.equal(
+      (await git(top, "config", "--get", "core.hooksPath")).stdout.trim(),
+      "tools/memory-sync/hooks",
+    );
+  });
+
+  test("outside a repository, or without git, it does nothing and succeeds", async () => {
+    const dir = project();
+    const outside = await runCommand(process.execPath, ["hooks/install.mjs"], {
+      cwd: dir,
+      env: { GIT_CEILING_DIRECTORIES: dir },
+    });
+    assert.equal(outside.code, 0);
+    const noGit = await runCommand(process.execPath, ["hooks/install.mjs"], {
+      cwd: dir,
+      env: { PATH: "/nonexistent" },
+    });
+    assert.equal(noGit.code, 0);
+  });
+
+  test("a hooksPath someone else set is left alone", async () => {
+    const dir = project();
+    await git(dir, "init", "-q");
+    await git(dir, "config", "core.hooksPath", ".husky");
+    const result = await runCommand(process.execPath, ["hooks/install.mjs"], { cwd: dir });
+    assert.equal(result.code, 0);
+    assert.match(result.stderr, /already \.husky/);
+    assert.equal((await git(dir, "config", "--get", "core.hooksPath")).stdout.trim(), ".husky");
+  });
+});
