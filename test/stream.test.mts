@@ -1,16 +1,15 @@
 // The transfer stream: the parser trusts nothing (library level), and a corrupting link is caught end to end.
 import { after, describe, test } from "node:test";
 import assert from "node:assert/strict";
-import { spawnSync } from "node:child_process";
 import { createHash } from "node:crypto";
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync } from "node:fs";
+import { mkdirSync, mkdtempSync, readdirSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Readable } from "node:stream";
 import { gzipSync } from "node:zlib";
 import { readRemoteStream, StreamError } from "../scripts/lib/remote/stream.mts";
 import { makeStateDir } from "./helpers/statedir.mts";
-import { fakeFly } from "./helpers/fly.mts";
+import { busyboxBin, fakeFly, setMachineEnv } from "./helpers/fly.mts";
 import { runScript } from "./helpers/run.mts";
 import { snapshot } from "./helpers/tree.mts";
 
@@ -100,15 +99,10 @@ describe("readRemoteStream", () => {
 describe("a corrupting link, end to end", () => {
   test("a flipped bit in an uncompressed stream is a hash mismatch: retried, then refused; memory/ untouched", async () => {
     const dir = join(tmp, "flip");
-    const bin = join(dir, "bb");
-    mkdirSync(bin, { recursive: true });
-    const busybox = ["/usr/bin/busybox", "/bin/busybox"].find(existsSync)!;
-    assert.equal(spawnSync(busybox, ["--install", "-s", bin]).status, 0);
-    rmSync(join(bin, "gzip")); // a remote without gzip sends the plain format
+    const bin = busyboxBin(dir, ["gzip"]); // a remote without gzip sends the plain format
     const state = makeStateDir(join(dir, "state"));
     const fly = fakeFly(dir, state.root, { config: { faults: { flipByteAt: 400, match: " stream " } } });
-    (fly.config.apps["my-bot"].machines[0] as { env?: Record<string, string> }).env = { PATH: bin };
-    fly.save();
+    setMachineEnv(fly, { PATH: bin });
     const memory = join(dir, "memory");
     const result = await runScript(
       "sync-memory.mts",

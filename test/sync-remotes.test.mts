@@ -8,7 +8,6 @@ import {
   existsSync,
   mkdirSync,
   mkdtempSync,
-  readdirSync,
   readFileSync,
   rmSync,
   writeFileSync,
@@ -16,26 +15,14 @@ import {
 import { createConnection } from "node:net";
 import { tmpdir, userInfo } from "node:os";
 import { dirname, join } from "node:path";
-import { makeStateDir } from "./helpers/statedir.mts";
+import { assertExactCopy, makeStateDir } from "./helpers/statedir.mts";
 import { runScript } from "./helpers/run.mts";
-import { fakeFly } from "./helpers/fly.mts";
+import { busyboxBin, fakeFly, setMachineEnv } from "./helpers/fly.mts";
 import { makeSqliteState, node24 } from "./helpers/sqlitestate.mts";
 import { snapshot } from "./helpers/tree.mts";
 
 const tmp = mkdtempSync(join(tmpdir(), "ocsync-remotes-"));
 after(() => rmSync(tmp, { recursive: true, force: true }));
-
-function expectExactCopy(state: ReturnType<typeof makeStateDir>, sessions: string) {
-  const agent = state.agents[0];
-  assert.deepEqual(readdirSync(sessions).sort(), agent.backedUp);
-  for (const name of agent.backedUp) {
-    const cloud = readFileSync(join(agent.sessionsDir, name));
-    const local = readFileSync(join(sessions, name));
-    const expected =
-      agent.partial?.[0] === name ? cloud.subarray(0, cloud.length - agent.partial[1].length) : cloud;
-    assert.ok(local.equals(expected), `${name} is byte-identical`);
-  }
-}
 
 function waitForPort(port: number, timeoutMs = 10_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
@@ -125,7 +112,7 @@ describe("sync --ssh (a real OpenSSH server on 127.0.0.1)", () => {
       "--json",
     ]);
     assert.equal(result.code, 0, result.stderr);
-    expectExactCopy(state, join(memory, "sessions"));
+    assertExactCopy(state, join(memory, "sessions"));
     const summary = JSON.parse(result.stdout);
     assert.equal(summary.source.transport, "ssh");
     assert.equal(summary.files.new, 11);
@@ -153,17 +140,11 @@ describe("sync --ssh (a real OpenSSH server on 127.0.0.1)", () => {
 describe("a minimal remote: BusyBox only", () => {
   test("discovery and transfer work with BusyBox sh, head, wc, sha256sum and gzip", async () => {
     const dir = join(tmp, "busybox");
-    const bin = join(dir, "bb");
-    mkdirSync(bin, { recursive: true });
-    const busybox = ["/usr/bin/busybox", "/bin/busybox"].find(existsSync);
-    assert.ok(busybox, "busybox is installed (scripts/dev/test-tools.mts installs Debian's busybox)");
-    const installed = spawnSync(busybox, ["--install", "-s", bin]);
-    assert.equal(installed.status, 0, String(installed.stderr));
+    const bin = busyboxBin(dir);
     const state = makeStateDir(join(dir, "state"));
     const fly = fakeFly(dir, state.root);
     // The remote process sees a PATH with nothing but BusyBox's applets.
-    (fly.config.apps["my-bot"].machines[0] as { env?: Record<string, string> }).env = { PATH: bin };
-    fly.save();
+    setMachineEnv(fly, { PATH: bin });
     const memory = join(dir, "memory");
     const result = await runScript(
       "sync-memory.mts",
@@ -171,7 +152,7 @@ describe("a minimal remote: BusyBox only", () => {
       { env: fly.env },
     );
     assert.equal(result.code, 0, result.stderr);
-    expectExactCopy(state, join(memory, "sessions"));
+    assertExactCopy(state, join(memory, "sessions"));
     // An incremental run on BusyBox: the listing, then an append fetched from its offset (tail -c +N).
     const [live] = state.agents[0].partial!;
     appendFileSync(join(state.agents[0].sessionsDir, live), 'ant","content":[]}}\n');

@@ -1,6 +1,6 @@
 // sync-memory.mts driven as a user would: the real script as a child process, real files, the local transport
 // and a fake flyctl that behaves as flyctl is documented to.
-import { after, before, describe, test } from "node:test";
+import { after, describe, test } from "node:test";
 import assert from "node:assert/strict";
 import { spawn, spawnSync } from "node:child_process";
 import {
@@ -15,7 +15,7 @@ import {
 } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { makeStateDir, type GeneratedStateDir } from "./helpers/statedir.mts";
+import { assertExactCopy, makeStateDir } from "./helpers/statedir.mts";
 import { runScript, type RunResult } from "./helpers/run.mts";
 import { fakeFly, machine } from "./helpers/fly.mts";
 import { sha256, snapshot } from "./helpers/tree.mts";
@@ -53,31 +53,12 @@ function assertCleanFailure(
   assert.doesNotMatch(result.stderr + result.stdout, /fm2_faketoken/, "the token is never printed");
 }
 
-function expectExactCopy(state: GeneratedStateDir, sessions: string) {
-  const agent = state.agents[0];
-  const stored = readdirSync(sessions).sort();
-  assert.deepEqual(stored, agent.backedUp, "exactly the history files, no locks, temp files or sidecars");
-  for (const name of agent.backedUp) {
-    const cloud = readFileSync(join(agent.sessionsDir, name));
-    const local = readFileSync(join(sessions, name));
-    if (agent.partial?.[0] === name) {
-      assert.equal(
-        local.toString(),
-        cloud.toString().slice(0, -agent.partial[1].length),
-        `${name}: unfinished line held back`,
-      );
-    } else {
-      assert.ok(local.equals(cloud), `${name} is byte-identical`);
-    }
-  }
-}
-
 describe("sync --local", () => {
   test("copies the history exactly, holds back an unfinished line, records provenance", async () => {
     const w = workspace();
     const result = await sync(["--local", "--state-dir", w.state.root, "--memory", w.memory]);
     assert.equal(result.code, 0, result.stderr);
-    expectExactCopy(w.state, w.sessions);
+    assertExactCopy(w.state, w.sessions);
     assert.match(result.stderr, /OpenClaw 2026\.7\.1 \(from openclaw\.json meta\.lastTouchedVersion\)/);
     assert.match(result.stderr, /agents in .*: main \(files\), ops \(files\)/);
     assert.match(result.stderr, /storage era files/);
@@ -363,7 +344,7 @@ describe("sync --app (fake flyctl)", () => {
     const w = flyWorkspace();
     const result = await w.run();
     assert.equal(result.code, 0, result.stderr);
-    expectExactCopy(w.state, w.sessions);
+    assertExactCopy(w.state, w.sessions);
     assert.match(result.stderr, /flyctl 0\.4\.87/);
     assert.match(result.stderr, /machine 148e6d4c2e9d89 .* in ams, started/);
     const ssh = w.fly.calls().filter((argv) => argv[0] === "ssh");
@@ -410,7 +391,7 @@ describe("sync --app (fake flyctl)", () => {
     );
     const picked = await w.run(["--machine", "9080e6f1a2b3c4"]);
     assert.equal(picked.code, 0, picked.stderr);
-    expectExactCopy(w.state, w.sessions);
+    assertExactCopy(w.state, w.sessions);
   });
 
   test("every flyctl failure is one sentence and changes nothing", async (t) => {
@@ -505,7 +486,7 @@ describe("sync --app (fake flyctl)", () => {
     const w = flyWorkspace({ config: { faults: { connectFailures: 2 } } });
     const result = await w.run();
     assert.equal(result.code, 0, result.stderr);
-    expectExactCopy(w.state, w.sessions);
+    assertExactCopy(w.state, w.sessions);
   });
 
   test("a remote call that stops sending times out", async () => {

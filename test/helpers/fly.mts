@@ -1,5 +1,6 @@
 // Puts the fake flyctl (fake-flyctl.mjs) on a PATH of its own, with a config the test can change.
-import { chmodSync, existsSync, mkdirSync, readFileSync, symlinkSync, writeFileSync } from "node:fs";
+import { spawnSync } from "node:child_process";
+import { chmodSync, existsSync, mkdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { delimiter, join } from "node:path";
 import { ROOT } from "./run.mts";
 
@@ -83,4 +84,23 @@ export function fakeFly(
             .map((line) => JSON.parse(line) as string[])
         : [],
   };
+}
+
+/** A folder holding only BusyBox's applets (minus `without`), for a minimal remote's PATH. */
+export function busyboxBin(dir: string, without: string[] = []): string {
+  const busybox = ["/usr/bin/busybox", "/bin/busybox"].find(existsSync);
+  if (!busybox)
+    throw new Error("busybox is not installed (scripts/dev/test-tools.mts installs Debian's busybox)");
+  const bin = join(dir, "busybox-bin");
+  mkdirSync(bin, { recursive: true });
+  const installed = spawnSync(busybox, ["--install", "-s", bin]);
+  if (installed.status !== 0) throw new Error(`busybox --install: ${installed.stderr}`);
+  for (const name of without) rmSync(join(bin, name));
+  return bin;
+}
+
+/** Makes the fake machine run remote programs with this environment (e.g. a BusyBox-only PATH). */
+export function setMachineEnv(fly: FakeFly, env: Record<string, string>): void {
+  (fly.config.apps["my-bot"].machines[0] as FakeMachine & { env?: Record<string, string> }).env = env;
+  fly.save();
 }
