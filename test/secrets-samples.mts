@@ -14,6 +14,24 @@ export const SAMPLES: Record<string, string> = {
   STRIPE_SECRET_KEY_LIVE: ["sk", "live", run(24)].join("_"),
   GITLAB_PERSONAL_ACCESS_TOKEN: ["glpat", run(20)].join("-"),
   PostgreSQLConnection: ["postgres", "//billing:Zq8vLm2pWx9r@db.internal.corp:5432/app"].join(":"),
+  SENDGRID_KEY: ["SG", run(22), run(43)].join("."),
+  NPM_ACCESS_TOKEN: ["npm", run(36)].join("_"),
+  SHOPIFY_KEY: ["shpat", run(32)].join("_"),
+  HUGGINGFACE_USER_ACCESS_TOKEN: ["hf", run(60).replace(/[0-9]/g, "").slice(0, 34)].join("_"),
+  LINEAR_API_TOKEN: ["lin", "api", run(40)].join("_"),
+  GROQ_API_KEY: ["gsk", run(52)].join("_"),
+  HASHICORP_VAULT_SERVICE_TOKEN: ["hvs", run(95)].join("."),
+  DATABRICKS_PERSONAL_ACCESS_TOKEN: `dapi${"0123456789abcdef".repeat(2)}`,
+  DOCKER_PERSONAL_ACCESS_TOKEN: ["dckr", "pat", run(27)].join("_"),
+  FIGMA_PERSONAL_ACCESS_TOKEN: ["figd", run(40)].join("_"),
+  TAILSCALE_API_KEY: ["tskey", "api", run(10), run(20)].join("-"),
+  VERCEL_PERSONAL_ACCESS_TOKEN: ["vcp", run(24)].join("_"),
+  GRAFANA_SERVICE_ACCOUNT_TOKEN: ["glsa", run(32), "0a1b2c3d"].join("_"),
+  CLOUDFLARE_USER_API_TOKEN: ["cfut", `${run(40)}0a1b2c3d`].join("_"),
+  NOTION_INTEGRATION_TOKEN: ["ntn", `12345678901${run(35)}`].join("_"),
+  BasicAuth: ["https", "//deploy:Zq8vLm2pWx9r@git.internal.corp/repo.git"].join(":"),
+  IncomingWebhook: ["https", `//hooks.slack.com/services/T${run(8)}/B${run(8)}/${run(24)}`].join(":"),
+  MongoDBConnection: ["mongodb+srv", "//billing:Zq8vLm2pWx9r@cluster0.internal.corp/app"].join(":"),
   PrivateKey: [
     `-----BEGIN RSA PRIVATE KEY-----`,
     `MII${run(61)}`,
@@ -27,7 +45,8 @@ export const SAMPLES: Record<string, string> = {
 export function secretPart(kind: string): string {
   const sample = SAMPLES[kind];
   if (kind === "AWSSecretAccessKey") return sample.split(" = ")[1];
-  if (kind === "PostgreSQLConnection") return "Zq8vLm2pWx9r";
+  if (kind === "PostgreSQLConnection" || kind === "BasicAuth" || kind === "MongoDBConnection")
+    return "Zq8vLm2pWx9r";
   if (kind === "PrivateKey") return sample.split("\n")[2];
   return sample;
 }

@@ -158,15 +158,33 @@ describe("verify reports secrets without printing them", () => {
       id: "abc",
       timestamp: "2026-04-07T02:04:55.700Z",
     });
+    // Two transcripts (at most 20 problems are listed per file), a secret on every line after the header.
     const kinds = Object.keys(SAMPLES);
-    const lines = [
-      header,
-      ...kinds.map((kind, i) => (i % 2 ? toolLine(SAMPLES[kind]) : userLine(`here: ${SAMPLES[kind]}`))),
+    const half = Math.ceil(kinds.length / 2);
+    const files: Array<[string, string[]]> = [
+      ["abc.jsonl", kinds.slice(0, half)],
+      ["def.jsonl", kinds.slice(half)],
     ];
-    writeFileSync(join(sessions, "abc.jsonl"), `${lines.join("\n")}\n`);
+    for (const [name, planted] of files) {
+      const lines = [
+        header,
+        ...planted.map((kind, i) => (i % 2 ? toolLine(SAMPLES[kind]) : userLine(`here: ${SAMPLES[kind]}`))),
+      ];
+      writeFileSync(join(sessions, name), `${lines.join("\n")}\n`);
+    }
     writeFileSync(
       join(sessions, "sessions.json"),
-      JSON.stringify({ "agent:main:main": { sessionId: "abc", updatedAt: 1 } }, null, 2),
+      JSON.stringify(
+        {
+          "agent:main:main": { sessionId: "abc", updatedAt: 1 },
+          "agent:main:other": { sessionId: "def", updatedAt: 1 },
+        },
+        null,
+        2,
+      ),
+    );
+    const expected = files.flatMap(([name, planted]) =>
+      planted.map((kind, i) => [`memory/sessions/${name}`, i + 2, kind]),
     );
     for (const args of [[], ["--json"]]) {
       const result = await runScript("verify.mts", args, { cwd: root });
@@ -176,18 +194,23 @@ describe("verify reports secrets without printing them", () => {
         assert.ok(!result.stderr.includes(secretPart(kind)), `${kind} not on stderr`);
       }
       if (args.length === 0) {
-        kinds.forEach((kind, i) =>
-          assert.match(
-            result.stdout,
-            new RegExp(`^memory/sessions/abc\\.jsonl:${i + 2}: error: ${kind} \\(`, "m"),
-          ),
+        const reported = result.stdout
+          .trim()
+          .split("\n")
+          .map((line) =>
+            /^(.+?):(\d+): error: (\S+) \(secret found by @secretlint\/secretlint-rule-[a-z0-9-]+\)$/
+              .exec(line)!
+              .slice(1),
+          );
+        assert.deepEqual(
+          reported,
+          expected.map(([path, line, kind]) => [path, String(line), kind]),
         );
       } else {
         const report = JSON.parse(result.stdout);
-        const secrets = report.problems.filter((p: { code: string }) => p.code === "secret");
         assert.deepEqual(
-          secrets.map((p: { kind: string; line: number }) => [p.kind, p.line]),
-          kinds.map((kind, i) => [kind, i + 2]),
+          report.problems.map((p: { path: string; kind: string; line: number }) => [p.path, p.line, p.kind]),
+          expected,
         );
       }
     }
