@@ -37,6 +37,12 @@ interface Flags {
   help: boolean;
 }
 
+// A reader that stops early (`| head`) is not an error.
+process.stdout.on("error", (error: NodeJS.ErrnoException) => {
+  if (error.code === "EPIPE") process.exit(process.exitCode ?? 0);
+  throw error;
+});
+
 async function main(): Promise<number> {
   const { values: flags, positionals } = parseFlags<Flags>(
     {
