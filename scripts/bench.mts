@@ -144,7 +144,9 @@ async function runChild(kind: string, dir: string): Promise<number> {
   let result: string;
   if (kind === "bare") {
     let lines = 0;
-    for (const name of readdirSync(sessions).sort().filter((name) => name.endsWith(".jsonl"))) {
+    for (const name of readdirSync(sessions)
+      .sort()
+      .filter((name) => name.endsWith(".jsonl"))) {
       let carry: Buffer | undefined;
       for await (const piece of createReadStream(join(sessions, name), { highWaterMark: 1024 * 1024 })) {
         const chunk = carry ? Buffer.concat([carry, piece as Buffer]) : (piece as Buffer);
