@@ -44,6 +44,21 @@ export interface JsonlOptions {
   maxLineBytes?: number;
   /** Called for every line that parsed as an object. */
   onObject?: (value: Record<string, unknown>, line: number, byte: number) => void;
+  /**
+   * Called after each window of complete lines (buffer[from, to), about 64 KiB, see windowEnd) with its latin1
+   * text, so another reader of the same chunks (the secret scan) need not decode it again.
+   */
+  onWindow?: (buffer: Buffer, from: number, to: number, text: string) => void;
+}
+
+/** Windows of about 64 KiB keep decoded text small enough to be collected young. */
+export const TEXT_WINDOW = 64 * 1024;
+
+/** Where the window of whole lines that starts at `from` ends (buffer[from, to) ends at a line end). */
+export function windowEnd(buffer: Buffer, from: number, to: number): number {
+  if (to - from <= TEXT_WINDOW) return to;
+  const nl = buffer.lastIndexOf(NEWLINE, from + TEXT_WINDOW - 1);
+  return nl >= from ? nl + 1 : Math.min(to, buffer.indexOf(NEWLINE, from + TEXT_WINDOW) + 1 || to);
 }
 
 export interface JsonlSummary {
@@ -109,12 +124,21 @@ export class JsonlValidator {
       const region = chunk.subarray(from, last + 1);
       const badUtf8 = !isUtf8(region);
       const hasNul = region.indexOf(0) >= 0;
-      let start = from;
-      while (start <= last) {
-        const end = chunk.indexOf(NEWLINE, start);
-        this.lineNo++;
-        this.checkLine(chunk, start, end, base, hasNul, badUtf8, true);
-        start = end + 1;
+      // One decode per window of lines (small strings, collected young); positions in latin1 text are byte offsets.
+      let at = from;
+      while (at <= last) {
+        const to = windowEnd(chunk, at, last + 1);
+        const text = chunk.toString("latin1", at, to);
+        const stop = text.length;
+        let start = 0;
+        while (start < stop) {
+          const end = text.indexOf("\n", start);
+          this.lineNo++;
+          this.checkLine(chunk, at + start, at + end, base, hasNul, badUtf8, true, text, start);
+          start = end + 1;
+        }
+        this.options.onWindow?.(chunk, at, to, text);
+        at = to;
       }
       from = last + 1;
       this.offset = base + from;
@@ -166,6 +190,8 @@ export class JsonlValidator {
     hasNul: boolean,
     badUtf8: boolean,
     newline: boolean,
+    text?: string,
+    textStart = 0,
   ): void {
     const line = this.lineNo;
     const byte = base + start;
@@ -197,10 +223,27 @@ export class JsonlValidator {
         return;
       }
     }
+    // The bytes are valid UTF-8 here, so JSON.parse accepts their latin1 decoding exactly when it accepts their
+    // UTF-8 decoding, with the same kind of value: every byte of a multi-byte character is >= 0x80, which JSON
+    // allows inside strings only, in either decoding. latin1 is decoded (and parsed) about twice as fast. The
+    // values themselves are decoded as UTF-8 when someone needs them (onObject), and so is a line that failed,
+    // for the parser's own message.
     let value: unknown;
     try {
-      value = JSON.parse(buf.toString("utf8", start, end));
-    } catch (error) {
+      value = JSON.parse(
+        this.options.onObject
+          ? buf.toString("utf8", start, end)
+          : text !== undefined
+            ? text.slice(textStart, textStart + end - start)
+            : buf.toString("latin1", start, end),
+      );
+    } catch (latin1Error) {
+      let error = latin1Error;
+      try {
+        JSON.parse(buf.toString("utf8", start, end));
+      } catch (utf8Error) {
+        error = utf8Error;
+      }
       if (!newline) {
         this.report(
           line,

@@ -14,6 +14,7 @@
 import { readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { rules as presetRules } from "@secretlint/secretlint-rule-preset-recommend";
+import { windowEnd } from "./jsonl.mts";
 
 export interface SecretHit {
   kind: string;
@@ -364,12 +365,21 @@ export class SecretChunkScanner {
   /** Hits beyond the cap are counted here, not kept. */
   extra = 0;
 
+  /** The complete lines of the last chunk, left for window() to hand over already decoded. */
+  private pending?: { buffer: Buffer; at: number; to: number };
+
   constructor(
     private readonly secretScanner: SecretScanner = scanner(),
     private readonly maxHits = 50,
+    /**
+     * Another reader of the same chunks decodes their complete lines (JsonlValidator's onWindow): push() leaves
+     * them to window(), and settle() (after that reader has seen the chunk) scans whatever it did not hand over.
+     */
+    private readonly shared = false,
   ) {}
 
   push(chunk: Buffer): void {
+    this.settle();
     let from = 0;
     if (this.carry.length) {
       const nl = chunk.indexOf(0x0a);
@@ -385,13 +395,31 @@ export class SecretChunkScanner {
     }
     const last = chunk.lastIndexOf(0x0a);
     if (last >= from) {
-      this.scan(chunk, from, last + 1);
+      if (this.shared) this.pending = { buffer: chunk, at: from, to: last + 1 };
+      else this.scan(chunk, from, last + 1);
       from = last + 1;
     }
     if (from < chunk.length) this.carry.push(Buffer.from(chunk.subarray(from)));
   }
 
+  /** The latin1 text of buffer[from, to), the next window of the chunk last pushed (else ignored). */
+  window(buffer: Buffer, from: number, to: number, text: string): void {
+    const pending = this.pending;
+    if (!pending || buffer !== pending.buffer || from !== pending.at || to > pending.to) return;
+    this.scanWindow(buffer, from, to, text);
+    pending.at = to;
+  }
+
+  /** Scans what is left of the chunk last pushed. */
+  settle(): void {
+    const pending = this.pending;
+    if (!pending) return;
+    this.pending = undefined;
+    if (pending.at < pending.to) this.scan(pending.buffer, pending.at, pending.to);
+  }
+
   end(): SecretHit[] {
+    this.settle();
     const rest = Buffer.concat(this.carry);
     this.carry = [];
     if (rest.length) this.scan(rest, 0, rest.length);
@@ -403,20 +431,20 @@ export class SecretChunkScanner {
     let start = from;
     while (start < to) {
       // Windows of about 64 KiB keep the decoded text small enough to be collected young.
-      let end = to;
-      if (to - start > WINDOW) {
-        const nl = buffer.lastIndexOf(0x0a, start + WINDOW - 1);
-        end = nl >= start ? nl + 1 : Math.min(to, buffer.indexOf(0x0a, start + WINDOW) + 1 || to);
-      }
+      const end = windowEnd(buffer, start, to);
       this.scanWindow(buffer, start, end);
       start = end;
     }
   }
 
-  private scanWindow(buffer: Buffer, from: number, to: number): void {
+  private scanWindow(
+    buffer: Buffer,
+    from: number,
+    to: number,
+    text = buffer.toString("latin1", from, to),
+  ): void {
     // latin1 maps bytes 1:1 to chars, so positions are byte offsets; the anchors are ASCII and UTF-8
     // continuation bytes never look like ASCII, so nothing is missed.
-    const text = buffer.toString("latin1", from, to);
     const length = text.length;
     let lineStart = 0;
     let counted = 0; // newlines before lineStart
@@ -438,8 +466,6 @@ export class SecretChunkScanner {
     this.lineNo += counted + countNewlinesIn(text, lineStart, length);
   }
 }
-
-const WINDOW = 64 * 1024;
 
 function countNewlinesIn(text: string, from: number, to: number): number {
   let n = 0;

@@ -131,22 +131,36 @@ class WorkTree implements Source {
     }
   }
 
-  /** Reads into one reused buffer: a chunk is valid until the next one is requested (consumers copy what they keep). */
+  /**
+   * Reads into two reused buffers, one chunk ahead: the next read (on libuv's thread pool) runs while the caller
+   * checks the current chunk. A chunk is valid until the next one is requested (consumers copy what they keep):
+   * the read ahead goes into the buffer of the chunk before, which the caller has finished with.
+   */
   async *open(file: FileRef): AsyncIterable<Buffer> {
     const handle = await open(resolve(this.cwd, file.path), "r");
+    const buffers = (this.buffers ??= [Buffer.allocUnsafe(CHUNK_BYTES), Buffer.allocUnsafe(CHUNK_BYTES)]);
+    let pending: Promise<{ bytesRead: number }> | undefined;
     try {
-      const buffer = (this.buffer ??= Buffer.allocUnsafe(CHUNK_BYTES));
+      let which = 0;
+      pending = handle.read(buffers[which], 0, CHUNK_BYTES, null);
       for (;;) {
-        const { bytesRead } = await handle.read(buffer, 0, buffer.length, null);
+        const { bytesRead } = await pending;
+        pending = undefined;
         if (bytesRead === 0) break;
-        yield buffer.subarray(0, bytesRead);
+        const current = buffers[which];
+        which ^= 1;
+        // A short read is not the end of the file (a pipe or a growing file); the next read tells.
+        pending = handle.read(buffers[which], 0, CHUNK_BYTES, null);
+        yield current.subarray(0, bytesRead);
       }
     } finally {
+      // A read still in flight must finish before the handle closes (and before its buffer is reused).
+      if (pending) await pending.catch(() => {});
       await handle.close();
     }
   }
 
-  private buffer?: Buffer;
+  private buffers?: Buffer[];
 
   async read(path: string): Promise<Buffer | undefined> {
     try {
@@ -356,7 +370,12 @@ interface ScanResult {
 }
 
 interface ScanJob {
+  /** Called before the validator sees the chunk. */
   push(chunk: Buffer): void | Promise<void>;
+  /** The validator's decoded windows of the chunk's complete lines (JsonlOptions.onWindow). */
+  window(buffer: Buffer, from: number, to: number, text: string): void;
+  /** Called after the validator has seen the chunk. */
+  settle(): void;
   end(): Promise<ScanResult>;
 }
 
@@ -367,13 +386,15 @@ interface Scanning {
 
 const inlineScanning: Scanning = {
   begin(scanner, hash, maxHits) {
-    const secrets = new SecretChunkScanner(scanner, maxHits);
+    const secrets = new SecretChunkScanner(scanner, maxHits, true);
     const digest = hash ? createHash("sha256") : undefined;
     return {
       push(chunk) {
         secrets.push(chunk);
         digest?.update(chunk);
       },
+      window: (buffer, from, to, text) => secrets.window(buffer, from, to, text),
+      settle: () => secrets.settle(),
       async end() {
         return { hits: secrets.end(), extra: secrets.extra, sha256: digest?.digest("hex") };
       },
@@ -556,14 +577,17 @@ async function checkFile(
 
   let digest: string | undefined;
   if (isJsonl) {
+    // The validator decodes each chunk's complete lines once (in windows); the secret scan reuses that text.
+    const scan = scanning.begin(context.scanner, checkProvenance, maxPerFile);
     const validator = new JsonlValidator({
       transcript: kind === "transcript" || kind === "archive",
       maxProblems: maxPerFile,
+      onWindow: scan.window,
     });
-    const scan = scanning.begin(context.scanner, checkProvenance, maxPerFile);
     for await (const chunk of source.open(file)) {
-      validator.push(chunk);
       await scan.push(chunk);
+      validator.push(chunk);
+      scan.settle();
     }
     const summary = validator.end();
     const scanned = await scan.end();
