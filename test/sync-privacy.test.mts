@@ -139,5 +139,19 @@ describe(".syncignore during sync", () => {
         `${name} excluded on the remote`,
       );
     }
+    // The stored index is the filtered one, and its provenance says so: an idle day changes nothing.
+    const idle = await runScript(
+      "sync-memory.mts",
+      ["--app", "my-bot", "--state-dir", state.root, "--memory", memory, "--json"],
+      {
+        env: fly.env,
+      },
+    );
+    assert.equal(idle.code, 0, idle.stderr);
+    const idleSummary = JSON.parse(idle.stdout);
+    assert.equal(idleSummary.files.updated, 0);
+    assert.equal(idleSummary.provenanceWritten, false);
+    const verified = await runScript("verify.mts", ["--strict", memory]);
+    assert.equal(verified.code, 0, verified.stdout + verified.stderr);
   });
 });

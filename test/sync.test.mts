@@ -543,6 +543,39 @@ describe("sync --app (fake flyctl)", () => {
     assert.equal(code, 130);
   });
 
+  test("Ctrl-C while waiting to retry a connection ends the run at once", async () => {
+    const w = flyWorkspace({ config: { faults: { connectFailures: 10 } } });
+    const child = spawn(
+      process.execPath,
+      [
+        "--import",
+        import.meta.resolve("tsx"),
+        "scripts/sync-memory.mts",
+        "--app",
+        "my-bot",
+        "--state-dir",
+        w.state.root,
+        "--memory",
+        w.memory,
+      ],
+      {
+        env: { ...process.env, ...w.fly.env, NO_COLOR: "1", OCSYNC_RETRY_DELAY_MS: "20000" },
+        stdio: ["ignore", "pipe", "pipe"],
+      },
+    );
+    let stderr = "";
+    child.stderr.on("data", (chunk: Buffer) => (stderr += chunk.toString()));
+    const started = Date.now();
+    while (!w.fly.calls().some((argv) => argv[0] === "ssh")) await new Promise((r) => setTimeout(r, 50));
+    await new Promise((r) => setTimeout(r, 300));
+    child.kill("SIGINT");
+    const code = await new Promise<number | null>((resolve) => child.on("close", resolve));
+    assert.equal(code, 130, stderr);
+    assert.match(stderr, /interrupted by SIGINT; nothing was changed/);
+    assert.ok(Date.now() - started < 15_000, "did not sit out the 20 s retry pause");
+    assert.equal(w.fly.calls().filter((argv) => argv[0] === "ssh").length, 1, "no retry after the interrupt");
+  });
+
   test("a failing remote program: flyctl exits 1, the program's own sentence is shown", async () => {
     const w = flyWorkspace();
     // The agent's sessions folder disappears between discovery and transfer (a real race on a live bot).

@@ -178,7 +178,33 @@ async function localConversations(sessionsDir: string): Promise<number> {
   return names.filter((name) => isConversation(classify(name).kind)).length;
 }
 
+// Ctrl-C or a CI cancellation: stop the remote calls, clean up, leave memory/ as it was. During the apply (a few
+// renames) the signal waits, so memory/ is never left half-written.
+const interruption = { signal: undefined as NodeJS.Signals | undefined, applying: false };
+function onSignal(signal: NodeJS.Signals): void {
+  interruption.signal = signal;
+  if (!interruption.applying) stopRemoteCalls();
+}
+function checkInterrupted(): void {
+  if (interruption.signal)
+    throw new Failure(`interrupted by ${interruption.signal}; nothing was changed`, 130);
+}
+
 export async function sync(options: SyncOptions): Promise<SyncSummary> {
+  process.on("SIGINT", onSignal);
+  process.on("SIGTERM", onSignal);
+  try {
+    return await syncOnce(options);
+  } catch (error) {
+    checkInterrupted();
+    throw error;
+  } finally {
+    process.off("SIGINT", onSignal);
+    process.off("SIGTERM", onSignal);
+  }
+}
+
+async function syncOnce(options: SyncOptions): Promise<SyncSummary> {
   const started = Date.now();
   const { reporter } = options;
   const memoryDir = resolve(options.memory);
@@ -254,9 +280,9 @@ export async function sync(options: SyncOptions): Promise<SyncSummary> {
   };
 
   // 2. Git is the safety net: refuse to overwrite what no commit holds.
-  if (!options.dryRun) {
+  if (!options.dryRun && !options.force) {
     const dirty = uncommittedChanges(memoryDir);
-    if (dirty && dirty.length && !options.force) {
+    if (dirty && dirty.length) {
       throw new Failure(
         `${options.memory} has uncommitted changes (${dirty.slice(0, 3).join(", ")}${dirty.length > 3 ? `, and ${dirty.length - 3} more` : ""}); commit or stash them first so every byte sync overwrites stays in git, or pass --force`,
       );
@@ -274,19 +300,6 @@ export async function sync(options: SyncOptions): Promise<SyncSummary> {
   if (lock?.tookOver)
     reporter.info(`took over a stale lock of pid ${lock.tookOver.pid} (${lock.tookOver.startedAt})`);
   let staging: string | undefined;
-  // Ctrl-C or a CI cancellation: stop the remote calls, clean up, leave memory/ as it was. During the apply
-  // (a few renames) the signal waits, so memory/ is never left half-written.
-  let interrupted: NodeJS.Signals | undefined;
-  let applying = false;
-  const onSignal = (signal: NodeJS.Signals) => {
-    interrupted = signal;
-    if (!applying) stopRemoteCalls();
-  };
-  process.on("SIGINT", onSignal);
-  process.on("SIGTERM", onSignal);
-  const checkInterrupted = () => {
-    if (interrupted) throw new Failure(`interrupted by ${interrupted}; nothing was changed`, 130);
-  };
   try {
     if (lock) await removeStaleStaging(memoryDir);
     staging = await createStaging(memoryDir);
@@ -412,7 +425,12 @@ export async function sync(options: SyncOptions): Promise<SyncSummary> {
         const filtered = Object.fromEntries(
           Object.entries(full).filter(([key]) => !exclusion!.keys.includes(key)),
         );
-        await writeFile(index.path, JSON.stringify(filtered, null, 2));
+        const text = JSON.stringify(filtered, null, 2);
+        await writeFile(index.path, text);
+        index.stored = {
+          size: Buffer.byteLength(text),
+          sha256: createHash("sha256").update(text).digest("hex"),
+        };
       }
       reporter.info(
         `.syncignore: left out ${plural(excluded.keys, "index key")} and ${plural(excluded.files, "file")}`,
@@ -477,20 +495,18 @@ export async function sync(options: SyncOptions): Promise<SyncSummary> {
       }));
       steps.push({ target: PROVENANCE_FILE, staged: provenancePath });
       checkInterrupted();
-      applying = true;
+      interruption.applying = true;
       await applyStaged(memoryDir, stagingDir, steps);
-      applying = false;
+      interruption.applying = false;
     }
     summary.durationMs = Date.now() - started;
     return summary;
-  } catch (error) {
-    checkInterrupted();
-    throw error;
   } finally {
-    process.off("SIGINT", onSignal);
-    process.off("SIGTERM", onSignal);
-    if (staging) await rm(staging, { recursive: true, force: true });
-    await lock?.lock.release();
+    try {
+      if (staging) await rm(staging, { recursive: true, force: true });
+    } finally {
+      await lock?.lock.release();
+    }
   }
 }
 
@@ -548,8 +564,8 @@ async function planChanges(
       continue;
     }
     // A live transcript may end in a line the bot is still writing: hold it back, it comes complete next time.
-    let size = file.size;
-    let sha256 = file.sha256;
+    let size = file.stored?.size ?? file.size;
+    let sha256 = file.stored?.sha256 ?? file.sha256;
     let heldBackBytes = 0;
     if (info.kind === "transcript" && file.path) {
       heldBackBytes = await trimUnfinishedLine(file.path);

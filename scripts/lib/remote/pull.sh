@@ -10,7 +10,8 @@
 #   fetch     [=NAME:OFFSET:SHA256]...  exactly the named files; with OFFSET > 0, when the file's first OFFSET
 #             bytes still hash to SHA256 (the backup already has them), only the bytes after OFFSET
 #
-# Output on stdout, gzip-compressed when gzip exists (the local side tells by the magic bytes):
+# Output on stdout, gzip-compressed when gzip exists, except the small manifest (the local side tells by the
+# magic bytes):
 #   OCSYNC 1 <mode>\n
 #   F <size> <sha256> <name>\n                 then, except in manifest mode, exactly <size> bytes and "\n"
 #   P <offset> <size> <sha256> <name>\n        (fetch) the bytes from <offset> to <size>, then "\n"; the hash
@@ -73,18 +74,19 @@ n=0
 # send FILE [OFFSET BASE_SHA]: one F (or P) record with its bytes
 send() {
   f=$1
-  size=$(wc -c <"$f") || { status=4; printf 'ocsync-error: cannot read %s\n' "$f" >&2; return 1; }
+  p="./$f" # a name may start with "-": never let a tool read it as an option
+  size=$(wc -c <"$p") || { status=4; printf 'ocsync-error: cannot read %s\n' "$f" >&2; return 1; }
   size=$((size + 0))
-  sum=$(hash "$f" "$size") || { status=4; printf 'ocsync-error: cannot hash %s\n' "$f" >&2; return 1; }
+  sum=$(hash "$p" "$size") || { status=4; printf 'ocsync-error: cannot hash %s\n' "$f" >&2; return 1; }
   offset=${2:-0}
-  if [ "$offset" -gt 0 ] && [ "$size" -ge "$offset" ] && [ "$(hash "$f" "$offset")" = "$3" ]; then
+  if [ "$offset" -gt 0 ] && [ "$size" -ge "$offset" ] && [ "$(hash "$p" "$offset")" = "$3" ]; then
     printf 'P %s %s %s %s\n' "$offset" "$size" "$sum" "$f"
-    bytes "$f" "$offset" "$((size - offset))"
+    bytes "$p" "$offset" "$((size - offset))"
     printf '\n'
   else
     printf 'F %s %s %s\n' "$size" "$sum" "$f"
     if [ "$mode" != manifest ]; then
-      bytes "$f" 0 "$size"
+      bytes "$p" 0 "$size"
       printf '\n'
     fi
   fi
@@ -120,7 +122,9 @@ emit() {
   printf 'E %s %s\n' "$status" "$n"
 }
 
-if command -v gzip >/dev/null 2>&1; then
+# The listing is small and gzip would hold it back until every file is hashed (the idle timeout counts from the
+# last byte seen), so only data is compressed.
+if [ "$mode" != manifest ] && command -v gzip >/dev/null 2>&1; then
   emit "$@" | gzip -c -1
 else
   emit "$@"

@@ -23,6 +23,8 @@ export interface StreamedFile {
   appendedFrom?: number;
   /** Not sent: the listing showed the cloud's copy is the one the backup already holds. */
   unchanged?: boolean;
+  /** What is stored when it differs from what was received (an index filtered by .syncignore). */
+  stored?: { size: number; sha256: string };
   /** Where the bytes were written (stream mode only). */
   path?: string;
 }

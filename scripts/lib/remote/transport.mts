@@ -47,8 +47,26 @@ const STDERR_CAP = 64 * 1024;
 /** Remote calls in flight, so that an interrupted run can stop them (their process groups). */
 const running = new Set<number>();
 
-/** Stops every remote call in flight (SIGTERM to its process group). */
+let stopping = false;
+const sleepers = new Set<() => void>();
+
+/** A pause between retries that an interrupt ends at once. */
+function pause(ms: number): Promise<void> {
+  return new Promise((resolve) => {
+    const done = () => {
+      clearTimeout(timer);
+      sleepers.delete(done);
+      resolve();
+    };
+    const timer = setTimeout(done, ms);
+    sleepers.add(done);
+  });
+}
+
+/** Stops every remote call in flight (SIGTERM to its process group) and lets no new one start or retry. */
 export function stopRemoteCalls(): void {
+  stopping = true;
+  for (const wake of [...sleepers]) wake();
   for (const pid of running) {
     try {
       process.kill(-pid, "SIGTERM");
@@ -73,13 +91,15 @@ export abstract class Transport {
       ? ["node", "--input-type=module", "-", ...options.args]
       : ["sh", "-s", "--", ...options.args];
     for (let attempt = 1; ; attempt++) {
+      if (stopping) throw new Failure("interrupted before the remote call could start");
       const { value, outcome, consumeError } = await this.once(remoteArgv, source, options, attempt);
+      if (stopping) throw new Failure(`the ${options.label} was interrupted`);
       if (outcome.code === 0 && !outcome.timedOut && consumeError === undefined) return value as T;
       const diagnosis = this.explain(outcome, options, consumeError);
       const consumerFailed = consumeError !== undefined && (outcome.code === 0 || outcome.stoppedByConsumer);
       const retryConsumer = consumerFailed && options.retryOn?.(consumeError);
       if (((diagnosis.transient && !outcome.sawOutput) || retryConsumer) && attempt < RETRIES) {
-        await new Promise((resolve) => setTimeout(resolve, RETRY_DELAY_MS * attempt));
+        await pause(RETRY_DELAY_MS * attempt);
         continue;
       }
       const tries = attempt > 1 ? ` (tried ${attempt} times)` : "";
@@ -143,10 +163,12 @@ export abstract class Transport {
         detached: true,
       });
       if (child.pid) running.add(child.pid);
+      let consumed: { value?: T; error?: unknown; done: boolean } = { done: false };
       const stdout = new PassThrough();
       let timer: NodeJS.Timeout | undefined;
       let killed = false;
       const kill = () => {
+        child.stdout.resume();
         if (killed || child.exitCode !== null) return;
         killed = true;
         try {
@@ -173,10 +195,17 @@ export abstract class Transport {
       arm();
       child.stdout.on("data", (chunk: Buffer) => {
         outcome.sawOutput = true;
+        // Once the consumer has given up (or the call timed out), the rest is drained and dropped.
+        if (stdout.destroyed || consumed.done) return;
         arm();
         if (!stdout.write(chunk)) {
+          // Our side is slow, not the bot: the idle clock stops until the consumer catches up.
+          clearTimeout(timer);
           child.stdout.pause();
-          stdout.once("drain", () => child.stdout.resume());
+          stdout.once("drain", () => {
+            arm();
+            child.stdout.resume();
+          });
         }
       });
       child.stdout.on("end", () => stdout.end());
@@ -186,7 +215,6 @@ export abstract class Transport {
       child.stdin.on("error", () => {});
       child.stdin.end(source);
 
-      let consumed: { value?: T; error?: unknown; done: boolean } = { done: false };
       let exited = false;
       const settle = () => {
         if (!consumed.done || !exited) return;

@@ -6,6 +6,7 @@ import { link, mkdir, open, readdir, rename, rm, rmdir, stat, unlink } from "nod
 import { basename, dirname, join } from "node:path";
 import { randomBytes } from "node:crypto";
 import { Failure } from "../cli.mts";
+import { alive } from "./lock.mts";
 
 const STAGING_INFIX = ".staging-";
 
@@ -43,7 +44,8 @@ export async function removeStaleStaging(memoryDir: string): Promise<number> {
     for (const name of names) {
       if (!name.startsWith(stagingPrefix(memoryDir))) continue;
       const pid = Number(/-(\d+)-[0-9a-f]+$/.exec(name)?.[1]);
-      if (pid === process.pid) continue;
+      // Our own, or a dry run's that is still going (dry runs take no lock).
+      if (pid === process.pid || alive(pid)) continue;
       await rm(join(base, name), { recursive: true, force: true });
       removed++;
     }

@@ -2,11 +2,20 @@
 import { spawnSync } from "node:child_process";
 import { existsSync } from "node:fs";
 import { dirname, relative, resolve } from "node:path";
+import { Failure } from "../cli.mts";
 
-function git(cwd: string, args: string[]): { code: number | null; stdout: string } {
+function git(cwd: string, args: string[]): { code: number | null; stdout: string; stderr: string } {
   const result = spawnSync("git", args, { cwd, encoding: "utf8", stdio: ["ignore", "pipe", "pipe"] });
-  if (result.error) return { code: null, stdout: "" };
-  return { code: result.status, stdout: result.stdout };
+  if (result.error) return { code: null, stdout: "", stderr: "" };
+  return { code: result.status, stdout: result.stdout, stderr: result.stderr };
+}
+
+/** Git ran but could not answer (e.g. "dubious ownership"): the guard must not be skipped silently. */
+function gitFailed(what: string, stderr: string): never {
+  const reason = stderr.trim().split("\n")[0] || "no error text";
+  throw new Failure(
+    `git could not tell whether ${what} has uncommitted changes (${reason}); fix that, or pass --force`,
+  );
 }
 
 /** The nearest existing folder at or above `path`. */
@@ -23,22 +32,25 @@ function existingAncestor(path: string): string {
 /** The work tree holding `path`, or undefined when it is not in one (or git is not installed). */
 export function workTreeOf(path: string): string | undefined {
   const result = git(existingAncestor(path), ["rev-parse", "--show-toplevel"]);
-  return result.code === 0 ? result.stdout.trim() : undefined;
+  if (result.code === 0) return result.stdout.trim();
+  if (result.code === null || /not a git repository/i.test(result.stderr)) return undefined;
+  gitFailed(path, result.stderr);
 }
 
 /**
- * Uncommitted changes under `dir` (modified, staged, deleted or untracked-but-not-ignored files), as paths
- * relative to the work tree; undefined when `dir` is not inside a git work tree.
+ * Uncommitted changes under `dir` (modified, staged, deleted, type-changed or untracked-but-not-ignored files),
+ * as paths relative to the work tree; undefined when `dir` is not inside a git work tree or git is not
+ * installed. Any other git failure is a Failure: the guard is never skipped silently.
  */
 export function uncommittedChanges(dir: string): string[] | undefined {
   const top = workTreeOf(dir);
   if (!top) return undefined;
   const rel = relative(top, resolve(dir)) || ".";
   const result = git(top, ["status", "--porcelain=v1", "-z", "--untracked-files=all", "--", rel]);
-  if (result.code !== 0) return undefined;
+  if (result.code !== 0) gitFailed(dir, result.stderr);
   return result.stdout
     .split("\0")
     .filter(Boolean)
-    .filter((entry) => /^[ MADRCU?!]{2} /.test(entry))
+    .filter((entry) => /^[ MTADRCU?!]{2} /.test(entry))
     .map((entry) => entry.slice(3));
 }

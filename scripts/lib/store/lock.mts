@@ -1,6 +1,7 @@
 // One sync at a time per memory folder. The lock is a file next to the folder (never inside it, so it is never
 // committed), created with O_EXCL. A lock left by a process that no longer runs on this host is taken over.
-import { open, readFile, rm, stat } from "node:fs/promises";
+import { open, readFile, rename, rm, stat } from "node:fs/promises";
+import { randomBytes } from "node:crypto";
 import { basename, dirname, join } from "node:path";
 import { hostname } from "node:os";
 import { Failure } from "../cli.mts";
@@ -16,7 +17,9 @@ export function lockPath(memoryDir: string): string {
   return join(dirname(memoryDir), `.${basename(memoryDir)}.sync.lock`);
 }
 
-function alive(pid: number): boolean {
+/** Whether a process with this pid runs on this host. */
+export function alive(pid: number): boolean {
+  if (!Number.isInteger(pid) || pid <= 0) return false;
   try {
     process.kill(pid, 0);
     return true;
@@ -27,11 +30,18 @@ function alive(pid: number): boolean {
 
 export class Lock {
   private released = false;
-  constructor(readonly path: string) {}
+  constructor(
+    readonly path: string,
+    readonly info: LockInfo,
+  ) {}
+  /** Removes the lock file, only if it is still ours. */
   async release(): Promise<void> {
     if (this.released) return;
     this.released = true;
-    await rm(this.path, { force: true });
+    const holder = await readHolder(this.path);
+    if (holder && holder.pid === this.info.pid && holder.startedAt === this.info.startedAt) {
+      await rm(this.path, { force: true });
+    }
   }
 }
 
@@ -47,16 +57,32 @@ export async function acquireLock(
       const handle = await open(path, "wx", 0o644);
       await handle.writeFile(`${JSON.stringify(info)}\n`);
       await handle.close();
-      return { lock: new Lock(path), tookOver };
+      return { lock: new Lock(path, info), tookOver };
     } catch (error) {
       const code = (error as NodeJS.ErrnoException).code;
       if (code === "ENOENT") throw new Failure(`cannot create the lock ${path}: its folder does not exist`);
       if (code !== "EEXIST") throw new Failure(`cannot create the lock ${path}: ${(error as Error).message}`);
     }
     const holder = await readHolder(path);
-    if (holder && holder.host === hostname() && !alive(holder.pid)) {
-      tookOver = holder;
-      await rm(path, { force: true });
+    // A holder with our own pid on this host is a previous life of this pid (a restarted container), not us.
+    if (holder && holder.host === hostname() && (holder.pid === process.pid || !alive(holder.pid))) {
+      // Take over by renaming: of two runs doing this at once, only one rename succeeds.
+      const aside = `${path}.stale-${process.pid}-${randomBytes(4).toString("hex")}`;
+      const moved = await rename(path, aside).then(
+        () => true,
+        () => false,
+      );
+      if (moved) {
+        const taken = await readHolder(aside);
+        await rm(aside, { force: true });
+        if (taken && (taken.pid !== holder.pid || taken.startedAt !== holder.startedAt)) {
+          // Between the read and the rename another run had taken over: that lock is live; give up.
+          throw new Failure(
+            `another ${taken.command} of ${memoryDir} started at the same moment (pid ${taken.pid}); try again`,
+          );
+        }
+        tookOver = holder;
+      }
       continue;
     }
     if (!holder) {
