@@ -484,16 +484,18 @@ function countNewlinesIn(text: string, from: number, to: number): number {
 //              shppa shpca shpat shpss ops (1password) vc[piark] (vercel) dckr (docker) figd cfk cfut cfat,
 //              and `_authToken` (npm)
 //   '-' after  sk (openai, anthropic) glpat xox[bpaor] xapp (slack) tskey x (x-oauth-basic); `-----BEGIN`
-//   '.' after  SG (sendgrid) hvs hvb hvr (vault)
+//   `SG.` (sendgrid), `hvs.` `hvb.` `hvr.` (vault)
 //   `://` followed by `user:password@` or hooks.slack.com (basic auth, database URLs, slack webhooks)
-//   `dapi` (databricks), `ccess`/`CCESS` after secret/Secret/SECRET (aws secret access key)
+//   `dapi` (databricks), `key`/`Key`/`KEY` after secret_access in the three spellings (aws secret access key)
+// Each native indexOf restarts at every occurrence of its needle's first character, so a needle is searched by a
+// part that starts with a rarer character (`//` for `://`, `pi` for `dapi`, `hv` and `SG.` rather than `.`,
+// `key` and `K` rather than `ccess`).
 
 const UNDERSCORE_PREFIX =
   /(?:sk|rk|gh[pousr]|github|glc|glsa|npm|gsk|hf|lin|ntn|shp(?:pa|ca|at|ss)|ops|vc[piark]|dckr|figd|cfk|cfut|cfat)$/;
 const DASH_PREFIX = /(?:sk|glpat|xox[bpaor]|xapp|tskey)$/;
-const DOT_PREFIX = /(?:SG|hv[sbr])$/;
 const URL_CREDENTIALS = /:\/\/(?:[^\s/@]{1,100}:[^\s/@]{1,256}@|hooks\.slack\.com\/)/iy;
-const AWS_BEFORE = /(?:secret|Secret|SECRET)_?[aA]$/;
+const AWS_BEFORE = /(?:SECRET|secret|Secret)_?(?:ACCESS|access|Access)_?$/;
 
 // The two characters before a gate character, as a table of allowed pairs: most occurrences (dates, UUIDs,
 // snake_case, sentences) are rejected with one lookup before any regular expression runs.
@@ -520,10 +522,14 @@ const BEFORE_UNDERSCORE = pairs(
   ]),
 );
 const BEFORE_DASH = pairs(["sk", "at", "xb", "xp", "xa", "xo", "xr", "pp", "ey", "--"]);
-const BEFORE_DOT = pairs(["SG", "vs", "vb", "vr"]);
 
 function pairBefore(text: string, i: number): number {
   return i < 2 ? 0 : ((text.charCodeAt(i - 2) & 0xff) << 8) | (text.charCodeAt(i - 1) & 0xff);
+}
+
+function awsBefore(text: string, i: number): boolean {
+  const c = text.charCodeAt(i - 1) === 0x5f ? text.charCodeAt(i - 2) : text.charCodeAt(i - 1);
+  return (c === 0x73 || c === 0x53) && AWS_BEFORE.test(text.slice(Math.max(0, i - 14), i)); // acces[sS]
 }
 
 /** Whether a text contains something a rule could match. */
@@ -552,28 +558,43 @@ const GATES: Gate[] = [
     return -1;
   },
   (text, from) => {
-    for (let i = text.indexOf(".", from); i >= 0; i = text.indexOf(".", i + 1)) {
-      if (BEFORE_DOT[pairBefore(text, i)] && DOT_PREFIX.test(text.slice(Math.max(0, i - 3), i))) return i;
+    const sendgrid = text.indexOf("SG.", from);
+    for (let i = text.indexOf("hv", from); i >= 0; i = text.indexOf("hv", i + 1)) {
+      if (sendgrid >= 0 && i > sendgrid) break;
+      const c = text.charCodeAt(i + 2);
+      if ((c === 0x73 || c === 0x62 || c === 0x72) && text.charCodeAt(i + 3) === 0x2e) return i; // hv[sbr].
+    }
+    return sendgrid;
+  },
+  (text, from) => {
+    for (let i = text.indexOf("//", from + 1); i >= 0; i = text.indexOf("//", i + 1)) {
+      if (text.charCodeAt(i - 1) !== 0x3a) continue; // ':'
+      URL_CREDENTIALS.lastIndex = i - 1;
+      if (URL_CREDENTIALS.test(text)) return i - 1;
     }
     return -1;
   },
   (text, from) => {
-    for (let i = text.indexOf("://", from); i >= 0; i = text.indexOf("://", i + 1)) {
-      URL_CREDENTIALS.lastIndex = i;
-      if (URL_CREDENTIALS.test(text)) return i;
+    for (let i = text.indexOf("pi", from + 2); i >= 0; i = text.indexOf("pi", i + 1)) {
+      if (text.charCodeAt(i - 1) === 0x61 && text.charCodeAt(i - 2) === 0x64) return i - 2; // dapi
     }
     return -1;
   },
-  (text, from) => text.indexOf("dapi", from),
   (text, from) => {
-    for (const needle of ["ccess", "CCESS"]) {
-      for (let i = text.indexOf(needle, from); i >= 0; i = text.indexOf(needle, i + 1)) {
-        const a = text.charCodeAt(i - 1);
-        if (a !== 0x61 && a !== 0x41) continue;
-        if (AWS_BEFORE.test(text.slice(Math.max(0, i - 8), i))) return i;
+    // secret_access_key: its `key` (or `Key`, `KEY`), then the 6 + 1 + 6 + 1 characters before it
+    let best = -1;
+    for (let i = text.indexOf("key", from); i >= 0; i = text.indexOf("key", i + 1)) {
+      if (awsBefore(text, i)) {
+        best = i;
+        break;
       }
     }
-    return -1;
+    for (let i = text.indexOf("K", from); i >= 0 && (best < 0 || i < best); i = text.indexOf("K", i + 1)) {
+      const e = text.charCodeAt(i + 1);
+      const y = text.charCodeAt(i + 2);
+      if (((e === 0x65 && y === 0x79) || (e === 0x45 && y === 0x59)) && awsBefore(text, i)) return i; // Key, KEY
+    }
+    return best;
   },
 ];
 
