@@ -6,6 +6,7 @@ import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } f
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, test } from "node:test";
+import { JsonlValidator } from "../scripts/lib/jsonl.mts";
 import { makeStateDir } from "./helpers/statedir.mts";
 import { runScript } from "./helpers/run.mts";
 
@@ -136,6 +137,49 @@ describe("verify: transcript problems, each with its line and byte", () => {
       report.problems.map((p: { line: number; byte: number; code: string }) => [p.line, p.byte, p.code]),
       [[count + 2, HEADER.length + 1 + count * line.length, "invalid-json"]],
     );
+  });
+
+  test("non-ASCII lines: verdicts, bytes and parser messages are those of the UTF-8 text, whatever the chunks", () => {
+    // The validator parses lines from their latin1 text (faster); this pins that it judges like UTF-8 parsing.
+    const lines = [
+      `${HEADER}`,
+      '{"text":"Straße — 東京 🙂 naïve","é":["ü"]}', // valid
+      "{é:1}", // invalid: a non-ASCII character outside a string
+      '"東京"', // not an object (a string)
+      '\u00a0{"a":1}', // invalid: NBSP is not JSON whitespace
+      '{"a":"café",}', // invalid after non-ASCII text
+      '["ü"]', // not an object (an array)
+      '{"type":"message","id":"ß"}', // valid
+    ];
+    const text = Buffer.from(lines.map((line) => `${line}\n`).join(""));
+    const expected: Array<[number, number, string, string]> = [];
+    let byte = 0;
+    lines.forEach((line, i) => {
+      let value: unknown;
+      try {
+        value = JSON.parse(line);
+        if (Array.isArray(value) || typeof value !== "object")
+          expected.push([i + 1, byte, "not-object", Array.isArray(value) ? "an array" : `a ${typeof value}`]);
+      } catch (error) {
+        // the parser's message for the UTF-8 text names the same offending character
+        expected.push([i + 1, byte, "invalid-json", (error as Error).message.split(",")[0]]);
+      }
+      byte += Buffer.byteLength(line) + 1;
+    });
+    assert.equal(expected.length, 5);
+    for (const size of [text.length, 1, 7, 64]) {
+      const validator = new JsonlValidator({ transcript: true });
+      for (let at = 0; at < text.length; at += size) validator.push(text.subarray(at, at + size));
+      const summary = validator.end();
+      assert.deepEqual(
+        summary.problems.map((p) => [p.line, p.byte, p.code]),
+        expected.map(([line, at, code]) => [line, at, code]),
+        `chunks of ${size}`,
+      );
+      summary.problems.forEach((p, i) =>
+        assert.ok(p.message.includes(expected[i][3]), `${p.message} (${size})`),
+      );
+    }
   });
 });
 
