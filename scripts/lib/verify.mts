@@ -94,7 +94,7 @@ interface Source {
 }
 
 const SKIP_DIRS = new Set([".git", "node_modules"]);
-const CHUNK_BYTES = 1024 * 1024;
+const CHUNK_BYTES = 512 * 1024;
 
 function toDisplay(path: string): string {
   return path.split(sep).join("/").replace(/^\.\//, "");
