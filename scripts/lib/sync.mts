@@ -53,6 +53,8 @@ import {
 } from "./store/provenance.mts";
 
 export const TOOL = "openclaw-memory-sync 0.1.0";
+/** More changed files than this travel as one full stream (the fetch list is passed as arguments). */
+const MAX_FETCH_REQUESTS = 200;
 
 export interface SyncOptions {
   transport: "fly" | "ssh" | "local";
@@ -815,5 +817,6 @@ async function planFetch(
       requests.push(`=${file.name}:0:-`);
     }
   }
-  return requests.length > 1000 ? undefined : { requests, prefixes, unchanged };
+  // Each request is an argument of one command line (~120 bytes); past a few hundred, stream everything instead.
+  return requests.length > MAX_FETCH_REQUESTS ? undefined : { requests, prefixes, unchanged };
 }
