@@ -2,7 +2,7 @@
 // and a fake flyctl that behaves as flyctl is documented to.
 import { after, describe, test } from "node:test";
 import assert from "node:assert/strict";
-import { spawn, spawnSync } from "node:child_process";
+import { spawnSync } from "node:child_process";
 import {
   appendFileSync,
   existsSync,
@@ -16,7 +16,7 @@ import {
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { assertExactCopy, makeStateDir } from "./helpers/statedir.mts";
-import { runScript, type RunResult } from "./helpers/run.mts";
+import { runScript, startScript, type RunResult } from "./helpers/run.mts";
 import { fakeFly, machine } from "./helpers/fly.mts";
 import { sha256, snapshot } from "./helpers/tree.mts";
 
@@ -513,20 +513,10 @@ describe("sync --app (fake flyctl)", () => {
     mkdirSync(w.sessions, { recursive: true });
     writeFileSync(join(w.sessions, "kept.jsonl"), '{"type":"session","version":3,"id":"kept"}\n');
     const before = snapshot(w.memory);
-    const child = spawn(
-      process.execPath,
-      [
-        "--import",
-        import.meta.resolve("tsx"),
-        "scripts/sync-memory.mts",
-        "--app",
-        "my-bot",
-        "--state-dir",
-        w.state.root,
-        "--memory",
-        w.memory,
-      ],
-      { env: { ...process.env, ...w.fly.env, NO_COLOR: "1" }, stdio: ["ignore", "pipe", "pipe"] },
+    const child = startScript(
+      "sync-memory.mts",
+      ["--app", "my-bot", "--state-dir", w.state.root, "--memory", w.memory],
+      w.fly.env,
     );
     let stderr = "";
     child.stderr.on("data", (chunk: Buffer) => {
@@ -545,23 +535,10 @@ describe("sync --app (fake flyctl)", () => {
 
   test("Ctrl-C while waiting to retry a connection ends the run at once", async () => {
     const w = flyWorkspace({ config: { faults: { connectFailures: 10 } } });
-    const child = spawn(
-      process.execPath,
-      [
-        "--import",
-        import.meta.resolve("tsx"),
-        "scripts/sync-memory.mts",
-        "--app",
-        "my-bot",
-        "--state-dir",
-        w.state.root,
-        "--memory",
-        w.memory,
-      ],
-      {
-        env: { ...process.env, ...w.fly.env, NO_COLOR: "1", OCSYNC_RETRY_DELAY_MS: "20000" },
-        stdio: ["ignore", "pipe", "pipe"],
-      },
+    const child = startScript(
+      "sync-memory.mts",
+      ["--app", "my-bot", "--state-dir", w.state.root, "--memory", w.memory],
+      { ...w.fly.env, OCSYNC_RETRY_DELAY_MS: "20000" },
     );
     let stderr = "";
     child.stderr.on("data", (chunk: Buffer) => (stderr += chunk.toString()));

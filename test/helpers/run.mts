@@ -1,5 +1,5 @@
 // Runs a project script as a child process, the way a user would, and collects its output.
-import { spawn } from "node:child_process";
+import { spawn, type ChildProcessWithoutNullStreams } from "node:child_process";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 
@@ -52,5 +52,18 @@ export function runCommand(command: string, args: string[], options: RunOptions 
         stderr: Buffer.concat(err).toString("utf8"),
       });
     });
+  });
+}
+
+/** Starts `scripts/<script>` without waiting, for tests that signal it mid-run. */
+export function startScript(
+  script: string,
+  args: string[],
+  env: Record<string, string | undefined> = {},
+): ChildProcessWithoutNullStreams {
+  return spawn(process.execPath, ["--import", TSX, join(ROOT, "scripts", script), ...args], {
+    cwd: ROOT,
+    env: { ...process.env, NO_COLOR: "1", ...env },
+    stdio: ["pipe", "pipe", "pipe"],
   });
 }
