@@ -255,8 +255,6 @@ async function syncOnce(options: SyncOptions): Promise<SyncSummary> {
         `agent ${agent.id}'s sessions are in SQLite, which is read with the bot's own Node.js (22.5 or later, for node:sqlite), but ${discovery.node ? `the bot has Node ${discovery.node}` : "the bot's machine has no node on PATH"}`,
       );
     }
-  }
-  if (era === "sqlite") {
     reporter.info(
       `agent ${agent.id}: exporting ${discovery.stateDir}/agents/${agent.id}/agent/openclaw-agent.sqlite with node on the bot (read-only, one transaction)`,
     );
