@@ -43,6 +43,8 @@ export interface Diagnosis {
 const RETRIES = Number(process.env.OCSYNC_RETRIES ?? 3);
 const RETRY_DELAY_MS = Number(process.env.OCSYNC_RETRY_DELAY_MS ?? 2000);
 const STDERR_CAP = 64 * 1024;
+/** How long a command whose output was rejected may take to exit on its own before it is stopped. */
+const CONSUMER_GRACE_MS = 1000;
 
 /** Remote calls in flight, so that an interrupted run can stop them (their process groups). */
 const running = new Set<number>();
@@ -226,10 +228,17 @@ export abstract class Transport {
         .then((value) => (consumed = { value, done: true }))
         .catch((error: unknown) => {
           consumed = { error, done: true };
-          if (child.exitCode === null && child.signalCode === null) outcome.stoppedByConsumer = true;
-          // Drain what is left so the child is not blocked on a full pipe, then stop it.
+          // Drain what is left so the child is not blocked on a full pipe. A stream that ended early usually
+          // means the command is exiting with its own error (a dropped session): give it a moment to say so,
+          // and only stop it (and let the consumer's error speak) if it is still running after that.
           stdout.resume();
-          kill();
+          const grace = setTimeout(() => {
+            if (child.exitCode === null && child.signalCode === null) {
+              outcome.stoppedByConsumer = true;
+              kill();
+            }
+          }, CONSUMER_GRACE_MS);
+          child.once("close", () => clearTimeout(grace));
         })
         .finally(settle);
       child.on("error", (error: NodeJS.ErrnoException) => {
