@@ -31,13 +31,13 @@ describe("Transport", () => {
       program: "pull.sh",
       args: ["stream", state.root, "main", "+*.jsonl", "+sessions.json"],
       label: "transfer",
-      idleTimeoutMs: 300,
+      idleTimeoutMs: 1500,
       consume: async (stdout) => {
         // Every chunk takes longer than the idle timeout to handle (a slow disk, a big prefix copy).
         const slow = new (await import("node:stream")).Transform({
           highWaterMark: 1,
           transform(chunk, _encoding, done) {
-            setTimeout(() => done(null, chunk), 400);
+            setTimeout(() => done(null, chunk), 1800);
           },
         });
         stdout.pipe(slow);
