@@ -20,6 +20,7 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { UsageError, formatBytes, parseFlags, printJson, runMain } from "./lib/cli.mts";
 import { verify } from "./lib/verify.mts";
+import { rng } from "../test/helpers/statedir.mts";
 
 const HELP = `bench: full verification (secrets included) against a bare split + JSON.parse loop over the same files.
 
@@ -181,16 +182,6 @@ function totalSize(dir: string): number {
 // Synthetic transcripts shaped like OpenClaw's (pi session format): a header, model changes, user and assistant
 // messages, tool calls with argument objects and long tool results (logs, code, JSON, URLs, snake_case, non-ASCII).
 // Lines average about 2 KB. A few planted secrets exercise the slow path.
-
-function rng(seed: number) {
-  return () => {
-    seed |= 0;
-    seed = (seed + 0x6d2b79f5) | 0;
-    let t = Math.imul(seed ^ (seed >>> 15), 1 | seed);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const WORDS = (
   "the server deploy config restart memory session token user assistant tool result error warning request " +

@@ -6,21 +6,9 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, test } from "node:test";
 import { ROOT, runCommand } from "./helpers/run.mts";
+import { HEADER, LINE } from "./helpers/lines.mts";
 import { SAMPLES, secretPart } from "./secrets-samples.mts";
 
-const HEADER = JSON.stringify({
-  type: "session",
-  version: 3,
-  id: "s1",
-  timestamp: "2026-04-07T02:04:55.700Z",
-  cwd: "/w",
-});
-const LINE = JSON.stringify({
-  type: "model_change",
-  id: "f9317ee6",
-  parentId: null,
-  timestamp: "2026-04-07T02:04:55.705Z",
-});
 const GOOD = `${HEADER}\n${LINE}\n`;
 const BROKEN = `${HEADER}\n{"type":"mess\n${LINE}\n`;
 const INDEX = JSON.stringify({ "agent:main:main": { sessionId: "s1", updatedAt: 1 } }, null, 2);

@@ -9,20 +9,7 @@ import { describe, test } from "node:test";
 import { JsonlValidator } from "../scripts/lib/jsonl.mts";
 import { makeStateDir } from "./helpers/statedir.mts";
 import { runScript } from "./helpers/run.mts";
-
-const HEADER = JSON.stringify({
-  type: "session",
-  version: 3,
-  id: "s1",
-  timestamp: "2026-04-07T02:04:55.700Z",
-  cwd: "/w",
-});
-const LINE = JSON.stringify({
-  type: "model_change",
-  id: "f9317ee6",
-  parentId: null,
-  timestamp: "2026-04-07T02:04:55.705Z",
-});
+import { HEADER, LINE } from "./helpers/lines.mts";
 
 function memoryDir(): { root: string; sessions: string } {
   const root = mkdtempSync(join(tmpdir(), "ocsync-verify-"));

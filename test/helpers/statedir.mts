@@ -50,7 +50,7 @@ export interface GeneratedStateDir {
 const DAY = 86_400_000;
 
 /** A tiny deterministic PRNG (mulberry32) so fixtures are reproducible. */
-function rng(seed: number) {
+export function rng(seed: number) {
   return () => {
     seed |= 0;
     seed = (seed + 0x6d2b79f5) | 0;
