@@ -6,7 +6,7 @@ import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSyn
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { makeStateDir } from "./helpers/statedir.mts";
-import { runScript } from "./helpers/run.mts";
+import { runScript, syncLocal } from "./helpers/run.mts";
 import { fakeFly } from "./helpers/fly.mts";
 import { sha256 } from "./helpers/tree.mts";
 
@@ -21,14 +21,7 @@ describe("redaction during sync", () => {
     const dir = join(tmp, "redact");
     const state = makeStateDir(join(dir, "state"), { plantedText: `token ${GITHUB} and db ${POSTGRES}` });
     const memory = join(dir, "memory");
-    const result = await runScript("sync-memory.mts", [
-      "--local",
-      "--state-dir",
-      state.root,
-      "--memory",
-      memory,
-      "--json",
-    ]);
+    const result = await syncLocal(state.root, memory, ["--json"]);
     assert.equal(result.code, 0, result.stderr);
     for (const output of [result.stdout, result.stderr]) {
       assert.ok(!output.includes(GITHUB) && !output.includes("s3cretPassw0rd"), "no secret is printed");
@@ -62,14 +55,7 @@ describe("redaction during sync", () => {
     }
     assert.equal(found, 2);
     // The next sync sees the same redacted content: nothing changes.
-    const again = await runScript("sync-memory.mts", [
-      "--local",
-      "--state-dir",
-      state.root,
-      "--memory",
-      memory,
-      "--json",
-    ]);
+    const again = await syncLocal(state.root, memory, ["--json"]);
     assert.equal(JSON.parse(again.stdout).provenanceWritten, false);
   });
 
@@ -77,15 +63,7 @@ describe("redaction during sync", () => {
     const dir = join(tmp, "no-redact");
     const state = makeStateDir(join(dir, "state"), { plantedText: `token ${GITHUB}` });
     const memory = join(dir, "memory");
-    const result = await runScript("sync-memory.mts", [
-      "--local",
-      "--state-dir",
-      state.root,
-      "--memory",
-      memory,
-      "--no-redact",
-      "--json",
-    ]);
+    const result = await syncLocal(state.root, memory, ["--no-redact", "--json"]);
     assert.equal(result.code, 0, result.stderr);
     assert.equal(JSON.parse(result.stdout).redactions.total, 0);
     const all = readdirSync(join(memory, "sessions"))

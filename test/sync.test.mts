@@ -16,7 +16,7 @@ import {
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { assertExactCopy, makeStateDir } from "./helpers/statedir.mts";
-import { runScript, startScript, type RunResult } from "./helpers/run.mts";
+import { runScript, startScript, syncLocal, type RunResult } from "./helpers/run.mts";
 import { fakeFly, machine } from "./helpers/fly.mts";
 import { sha256, snapshot } from "./helpers/tree.mts";
 
@@ -29,6 +29,11 @@ function workspace(options: Parameters<typeof makeStateDir>[1] = {}) {
   mkdirSync(dir, { recursive: true });
   const state = makeStateDir(join(dir, "state"), options);
   return { dir, state, memory: join(dir, "memory"), sessions: join(dir, "memory", "sessions") };
+}
+
+/** sync --local with fast retries. */
+function syncLocalFast(stateDir: string, memory: string, extra: string[] = []): Promise<RunResult> {
+  return syncLocal(stateDir, memory, extra, { env: { OCSYNC_RETRY_DELAY_MS: "50" } });
 }
 
 function sync(args: string[], env: Record<string, string> = {}): Promise<RunResult> {
@@ -56,7 +61,7 @@ function assertCleanFailure(
 describe("sync --local", () => {
   test("copies the history exactly, holds back an unfinished line, records provenance", async () => {
     const w = workspace();
-    const result = await sync(["--local", "--state-dir", w.state.root, "--memory", w.memory]);
+    const result = await syncLocalFast(w.state.root, w.memory);
     assert.equal(result.code, 0, result.stderr);
     assertExactCopy(w.state, w.sessions);
     assert.match(result.stderr, /OpenClaw 2026\.7\.1 \(from openclaw\.json meta\.lastTouchedVersion\)/);
@@ -82,9 +87,9 @@ describe("sync --local", () => {
 
   test("a second run with nothing new changes nothing, not even the provenance file", async () => {
     const w = workspace();
-    assert.equal((await sync(["--local", "--state-dir", w.state.root, "--memory", w.memory])).code, 0);
+    assert.equal((await syncLocalFast(w.state.root, w.memory)).code, 0);
     const before = snapshot(w.memory);
-    const again = await sync(["--local", "--state-dir", w.state.root, "--memory", w.memory, "--json"]);
+    const again = await syncLocalFast(w.state.root, w.memory, ["--json"]);
     assert.equal(again.code, 0, again.stderr);
     const summary = JSON.parse(again.stdout);
     assert.equal(summary.files.unchanged, 11);
@@ -95,22 +100,14 @@ describe("sync --local", () => {
 
   test("appends arrive; the finished line comes complete; files only in memory/ stay", async () => {
     const w = workspace();
-    assert.equal((await sync(["--local", "--state-dir", w.state.root, "--memory", w.memory])).code, 0);
+    assert.equal((await syncLocalFast(w.state.root, w.memory)).code, 0);
     const [partialName, unfinished] = w.state.agents[0].partial!;
     appendFileSync(join(w.state.agents[0].sessionsDir, partialName), 'ant","content":[]}}\n');
     writeFileSync(
       join(w.sessions, "old-session.jsonl"),
       '{"type":"session","version":3,"id":"old-session"}\n',
     );
-    const result = await sync([
-      "--local",
-      "--state-dir",
-      w.state.root,
-      "--memory",
-      w.memory,
-      "--json",
-      "--force",
-    ]);
+    const result = await syncLocalFast(w.state.root, w.memory, ["--json", "--force"]);
     assert.equal(result.code, 0, result.stderr);
     const summary = JSON.parse(result.stdout);
     assert.equal(summary.files.updated, 1);
@@ -123,12 +120,12 @@ describe("sync --local", () => {
 
   test("a transcript rewritten in the cloud is taken, with a warning that counts lines", async () => {
     const w = workspace();
-    assert.equal((await sync(["--local", "--state-dir", w.state.root, "--memory", w.memory])).code, 0);
+    assert.equal((await syncLocalFast(w.state.root, w.memory)).code, 0);
     const session = w.state.agents[0].sessions[1];
     const file = join(w.state.agents[0].sessionsDir, session.files[0]);
     const lines = readFileSync(file, "utf8").split("\n").filter(Boolean);
     writeFileSync(file, `${lines.slice(-2).join("\n")}\n`);
-    const result = await sync(["--local", "--state-dir", w.state.root, "--memory", w.memory, "--json"]);
+    const result = await syncLocalFast(w.state.root, w.memory, ["--json"]);
     assert.equal(result.code, 0, result.stderr);
     const summary = JSON.parse(result.stdout);
     assert.equal(summary.warnings.length, 1);
@@ -142,15 +139,7 @@ describe("sync --local", () => {
 
   test("--dry-run reports what would change and writes nothing", async () => {
     const w = workspace();
-    const result = await sync([
-      "--local",
-      "--state-dir",
-      w.state.root,
-      "--memory",
-      w.memory,
-      "--dry-run",
-      "--json",
-    ]);
+    const result = await syncLocalFast(w.state.root, w.memory, ["--dry-run", "--json"]);
     assert.equal(result.code, 0, result.stderr);
     const summary = JSON.parse(result.stdout);
     assert.equal(summary.dryRun, true);
@@ -165,19 +154,19 @@ describe("sync --local", () => {
   test("picks the only agent, refuses to guess between several, names unknown ones", async () => {
     const w = workspace();
     rmSync(join(w.state.root, "agents", "main"), { recursive: true });
-    const only = await sync(["--local", "--state-dir", w.state.root, "--memory", w.memory, "--json"]);
+    const only = await syncLocalFast(w.state.root, w.memory, ["--json"]);
     assert.equal(only.code, 0, only.stderr);
     assert.equal(JSON.parse(only.stdout).source.agent, "ops");
     mkdirSync(join(w.state.root, "agents", "default", "sessions"), { recursive: true });
     const before = snapshot(w.memory);
     assertCleanFailure(
-      await sync(["--local", "--state-dir", w.state.root, "--memory", w.memory]),
+      await syncLocalFast(w.state.root, w.memory),
       /several agents \(default, ops\) and none is "main"; pick one with --agent ID/,
       before,
       w.memory,
     );
     assertCleanFailure(
-      await sync(["--local", "--state-dir", w.state.root, "--memory", w.memory, "--agent", "nope"]),
+      await syncLocalFast(w.state.root, w.memory, ["--agent", "nope"]),
       /agent "nope" does not exist .* \(found: default, ops\)/,
       before,
       w.memory,
@@ -196,7 +185,7 @@ describe("sync --local", () => {
 
   test("an empty cloud never replaces a history (unless --allow-empty)", async () => {
     const w = workspace();
-    assert.equal((await sync(["--local", "--state-dir", w.state.root, "--memory", w.memory])).code, 0);
+    assert.equal((await syncLocalFast(w.state.root, w.memory)).code, 0);
     const recreated = makeStateDir(join(w.dir, "recreated"), { secondAgent: false });
     for (const name of readdirSync(recreated.agents[0].sessionsDir)) {
       if (name !== "sessions.json") rmSync(join(recreated.agents[0].sessionsDir, name));
@@ -204,20 +193,12 @@ describe("sync --local", () => {
     writeFileSync(join(recreated.agents[0].sessionsDir, "sessions.json"), "{}");
     const before = snapshot(w.memory);
     assertCleanFailure(
-      await sync(["--local", "--state-dir", recreated.root, "--memory", w.memory]),
+      await syncLocalFast(recreated.root, w.memory),
       /the cloud has no transcripts for agent main while .* holds 9: .*--allow-empty/,
       before,
       w.memory,
     );
-    const allowed = await sync([
-      "--local",
-      "--state-dir",
-      recreated.root,
-      "--memory",
-      w.memory,
-      "--allow-empty",
-      "--json",
-    ]);
+    const allowed = await syncLocalFast(recreated.root, w.memory, ["--allow-empty", "--json"]);
     assert.equal(allowed.code, 0, allowed.stderr);
     assert.equal(readdirSync(w.sessions).length, 11, "transcripts stay; only sessions.json was replaced");
     assert.equal(readFileSync(join(w.sessions, "sessions.json"), "utf8"), "{}");
@@ -239,17 +220,17 @@ describe("sync --local", () => {
       "-m",
       "init",
     ]);
-    assert.equal((await sync(["--local", "--state-dir", w.state.root, "--memory", w.memory])).code, 0);
+    assert.equal((await syncLocalFast(w.state.root, w.memory)).code, 0);
     const edited = join(w.sessions, "sessions.json");
     writeFileSync(edited, "{}");
     const before = snapshot(w.memory);
     assertCleanFailure(
-      await sync(["--local", "--state-dir", w.state.root, "--memory", w.memory]),
+      await syncLocalFast(w.state.root, w.memory),
       /memory has uncommitted changes \(memory\/sessions\/.*\); commit or stash them first.*--force/,
       before,
       w.memory,
     );
-    const forced = await sync(["--local", "--state-dir", w.state.root, "--memory", w.memory, "--force"]);
+    const forced = await syncLocalFast(w.state.root, w.memory, ["--force"]);
     assert.equal(forced.code, 0, forced.stderr);
     assert.notEqual(readFileSync(edited, "utf8"), "{}");
   });
@@ -262,8 +243,8 @@ describe("sync --local", () => {
       lock,
       JSON.stringify({ pid: process.pid, host, startedAt: "2026-11-24T06:00:00Z", command: "sync-memory" }),
     );
-    assert.equal((await sync(["--local", "--state-dir", w.state.root, "--memory", w.memory])).code, 1);
-    const held = await sync(["--local", "--state-dir", w.state.root, "--memory", w.memory]);
+    assert.equal((await syncLocalFast(w.state.root, w.memory)).code, 1);
+    const held = await syncLocalFast(w.state.root, w.memory);
     assert.match(
       held.stderr,
       new RegExp(`another sync-memory of .*memory is running \\(pid ${process.pid} on ${host}`),
@@ -277,7 +258,7 @@ describe("sync --local", () => {
       lock,
       JSON.stringify({ pid: Number(dead), host, startedAt: "2026-11-24T06:00:00Z", command: "sync-memory" }),
     );
-    const takeover = await sync(["--local", "--state-dir", w.state.root, "--memory", w.memory]);
+    const takeover = await syncLocalFast(w.state.root, w.memory);
     assert.equal(takeover.code, 0, takeover.stderr);
     assert.match(takeover.stderr, new RegExp(`took over a stale lock of pid ${dead}`));
     assert.equal(existsSync(lock), false, "the lock is released");
@@ -285,7 +266,7 @@ describe("sync --local", () => {
 
   test("a failure while moving files into place puts everything back", async () => {
     const w = workspace();
-    assert.equal((await sync(["--local", "--state-dir", w.state.root, "--memory", w.memory])).code, 0);
+    assert.equal((await syncLocalFast(w.state.root, w.memory)).code, 0);
     // New cloud content for two files, and a folder where the second one has to go: the rename fails.
     const agent = w.state.agents[0];
     const names = readdirSync(agent.sessionsDir)
@@ -302,7 +283,7 @@ describe("sync --local", () => {
     mkdirSync(join(w.sessions, "zz-new-session.jsonl"));
     const before = snapshot(w.memory);
     assertCleanFailure(
-      await sync(["--local", "--state-dir", w.state.root, "--memory", w.memory, "--force"]),
+      await syncLocalFast(w.state.root, w.memory, ["--force"]),
       /writing into .*memory failed \(.*\); it was left as it was before the sync/,
       before,
       w.memory,
@@ -323,7 +304,7 @@ describe("sync --local", () => {
     writeFileSync(join(memory, "sessions", "keep.jsonl"), '{"type":"session","version":3,"id":"keep"}\n');
     const before = snapshot(memory);
     assertCleanFailure(
-      await sync(["--local", "--state-dir", w.state.root, "--memory", memory]),
+      await syncLocalFast(w.state.root, memory),
       /no space left on device|disk is full|ENOSPC/i,
       before,
       memory,
@@ -640,14 +621,14 @@ describe("incremental transfer", () => {
 
   test("a transcript rewritten in its first bytes is fetched whole, and said so", async () => {
     const w = workspace({ turns: 20 });
-    assert.equal((await sync(["--local", "--state-dir", w.state.root, "--memory", w.memory])).code, 0);
+    assert.equal((await syncLocalFast(w.state.root, w.memory)).code, 0);
     const name = w.state.agents[0].sessions[1].files[0];
     const path = join(w.state.agents[0].sessionsDir, name);
     const lines = readFileSync(path, "utf8").split("\n").filter(Boolean);
     const rewritten =
       [lines[0].replace('"version":3', '"version":4'), ...lines.slice(1), lines[1]].join("\n") + "\n";
     writeFileSync(path, rewritten);
-    const result = await sync(["--local", "--state-dir", w.state.root, "--memory", w.memory, "--json"]);
+    const result = await syncLocalFast(w.state.root, w.memory, ["--json"]);
     assert.equal(result.code, 0, result.stderr);
     const summary = JSON.parse(result.stdout);
     assert.equal(summary.incremental, true);
@@ -685,7 +666,7 @@ describe("terminal conventions", () => {
       },
     );
     assert.doesNotMatch(plain.stdout, /\x1b\[/, "NO_COLOR: no escape sequences");
-    const piped = await sync(["--local", "--state-dir", w.state.root, "--memory", w.memory, "--force"]);
+    const piped = await syncLocalFast(w.state.root, w.memory, ["--force"]);
     assert.equal(piped.code, 0);
     assert.doesNotMatch(piped.stderr, /\r|\x1b/, "piped: no progress, no colour");
   });

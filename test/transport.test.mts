@@ -11,7 +11,7 @@ import { readRemoteStream } from "../scripts/lib/remote/stream.mts";
 import { acquireLock, lockPath } from "../scripts/lib/store/lock.mts";
 import { Failure } from "../scripts/lib/cli.mts";
 import { makeStateDir } from "./helpers/statedir.mts";
-import { runScript } from "./helpers/run.mts";
+import { syncLocal } from "./helpers/run.mts";
 import { snapshot } from "./helpers/tree.mts";
 
 const tmp = mkdtempSync(join(tmpdir(), "ocsync-transport-"));
@@ -111,32 +111,19 @@ describe("git guard", () => {
     mkdirSync(repo);
     spawnSync("git", ["init", "-q", repo]);
     const memory = join(repo, "memory");
-    assert.equal(
-      (await runScript("sync-memory.mts", ["--local", "--state-dir", state.root, "--memory", memory])).code,
-      0,
-    );
+    assert.equal((await syncLocal(state.root, memory)).code, 0);
     spawnSync("chown", ["-R", "12345:12345", repo]);
     const before = snapshot(memory);
-    const result = await runScript(
-      "sync-memory.mts",
-      ["--local", "--state-dir", state.root, "--memory", memory],
-      {
-        env: { GIT_CONFIG_GLOBAL: "/dev/null", GIT_CONFIG_NOSYSTEM: "1" },
-      },
-    );
+    // No global or system git config: nothing may mark the folder safe.
+    const noGitConfig = { env: { GIT_CONFIG_GLOBAL: "/dev/null", GIT_CONFIG_NOSYSTEM: "1" } };
+    const result = await syncLocal(state.root, memory, [], noGitConfig);
     assert.equal(result.code, 1, result.stderr);
     assert.match(
       result.stderr,
       /error: git could not tell whether .*memory has uncommitted changes \(.*dubious ownership.*\); fix that, or pass --force/,
     );
     assert.deepEqual(snapshot(memory), before);
-    const forced = await runScript(
-      "sync-memory.mts",
-      ["--local", "--state-dir", state.root, "--memory", memory, "--force"],
-      {
-        env: { GIT_CONFIG_GLOBAL: "/dev/null", GIT_CONFIG_NOSYSTEM: "1" },
-      },
-    );
+    const forced = await syncLocal(state.root, memory, ["--force"], noGitConfig);
     assert.equal(forced.code, 0, forced.stderr);
   });
 });
@@ -146,14 +133,7 @@ describe("odd names on the bot", () => {
     const state = makeStateDir(join(tmp, "dash", "state"));
     writeFileSync(join(state.agents[0].sessionsDir, "-n.jsonl"), '{"type":"session","version":3,"id":"x"}\n');
     const memory = join(tmp, "dash", "memory");
-    const result = await runScript("sync-memory.mts", [
-      "--local",
-      "--state-dir",
-      state.root,
-      "--memory",
-      memory,
-      "--json",
-    ]);
+    const result = await syncLocal(state.root, memory, ["--json"]);
     assert.equal(result.code, 0, result.stderr);
     assert.equal(JSON.parse(result.stdout).skipped.unknown, 1);
     assert.equal(existsSync(join(memory, "sessions", "-n.jsonl")), false);

@@ -67,3 +67,17 @@ export function startScript(
     stdio: ["pipe", "pipe", "pipe"],
   });
 }
+
+/** `sync-memory.mts --local --state-dir STATE --memory MEMORY ...extra`, the call most sync tests make. */
+export function syncLocal(
+  stateDir: string,
+  memory: string,
+  extra: string[] = [],
+  options: RunOptions = {},
+): Promise<RunResult> {
+  return runScript(
+    "sync-memory.mts",
+    ["--local", "--state-dir", stateDir, "--memory", memory, ...extra],
+    options,
+  );
+}
