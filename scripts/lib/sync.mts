@@ -16,16 +16,9 @@ import {
   type Discovery,
   type Era,
 } from "./openclaw/discovery.mts";
-import { FlyTransport, checkFlyctlVersion, chooseMachine, findFlyctl, flyctlVersion } from "./remote/fly.mts";
+import { connectTransport } from "./remote/connect.mts";
 import { StreamError, readRemoteStream, type StreamResult, type StreamedFile } from "./remote/stream.mts";
-import {
-  LocalTransport,
-  SshTransport,
-  checkRemoteArg,
-  parseSshTarget,
-  stopRemoteCalls,
-  type Transport,
-} from "./remote/transport.mts";
+import { checkRemoteArg, stopRemoteCalls, type Transport } from "./remote/transport.mts";
 import { applyStaged, createStaging, removeStaleStaging, type StagedChange } from "./store/apply.mts";
 import { countLines, sha256File, trimUnfinishedLine } from "./store/content.mts";
 import { uncommittedChanges } from "./store/git.mts";
@@ -104,43 +97,6 @@ export interface SyncSummary {
   durationMs: number;
 }
 
-interface Connection {
-  transport: Transport;
-  source: Partial<SyncSource>;
-}
-
-async function connect(options: SyncOptions): Promise<Connection> {
-  const stateDir = checkRemoteArg(options.stateDir, "--state-dir");
-  const { reporter } = options;
-  if (options.transport === "fly") {
-    if (!options.app) throw new Failure("no Fly app given: pass --app NAME or set FLY_APP", 2);
-    const bin = findFlyctl();
-    const version = await flyctlVersion(bin);
-    checkFlyctlVersion(version);
-    reporter.info(`flyctl ${version} (${bin})`);
-    const machine = await chooseMachine(bin, options.app, stateDir, options.machine);
-    reporter.info(
-      `machine ${machine.id}${machine.name ? ` (${machine.name})` : ""} in ${machine.region ?? "?"}, ${machine.state}`,
-    );
-    return {
-      transport: new FlyTransport(bin, options.app, machine),
-      source: {
-        transport: "fly",
-        app: options.app,
-        machine: machine.id,
-        region: machine.region,
-        flyctlVersion: version,
-      },
-    };
-  }
-  if (options.transport === "ssh") {
-    const target = parseSshTarget(options.ssh ?? "");
-    const extra = (options.sshOptions ?? []).flatMap((option) => ["-o", option]);
-    return { transport: new SshTransport(target, extra), source: { transport: "ssh", host: options.ssh } };
-  }
-  return { transport: new LocalTransport(), source: { transport: "local" } };
-}
-
 async function discover(transport: Transport, options: SyncOptions): Promise<Discovery> {
   const text = await transport.call({
     program: "discover.sh",
@@ -210,7 +166,7 @@ async function syncOnce(options: SyncOptions): Promise<SyncSummary> {
   if (options.agent !== undefined) checkRemoteArg(options.agent, "--agent");
 
   // 1. Discovery: where, what version, which era, which agent. Nothing is transferred before this.
-  const { transport, source } = await connect(options);
+  const { transport, source } = await connectTransport(options, (message) => reporter.info(message));
   const discovery = await discover(transport, options);
   const { version, source: versionSource } = openclawVersion(discovery);
   reporter.info(
@@ -260,7 +216,6 @@ async function syncOnce(options: SyncOptions): Promise<SyncSummary> {
 
   const syncSource: SyncSource = {
     at: new Date().toISOString(),
-    transport: transport.kind,
     ...source,
     stateDir: discovery.stateDir,
     agent: agent.id,

@@ -1,10 +1,12 @@
-// flyctl specifics (shared/reference/flyctl.md): finding the binary, refusing versions that lose output tails,
-// choosing the machine whose volume holds the state dir, and turning flyctl's error texts into sentences.
+// The Fly transport: `flyctl ssh console -C` into the machine whose volume holds the state dir. Also the flyctl
+// specifics (shared/reference/flyctl.md): finding the binary, refusing versions that lose output tails, choosing
+// the machine, and turning flyctl's error texts into sentences.
 import { accessSync, constants, statSync } from "node:fs";
 import { delimiter, join } from "node:path";
 import { Failure } from "../cli.mts";
 import { compareVersions } from "../openclaw/version.mts";
 import { runProcess } from "../proc.mts";
+import type { Connection } from "./connect.mts";
 import { lastLine, remoteError, Transport, type Diagnosis, type ProcessOutcome } from "./transport.mts";
 
 /** Below this, flyctl could exit 0 before copying the last bytes of remote output (flyctl PR #5045). */
@@ -287,4 +289,26 @@ export class FlyTransport extends Transport {
     }
     return undefined;
   }
+}
+
+/** Finds flyctl, checks its version and picks the machine: a connected Fly transport. */
+export async function connectFly(
+  app: string | undefined,
+  requested: string | undefined,
+  stateDir: string,
+  info: (message: string) => void,
+): Promise<Connection> {
+  if (!app) throw new Failure("no Fly app given: pass --app NAME or set FLY_APP", 2);
+  const bin = findFlyctl();
+  const version = await flyctlVersion(bin);
+  checkFlyctlVersion(version);
+  info(`flyctl ${version} (${bin})`);
+  const machine = await chooseMachine(bin, app, stateDir, requested);
+  info(
+    `machine ${machine.id}${machine.name ? ` (${machine.name})` : ""} in ${machine.region ?? "?"}, ${machine.state}`,
+  );
+  return {
+    transport: new FlyTransport(bin, app, machine),
+    source: { transport: "fly", app, machine: machine.id, region: machine.region, flyctlVersion: version },
+  };
 }
