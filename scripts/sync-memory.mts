@@ -1,7 +1,7 @@
 // sync-memory: pull an OpenClaw bot's sessions (Fly.io volume, a host over ssh, or a local folder) into
 // memory/sessions/, exactly and safely. Run: npx tsx scripts/sync-memory.mts --help
 import { EXIT_FAILED, EXIT_OK, Reporter, UsageError, parseFlags, printJson, runMain } from "./lib/cli.mts";
-import { formatSummary, sync } from "./lib/sync.mts";
+import { formatSummary, sync } from "./lib/sync/index.mts";
 
 const HELP = `Usage: npx tsx scripts/sync-memory.mts [options]
 

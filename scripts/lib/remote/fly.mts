@@ -183,7 +183,12 @@ export async function chooseMachine(
   } catch {
     throw new Failure(`'fly machine list -a ${app} --json' did not return JSON; is flyctl up to date?`);
   }
-  const machines: FlyMachine[] = (Array.isArray(raw) ? raw : []).map((m: any) => ({
+  return pickMachine(parseMachines(raw), app, stateDir, requested);
+}
+
+/** `fly machine list --json` entries → what the choice needs. */
+export function parseMachines(raw: unknown): FlyMachine[] {
+  return (Array.isArray(raw) ? raw : []).map((m: any) => ({
     id: String(m.id),
     name: m.name,
     state: String(m.state ?? "unknown"),
@@ -191,6 +196,18 @@ export async function chooseMachine(
     mounts: Array.isArray(m.config?.mounts) ? m.config.mounts : [],
     processGroup: m.config?.metadata?.fly_process_group,
   }));
+}
+
+/**
+ * The machine to read from: the one asked for (it must be started), else the one started machine whose volume
+ * holds the state dir; several, none started or none holding it is a Failure that says what to do.
+ */
+export function pickMachine(
+  machines: FlyMachine[],
+  app: string,
+  stateDir: string,
+  requested?: string,
+): FlyMachine {
   const holds = (m: FlyMachine) =>
     m.mounts.some((mount) => {
       const path = String(mount.path ?? "").replace(/\/+$/, "");

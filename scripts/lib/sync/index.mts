@@ -1,0 +1,73 @@
+// The pull, as its outline: connect → discover → choose the era → open memory/ → plan the transfer → transfer
+// into staging → reconcile (the era's) → check, trim and redact → plan the apply (with the provenance record) →
+// apply. Each stage is a module of this folder with a typed input and output. Nothing is written into the
+// memory folder before every check has passed; any failure leaves it exactly as it was.
+import { connect } from "./connect.mts";
+import { discover } from "./discover.mts";
+import { chooseEra } from "./choose-era.mts";
+import { openMemory } from "./open-memory.mts";
+import { fetcher } from "./fetch.mts";
+import { planTransfer } from "./plan-transfer.mts";
+import { transfer } from "./transfer.mts";
+import { check, dropExcluded } from "./check.mts";
+import { planApply } from "./plan-apply.mts";
+import { apply } from "./apply.mts";
+import { interruptible } from "./interrupt.mts";
+import type { SyncOptions, SyncSummary } from "./types.mts";
+
+export { formatSummary } from "./report.mts";
+export { TOOL, type FileChange, type SyncOptions, type SyncSummary } from "./types.mts";
+
+export function sync(options: SyncOptions): Promise<SyncSummary> {
+  return interruptible(async () => {
+    const started = Date.now();
+    const { reporter } = options;
+    const { transport, source, memoryDir, sessionsDir } = await connect(options);
+    const discovered = await discover(transport, options);
+    const { agent, era, source: syncSource } = chooseEra(discovered, source, options);
+    const memory = await openMemory(memoryDir, options);
+    try {
+      const fetch = fetcher(transport, era.program, memory.stagingDir, options);
+      const where = { stateDir: syncSource.stateDir, agentId: agent.id };
+      const transferPlan = await planTransfer(era, where, memoryDir, fetch, options);
+      const transferred = await transfer(transferPlan, era, fetch, {
+        ...options,
+        agentId: agent.id,
+        sessionsDir,
+      });
+      reporter.clearProgress();
+      const reconciled = await era.reconcile(transferred.result, {
+        agentId: agent.id,
+        sessionsDir,
+        at: syncSource.at,
+        reporter,
+      });
+      if (reconciled.layout !== undefined) syncSource.layout = reconciled.layout;
+      const { result, excluded } = await dropExcluded(reconciled.result, transferPlan.exclusion, reporter);
+      const checked = await check(
+        result,
+        {
+          memoryDir,
+          sessionsDir,
+          provenance: transferPlan.provenance,
+          agentId: agent.id,
+          warnings: reconciled.warnings,
+        },
+        options,
+      );
+      const applyPlan = planApply(checked, result, {
+        source: syncSource,
+        provenance: transferPlan.provenance,
+        memoryDir,
+        excluded,
+        incremental: transferred.incremental,
+        dryRun: options.dryRun,
+      });
+      await apply(memoryDir, memory.stagingDir, applyPlan);
+      applyPlan.summary.durationMs = Date.now() - started;
+      return applyPlan.summary;
+    } finally {
+      await memory.close();
+    }
+  });
+}

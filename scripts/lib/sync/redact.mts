@@ -1,0 +1,50 @@
+// Secrets never reach memory/: each detected value in a staged file becomes [REDACTED:<kind>], lines stay valid JSON.
+import { createHash } from "node:crypto";
+import { createReadStream, createWriteStream } from "node:fs";
+import { once } from "node:events";
+import { readFile, rename, rm } from "node:fs/promises";
+import { basename } from "node:path";
+import { Failure } from "../cli.mts";
+import { createRedactState, redactJsonlChunk, type SecretScanner } from "../secrets.mts";
+
+/**
+ * Redacts secrets in a staged file in place (streaming); returns how many, and the new size and hash. An index
+ * (pretty-printed JSON) is redacted line by line too and must still parse afterwards.
+ */
+export async function redactFile(
+  path: string,
+  scanner: SecretScanner,
+  isJsonDocument: boolean,
+): Promise<{ total: number; kinds: Record<string, number>; size: number; sha256: string }> {
+  const state = createRedactState(scanner);
+  const temp = `${path}.redacting`;
+  const out = createWriteStream(temp, { mode: 0o600 });
+  const hash = createHash("sha256");
+  let size = 0;
+  const emit = async (bytes: Buffer) => {
+    if (!bytes.length) return;
+    hash.update(bytes);
+    size += bytes.length;
+    if (!out.write(bytes)) await once(out, "drain");
+  };
+  for await (const chunk of createReadStream(path)) await emit(redactJsonlChunk(state, chunk as Buffer));
+  await emit(redactJsonlChunk(state, null));
+  out.end();
+  await once(out, "finish");
+  if (state.redactions === 0) {
+    await rm(temp, { force: true });
+    return { total: 0, kinds: {}, size, sha256: "" };
+  }
+  if (isJsonDocument) {
+    try {
+      JSON.parse(await readFile(temp, "utf8"));
+    } catch {
+      await rm(temp, { force: true });
+      throw new Failure(
+        `redacting secrets in ${basename(path)} would leave invalid JSON; nothing was changed (run with --no-redact and clean it by hand)`,
+      );
+    }
+  }
+  await rename(temp, path);
+  return { total: state.redactions, kinds: state.kinds, size, sha256: hash.digest("hex") };
+}

@@ -1,0 +1,33 @@
+// The words of a sync: the human summary the entry script (and the demo) print at the end.
+import { formatBytes } from "../cli.mts";
+import type { SyncSummary } from "./types.mts";
+
+/** The human summary printed at the end of a sync. */
+export function formatSummary(s: SyncSummary): string {
+  const lines = [
+    `${s.dryRun ? "Dry run: would sync" : "Synced"} agent ${s.source.agent} (OpenClaw ${s.source.openclawVersion ?? "?"}, ${s.source.era} era) into ${s.memory}`,
+    `  files: ${s.files.new} new, ${s.files.updated} updated, ${s.files.unchanged} unchanged` +
+      (s.files.skippedPruned ? `, ${s.files.skippedPruned} pruned earlier and unchanged` : "") +
+      (s.files.onlyLocal ? `, ${s.files.onlyLocal} kept that the cloud no longer has` : ""),
+    `  bytes: ${formatBytes(s.bytes.transferred)} transferred, ${formatBytes(s.bytes.written)} ${s.dryRun ? "would be " : ""}written`,
+  ];
+  if (s.heldBack.lines) {
+    lines.push(
+      `  held back: ${s.heldBack.lines} unfinished last line(s), ${s.heldBack.bytes} bytes (they arrive complete next time)`,
+    );
+  }
+  if (s.redactions.total) {
+    const kinds = Object.entries(s.redactions.kinds).map(([kind, n]) => `${n} ${kind}`);
+    lines.push(
+      `  redacted: ${s.redactions.total} secret(s) in ${s.redactions.files} file(s) (${kinds.join(", ")})`,
+    );
+  }
+  if (s.excluded.keys || s.excluded.files) {
+    lines.push(`  left out by .syncignore: ${s.excluded.keys} index key(s), ${s.excluded.files} file(s)`);
+  }
+  const skipped = Object.entries(s.skipped).map(([kind, n]) => `${n} ${kind}`);
+  if (skipped.length) lines.push(`  not backed up: ${skipped.join(", ")}`);
+  if (s.warnings.length) lines.push(`  warnings: ${s.warnings.length}`);
+  if (!s.dryRun && !s.provenanceWritten) lines.push("  nothing changed");
+  return `${lines.join("\n")}\n`;
+}
