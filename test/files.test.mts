@@ -34,8 +34,8 @@ describe("classify", () => {
     assert.equal(file.archivedAt, "2026-04-07T02-04-55.264Z");
     assert.equal(file.sessionId, "abc");
   });
-  test("what is backed up, and what is a conversation", () => {
-    assert.deepEqual([...BACKED_UP].sort(), ["archive", "index", "index-backup", "transcript"]);
+  test("what is backed up (unknown names too: fail safe), and what is a conversation", () => {
+    assert.deepEqual([...BACKED_UP].sort(), ["archive", "index", "index-backup", "transcript", "unknown"]);
     assert.equal(isConversation("transcript"), true);
     assert.equal(isConversation("archive"), true);
     assert.equal(isConversation("index"), false);

@@ -14,6 +14,8 @@ const root = mkdtempSync(join(tmpdir(), "ocsync-plan-fetch-"));
 after(() => rmSync(root, { recursive: true, force: true }));
 
 const sha = (text: string) => createHash("sha256").update(text).digest("hex");
+/** Names travel as the hex of their bytes. */
+const hex = (name: string) => Buffer.from(name).toString("hex");
 const listing = (files: Record<string, string>): StreamResult => ({
   mode: "manifest",
   info: {},
@@ -61,7 +63,11 @@ describe("planFetch", () => {
       plan.unchanged.map((f) => [f.name, f.unchanged]),
       [["a.jsonl", true]],
     );
-    assert.deepEqual(plan.requests, [`=b.jsonl:2:${sha("1\n")}`, "=sessions.json:0:-", "=new.jsonl:0:-"]);
+    assert.deepEqual(plan.requests, [
+      `=${hex("b.jsonl")}:2:${sha("1\n")}`,
+      `=${hex("sessions.json")}:0:-`,
+      `=${hex("new.jsonl")}:0:-`,
+    ]);
     assert.deepEqual([...plan.prefixes], [["b.jsonl", join(dir, "b.jsonl")]]);
   });
 
@@ -72,7 +78,7 @@ describe("planFetch", () => {
       dir,
       provenance({ "a.jsonl": record("1\n") }),
     );
-    assert.deepEqual(plan?.requests, ["=a.jsonl:0:-"]);
+    assert.deepEqual(plan?.requests, [`=${hex("a.jsonl")}:0:-`]);
     const same = await planFetch(
       listing({ "a.jsonl": "1\n" }),
       dir,
@@ -80,7 +86,7 @@ describe("planFetch", () => {
     );
     assert.deepEqual(
       same?.requests,
-      ["=a.jsonl:0:-"],
+      [`=${hex("a.jsonl")}:0:-`],
       "cloud unchanged but local copy edited: fetched again",
     );
   });
@@ -95,16 +101,17 @@ describe("planFetch", () => {
         "p.jsonl": record("old\n", "old\n", { prunedAt: "2026-11-02T00:00:00.000Z" }),
       }),
     );
-    assert.deepEqual(plan?.requests, ["=r.jsonl:0:-"]);
+    assert.deepEqual(plan?.requests, [`=${hex("r.jsonl")}:0:-`]);
     assert.deepEqual(
       plan?.unchanged.map((f) => f.name),
       ["p.jsonl"],
     );
   });
 
-  test("a name that cannot travel as an argument, or too many requests: undefined (a full stream instead)", async () => {
+  test("any name travels (as hex); too many requests: undefined (a full stream instead)", async () => {
     const dir = backup("limits", {});
-    assert.equal(await planFetch(listing({ "abc-topic-x y.jsonl": "x\n" }), dir, provenance({})), undefined);
+    const odd = await planFetch(listing({ "abc-topic-x y.jsonl": "x\n" }), dir, provenance({}));
+    assert.deepEqual(odd?.requests, [`=${hex("abc-topic-x y.jsonl")}:0:-`]);
     const many: Record<string, string> = {};
     for (let i = 0; i <= MAX_FETCH_REQUESTS; i++) many[`s${i}.jsonl`] = `${i}\n`;
     assert.equal(await planFetch(listing(many), dir, provenance({})), undefined);

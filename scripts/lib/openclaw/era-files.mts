@@ -8,7 +8,7 @@ import { FIRST_SQLITE_VERSION, compareCalendar } from "./version.mts";
 export const filesEra: EraStrategy = {
   era: "files",
   matches: (agent) => !agent.hasSqlite,
-  describe: (agent) => ` (${plural(agent.transcripts, "transcript")}, ${formatBytes(agent.bytes)})`,
+  describe: (agent) => ` (${plural(agent.transcripts, "conversation")}, ${formatBytes(agent.bytes)})`,
   check({ discovery, agent, version, reporter }: EraContext): void {
     if (version && compareCalendar(version, FIRST_SQLITE_VERSION) >= 0) {
       reporter.warn(

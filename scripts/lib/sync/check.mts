@@ -4,7 +4,7 @@
 import { createHash } from "node:crypto";
 import { readFile, readdir, rm, stat, writeFile } from "node:fs/promises";
 import { join } from "node:path";
-import { Failure, plural, type Reporter } from "../cli.mts";
+import { Failure, plural, quoteName, type Reporter } from "../cli.mts";
 import { BACKED_UP, classify, isConversation } from "../openclaw/files.mts";
 import { INDEX_FILE, parseIndex, serializeIndex } from "../openclaw/sessions-index.mts";
 import type { StreamResult, StreamedFile } from "../remote/stream.mts";
@@ -65,6 +65,8 @@ export interface Plan {
   heldBack: { lines: number; bytes: number };
   redactions: { total: number; files: number; kinds: Record<string, number> };
   skipped: Record<string, number>;
+  skippedFiles: { name: string; kind: string; reason: string }[];
+  unknownFiles: string[];
   warnings: string[];
 }
 
@@ -114,15 +116,20 @@ export async function planChanges(
     heldBack: { lines: 0, bytes: 0 },
     redactions: { total: 0, files: 0, kinds: {} },
     skipped: {},
+    skippedFiles: [],
+    unknownFiles: [],
     warnings: [],
   };
   for (const file of result.files) {
     const info = classify(file.name);
     if (!BACKED_UP.has(info.kind)) {
+      // The remote programs leave these out by the same rules; one that arrives anyway is named, not kept.
       plan.skipped[info.kind] = (plan.skipped[info.kind] ?? 0) + 1;
+      plan.skippedFiles.push({ name: file.name, kind: info.kind, reason: `a ${info.kind} file` });
       if (file.path) await rm(file.path, { force: true });
       continue;
     }
+    if (info.kind === "unknown") plan.unknownFiles.push(file.name);
     const known = provenance?.files[file.name];
     if (file.unchanged && known) {
       const present = await stat(join(sessionsDir, file.name)).catch(() => undefined);
@@ -215,6 +222,13 @@ export async function planChanges(
             : `${file.name} changed in the middle in the cloud (${before} → ${after} lines); the old version stays in git`,
         );
       }
+    }
+  }
+  for (const change of plan.changes) {
+    if ((change.change === "new" || change.change === "updated") && plan.unknownFiles.includes(change.name)) {
+      plan.warnings.push(
+        `${quoteName(change.name)} is not a file name OpenClaw is known to write (docs/naming.md); backed up as is, as an unknown kind`,
+      );
     }
   }
   return plan;

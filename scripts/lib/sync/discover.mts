@@ -8,6 +8,7 @@ import {
   type Discovery,
   type VersionSource,
 } from "../openclaw/discovery.mts";
+import { REMOTE_EXCLUDE } from "../openclaw/files.mts";
 import type { Transport } from "../remote/transport.mts";
 
 export interface Discovered {
@@ -22,7 +23,7 @@ export async function discover(
 ): Promise<Discovered> {
   const text = await transport.call({
     program: "discover.sh",
-    args: [options.stateDir],
+    args: [options.stateDir, ...REMOTE_EXCLUDE.map((p) => `-${p}`)],
     label: "discovery",
     idleTimeoutMs: options.timeoutSeconds * 1000,
     consume: async (stdout) => {

@@ -60,6 +60,8 @@ export function planApply(
     redactions: plan.redactions,
     excluded: context.excluded,
     skipped: plan.skipped,
+    skippedFiles: plan.skippedFiles,
+    unknownFiles: plan.unknownFiles,
     warnings: plan.warnings,
     changes: plan.changes,
     provenanceWritten: provenanceWritten && !dryRun,

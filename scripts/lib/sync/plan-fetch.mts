@@ -5,7 +5,6 @@ import { BACKED_UP, classify, isConversation } from "../openclaw/files.mts";
 import type { StreamResult, StreamedFile } from "../remote/stream.mts";
 import { sha256File } from "../store/content.mts";
 import type { Provenance } from "../store/provenance.mts";
-import { isPlainName } from "./plan-transfer.mts";
 
 /** More changed files than this travel as one full stream (the fetch list is passed as arguments). */
 export const MAX_FETCH_REQUESTS = 200;
@@ -48,7 +47,8 @@ export async function planFetch(
       unchanged.push({ ...file, unchanged: true });
       continue;
     }
-    if (!isPlainName(file.name)) return undefined;
+    // Names travel as the hex of their bytes (any name the bot's filesystem allows).
+    const hex = (file.rawName ?? Buffer.from(file.name)).toString("hex");
     // The stored bytes are the cloud's first bytes when nothing was redacted (a held-back line only shortens).
     if (
       intact &&
@@ -57,10 +57,10 @@ export async function planFetch(
       record.size > 0 &&
       file.size > record.size
     ) {
-      requests.push(`=${file.name}:${record.size}:${record.sha256}`);
+      requests.push(`=${hex}:${record.size}:${record.sha256}`);
       prefixes.set(file.name, localPath);
     } else {
-      requests.push(`=${file.name}:0:-`);
+      requests.push(`=${hex}:0:-`);
     }
   }
   // Each request is an argument of one command line (~120 bytes); past a few hundred, stream everything instead.

@@ -4,7 +4,7 @@
 import { readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { Failure, type Reporter } from "../cli.mts";
-import { REMOTE_EXCLUDE, REMOTE_INCLUDE } from "../openclaw/files.mts";
+import { REMOTE_EXCLUDE, remoteFilterArgs } from "../openclaw/files.mts";
 import type { EraStrategy } from "../openclaw/era.mts";
 import { INDEX_FILE, parseIndex, transcriptOf, type SessionIndex } from "../openclaw/sessions-index.mts";
 import { PROVENANCE_FILE, readProvenance, type Provenance } from "../store/provenance.mts";
@@ -29,8 +29,6 @@ export async function planTransfer(
   fetch: Fetch,
   options: { memory: string; reporter: Reporter },
 ): Promise<TransferPlan> {
-  const filters = [...REMOTE_EXCLUDE.map((p) => `-${p}`), ...REMOTE_INCLUDE.map((p) => `+${p}`)];
-  const args = (extra: string[]) => era.args(where.stateDir, where.agentId, [...extra, ...filters]);
   const provenance = await readProvenance(memoryDir).catch((error: Error) => {
     throw new Failure(
       `${join(options.memory, PROVENANCE_FILE)} cannot be read (${error.message}); fix or remove it`,
@@ -43,8 +41,12 @@ export async function planTransfer(
   const excludeArgs: string[] = [];
   if (rules && rules.patterns.length) {
     options.reporter.progress("reading the index for .syncignore…");
-    const onlyIndex = ["-*.jsonl", "-*.jsonl.*", "-sessions.json.bak.*"];
-    const first = await fetch("stream", args(onlyIndex), "index transfer");
+    const onlyIndex = ["-*.jsonl", "-*.jsonl.*", "-sessions.json.bak.*", "+sessions.json"];
+    const first = await fetch(
+      "stream",
+      era.args(where.stateDir, where.agentId, [...REMOTE_EXCLUDE.map((p) => `-${p}`), ...onlyIndex]),
+      "index transfer",
+    );
     const indexFile = first.files.find((f) => f.name === INDEX_FILE);
     const index = indexFile?.path ? botIndex(await readFile(indexFile.path, "utf8")) : {};
     exclusion = applySyncIgnore(rules, index);
@@ -64,7 +66,7 @@ export async function planTransfer(
   return {
     provenance,
     exclusion,
-    args: args(excludeArgs),
+    args: era.args(where.stateDir, where.agentId, [...excludeArgs, ...remoteFilterArgs()]),
     where: era.args(where.stateDir, where.agentId, []),
   };
 }

@@ -1,5 +1,5 @@
 // The words of a sync: the human summary the entry script (and the demo) print at the end.
-import { formatBytes } from "../cli.mts";
+import { formatBytes, quoteName } from "../cli.mts";
 import type { SyncSummary } from "./types.mts";
 
 /** The human summary printed at the end of a sync. */
@@ -25,8 +25,16 @@ export function formatSummary(s: SyncSummary): string {
   if (s.excluded.keys || s.excluded.files) {
     lines.push(`  left out by .syncignore: ${s.excluded.keys} index key(s), ${s.excluded.files} file(s)`);
   }
-  const skipped = Object.entries(s.skipped).map(([kind, n]) => `${n} ${kind}`);
-  if (skipped.length) lines.push(`  not backed up: ${skipped.join(", ")}`);
+  if (s.unknownFiles.length) {
+    lines.push(
+      `  backed up as unknown kind (not a name OpenClaw is known to write): ${s.unknownFiles.map(quoteName).join(", ")}`,
+    );
+  }
+  if (s.skippedFiles.length) {
+    lines.push(
+      `  not backed up: ${s.skippedFiles.map((f) => `${quoteName(f.name)} (${f.reason})`).join(", ")}`,
+    );
+  }
   if (s.warnings.length) lines.push(`  warnings: ${s.warnings.length}`);
   if (!s.dryRun && !s.provenanceWritten) lines.push("  nothing changed");
   return `${lines.join("\n")}\n`;

@@ -44,7 +44,11 @@ export interface SyncSummary {
   redactions: { total: number; files: number; kinds: Record<string, number> };
   /** What .syncignore kept out: index keys dropped, files not transferred or dropped before apply. */
   excluded: { keys: number; files: number };
+  /** Files that arrived but are not backed up, by kind (each also named in `skippedFiles`). */
   skipped: Record<string, number>;
+  skippedFiles: { name: string; kind: string; reason: string }[];
+  /** Files backed up although OpenClaw is not known to write such a name (fail safe): named here and warned. */
+  unknownFiles: string[];
   warnings: string[];
   changes: FileChange[];
   provenanceWritten: boolean;
