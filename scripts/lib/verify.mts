@@ -14,7 +14,7 @@
 import { createHash } from "node:crypto";
 import { spawn, type ChildProcessWithoutNullStreams } from "node:child_process";
 import { open, readFile, readdir, stat } from "node:fs/promises";
-import { basename, dirname, join, relative, resolve, sep } from "node:path";
+import { basename, dirname, join, resolve, sep } from "node:path";
 import { UsageError } from "./cli.mts";
 import { JsonlValidator, type Severity } from "./jsonl.mts";
 import { classify } from "./openclaw/files.mts";
@@ -379,29 +379,22 @@ interface ScanJob {
   end(): Promise<ScanResult>;
 }
 
-interface Scanning {
-  begin(scanner: SecretScanner, hash: boolean, maxHits: number): ScanJob;
-  close(): Promise<void>;
+/** Starts the secret scan (and, when asked, the sha256) of one file's bytes. */
+function beginScan(scanner: SecretScanner, hash: boolean, maxHits: number): ScanJob {
+  const secrets = new SecretChunkScanner(scanner, maxHits, true);
+  const digest = hash ? createHash("sha256") : undefined;
+  return {
+    push(chunk) {
+      secrets.push(chunk);
+      digest?.update(chunk);
+    },
+    window: (buffer, from, to, text) => secrets.window(buffer, from, to, text),
+    settle: () => secrets.settle(),
+    async end() {
+      return { hits: secrets.end(), extra: secrets.extra, sha256: digest?.digest("hex") };
+    },
+  };
 }
-
-const inlineScanning: Scanning = {
-  begin(scanner, hash, maxHits) {
-    const secrets = new SecretChunkScanner(scanner, maxHits, true);
-    const digest = hash ? createHash("sha256") : undefined;
-    return {
-      push(chunk) {
-        secrets.push(chunk);
-        digest?.update(chunk);
-      },
-      window: (buffer, from, to, text) => secrets.window(buffer, from, to, text),
-      settle: () => secrets.settle(),
-      async end() {
-        return { hits: secrets.end(), extra: secrets.extra, sha256: digest?.digest("hex") };
-      },
-    };
-  },
-  async close() {},
-};
 
 // ---------------------------------------------------------------------------------------------------------------
 // The memory folder's context: provenance, .syncignore, the secrets allow list, the index.
@@ -494,7 +487,6 @@ export async function verify(paths: string[], options: VerifyOptions = {}): Prom
     else report.omitted[problem.path] = (report.omitted[problem.path] ?? 0) + 1;
   };
   const perFile = new Map<string, number>();
-  const scanning: Scanning = inlineScanning;
   try {
     const files = await source.list(paths.length ? paths : ["memory"]);
     const contexts = new Map<string, MemoryContext>();
@@ -509,7 +501,7 @@ export async function verify(paths: string[], options: VerifyOptions = {}): Prom
         for (const problem of context.problems) add(problem, perFile);
       }
       report.files++;
-      const result = await checkFile(source, file, context, options, maxPerFile, scanning);
+      const result = await checkFile(source, file, context, options, maxPerFile);
       report.bytes += file.size ?? 0;
       for (const problem of result.problems) add(problem, perFile);
       const hiddenCount = result.hidden.errors + result.hidden.warnings;
@@ -521,7 +513,6 @@ export async function verify(paths: string[], options: VerifyOptions = {}): Prom
     }
   } finally {
     await source.close();
-    await scanning.close();
   }
   report.ok = report.errors === 0;
   return report;
@@ -539,7 +530,6 @@ async function checkFile(
   context: MemoryContext,
   options: VerifyOptions,
   maxPerFile: number,
-  scanning: Scanning,
 ): Promise<FileResult> {
   const name = basename(file.path);
   const inSessions = basename(dirname(file.path)) === SESSIONS_DIR;
@@ -577,7 +567,7 @@ async function checkFile(
   let digest: string | undefined;
   if (isJsonl) {
     // The validator decodes each chunk's complete lines once (in windows); the secret scan reuses that text.
-    const scan = scanning.begin(context.scanner, checkProvenance, maxPerFile);
+    const scan = beginScan(context.scanner, checkProvenance, maxPerFile);
     const validator = new JsonlValidator({
       transcript: kind === "transcript" || kind === "archive",
       maxProblems: maxPerFile,
@@ -716,8 +706,4 @@ async function checkIndex(
 export function formatProblem(problem: Problem): string {
   const place = [problem.path, problem.line, problem.byte].filter((part) => part !== undefined).join(":");
   return `${place}: ${problem.severity}: ${problem.message}`;
-}
-
-export function displayPath(cwd: string, path: string): string {
-  return toDisplay(relative(cwd, path) || ".");
 }

@@ -9,7 +9,6 @@ export interface AgentInfo {
   hasSqlite: boolean;
   transcripts: number;
   bytes: number;
-  hasImportArchive: boolean;
 }
 
 export interface Discovery {
@@ -69,7 +68,6 @@ export function parseDiscovery(text: string): Discovery {
           hasSqlite: fields[3] === "1",
           transcripts: Number(fields[4] ?? 0),
           bytes: Number(fields[5] ?? 0),
-          hasImportArchive: fields[6] === "1",
         });
         break;
     }

@@ -1,10 +1,15 @@
 // Reads the stream the remote programs send (pull.sh for the file era, export-sqlite.mjs for the SQLite era)
 // and writes each file into a staging folder, checking every size and sha256 against what the remote computed.
 //
-//   gzip?( "OCSYNC 2 <mode>\n"
+//   gzip?( "OCSYNC 2 " ("manifest" | "stream" | "fetch") "\n"
 //          ("I <key> <value>\n")*
-//          ("F <size> <sha256> <hexname>\n" <size bytes> "\n")*     (manifest mode: no bytes)
+//          ( "F <size> <sha256> <hexname>\n" <size bytes> "\n"        (manifest mode: the line only, no bytes)
+//          | "P <offset> <size> <sha256> <hexname>\n" <size - offset bytes> "\n"
+//                                        (fetch mode: an append; the first <offset> bytes are the backup's own
+//                                         copy (ReadStreamOptions.prefixes), <sha256> is of all <size> bytes)
+//          | "G <hexname>\n" )*          (fetch mode: a file asked for is gone; it is left out of the result)
 //          "E <status> <count>\n" )
+// The manifest is sent uncompressed; the reader tells by gzip's magic bytes.
 //
 // <hexname> is the file name's bytes in lowercase hex, so any name the bot's filesystem allows (up to 255 bytes,
 // any byte but "/" and NUL: backslashes, carriage returns, newlines, bytes that are not UTF-8) travels exactly.
@@ -45,8 +50,6 @@ export interface StreamResult {
   files: StreamedFile[];
   /** Compressed bytes received. */
   wireBytes: number;
-  /** fetch mode: files asked for that no longer exist. */
-  gone?: string[];
 }
 
 export class StreamError extends Error {
@@ -214,7 +217,6 @@ class Parser {
   state: State = "header";
   mode: "manifest" | "stream" | "fetch" = "stream";
   info: Record<string, string> = {};
-  gone: string[] = [];
   files: StreamedFile[] = [];
   names = new Set<string>();
   private writeError?: unknown;
@@ -310,7 +312,6 @@ class Parser {
     if (type === "G" && this.mode === "fetch") {
       const bytes = hexName(line.slice(2));
       if (!bytes || !isSafeName(bytes)) throw new StreamError("malformed gone record in the stream");
-      this.gone.push(nameText(bytes).name);
       return;
     }
     if (type === "P" && this.mode === "fetch") {
@@ -441,7 +442,7 @@ class Parser {
     if (this.endRecord.count !== this.files.length) {
       throw new StreamError(`the bot announced ${this.endRecord.count} files but sent ${this.files.length}`);
     }
-    return { mode: this.mode, info: this.info, files: this.files, gone: this.gone, wireBytes: this.received };
+    return { mode: this.mode, info: this.info, files: this.files, wireBytes: this.received };
   }
 
   async abort(): Promise<void> {
