@@ -10,6 +10,7 @@ import { fetcher } from "./fetch.mts";
 import { planTransfer } from "./plan-transfer.mts";
 import { transfer } from "./transfer.mts";
 import { check, dropExcluded } from "./check.mts";
+import { record } from "./record.mts";
 import { planApply } from "./plan-apply.mts";
 import { apply } from "./apply.mts";
 import { interruptible } from "./interrupt.mts";
@@ -55,9 +56,9 @@ export function sync(options: SyncOptions): Promise<SyncSummary> {
         },
         options,
       );
-      const applyPlan = planApply(checked, result, {
+      const recorded = record(checked, transferPlan.provenance, syncSource.at);
+      const applyPlan = planApply(checked, recorded, result, {
         source: syncSource,
-        provenance: transferPlan.provenance,
         memoryDir,
         excluded,
         incremental: transferred.incremental,

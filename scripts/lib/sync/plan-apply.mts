@@ -4,15 +4,9 @@ import { join } from "node:path";
 import { INDEX_FILE } from "../openclaw/sessions-index.mts";
 import type { StreamResult } from "../remote/stream.mts";
 import type { StagedChange } from "../store/apply.mts";
-import {
-  PROVENANCE_FILE,
-  SESSIONS_DIR,
-  type FileRecord,
-  type Provenance,
-  type SyncSource,
-} from "../store/provenance.mts";
+import { PROVENANCE_FILE, SESSIONS_DIR, type Provenance, type SyncSource } from "../store/provenance.mts";
 import type { Plan } from "./check.mts";
-import { buildRecords, recordsDiffer } from "./record.mts";
+import type { Recorded } from "./record.mts";
 import type { SyncSummary } from "./types.mts";
 
 export interface ApplyPlan {
@@ -23,20 +17,18 @@ export interface ApplyPlan {
 
 export function planApply(
   plan: Plan,
+  { records, changed: provenanceWritten }: Recorded,
   result: StreamResult,
   context: {
     source: SyncSource;
-    provenance?: Provenance;
     memoryDir: string;
     excluded: { keys: number; files: number };
     incremental: boolean;
     dryRun: boolean;
   },
 ): ApplyPlan {
-  const { source, provenance, dryRun } = context;
-  const records: Record<string, FileRecord> = buildRecords(plan, provenance, source.at);
+  const { source, dryRun } = context;
   const changed = plan.changes.filter((c) => c.change === "new" || c.change === "updated");
-  const provenanceWritten = changed.length > 0 || !provenance || recordsDiffer(provenance, records);
   const count = (change: string) => plan.changes.filter((c) => c.change === change).length;
   const summary: SyncSummary = {
     ok: true,

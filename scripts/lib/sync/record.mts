@@ -3,6 +3,22 @@
 import { serializeProvenance, type FileRecord, type Provenance } from "../store/provenance.mts";
 import type { Plan } from "./check.mts";
 
+export interface Recorded {
+  /** The provenance's `files` after this run. */
+  records: Record<string, FileRecord>;
+  /** Whether the provenance file must be written (something changed, or its records did). */
+  changed: boolean;
+}
+
+export function record(plan: Plan, provenance: Provenance | undefined, at: string): Recorded {
+  const records = buildRecords(plan, provenance, at);
+  const changed =
+    plan.changes.some((c) => c.change === "new" || c.change === "updated") ||
+    !provenance ||
+    recordsDiffer(provenance, records);
+  return { records, changed };
+}
+
 export function buildRecords(
   plan: Plan,
   provenance: Provenance | undefined,
