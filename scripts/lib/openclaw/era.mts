@@ -1,4 +1,4 @@
-// Storage eras as strategies. OpenClaw has kept sessions in two ways (shared/reference/openclaw-storage.md): as
+// Storage eras as strategies. OpenClaw has kept sessions in two ways (docs/sqlite-era.md, docs/naming.md): as
 // files (sessions.json + one JSONL per transcript, up to 2026.7.1) and in a per-agent SQLite database (2026.7.2
 // on). Each era is one module that says which remote program reads it, with which arguments, whether an
 // incremental transfer is possible, and how the staged result is reconciled with the backup. Whatever the era,

@@ -1,6 +1,6 @@
 // The Fly transport: `flyctl ssh console -C` into the machine whose volume holds the state dir. Also the flyctl
-// specifics (shared/reference/flyctl.md): finding the binary, refusing versions that lose output tails, choosing
-// the machine, and turning flyctl's error texts into sentences.
+// specifics: finding the binary, refusing versions that lose output tails (see MIN_FLYCTL), choosing the machine,
+// and turning flyctl's error texts into sentences (the fake in test/helpers/fake-flyctl.mjs reproduces them).
 import { accessSync, constants, statSync } from "node:fs";
 import { delimiter, join } from "node:path";
 import { Failure } from "../cli.mts";
