@@ -21,8 +21,10 @@ const random = () => {
   t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
   return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
 };
-const WORDS = "the a backup session message tool reply user assistant file memory volume agent fly sync git day night"
-  .split(" ");
+const WORDS =
+  "the a backup session message tool reply user assistant file memory volume agent fly sync git day night".split(
+    " ",
+  );
 function words(n) {
   let out = "";
   for (let i = 0; i < n; i++) out += (i ? " " : "") + WORDS[Math.floor(random() * WORDS.length)];
