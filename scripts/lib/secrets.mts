@@ -167,7 +167,20 @@ export class SecretScanner {
     // to a quote, a backslash, a control or a non-ASCII character, which no prefilter needle contains; a nested
     // `\\u0067` still shows as `\u0067`): without them the raw line's prefilter answer is a superset of every
     // decoded level's, and a line without a candidate is not decoded.
-    if (!hasDeepEscape(line, 0) && !hasRuleCandidate(line)) return { found: [], views: [] };
+    if (!hasDeepEscape(line, 0)) {
+      if (!hasRuleCandidate(line)) return { found: [], views: [] };
+    } else if (!hasRuleCandidate(line)) {
+      // Decode without the position maps first: most such lines hold nothing once decoded either.
+      let text = line;
+      let candidate = false;
+      for (let depth = 0; depth < 3 && !candidate && text.includes("\\"); depth++) {
+        const next = decodeText(text);
+        if (next === text) break;
+        candidate = hasRuleCandidate(next);
+        text = next;
+      }
+      if (!candidate) return { found: [], views: [] };
+    }
     const views = decodedLevels(line);
     const found: Finding[] = [];
     for (const view of views) {
@@ -544,23 +557,23 @@ export function hasRuleCandidate(text: string): boolean {
 }
 
 /**
- * The position of the next escape that could hide part of a needle, at or after `from`, or -1: `\/`, or a
- * `\u00XX` for printable ASCII (needles are printable ASCII; `\u001b` in coloured tool output or `\ud83d` cannot
- * be part of one). A nested `\\u0067` contains `\u0067` too, so one search covers every level.
+ * Escapes that could hide part of a needle: `\/`, or a `\u00XX` for printable ASCII (needles are printable ASCII;
+ * `\u001b` in coloured tool output or `\ud83d` cannot be part of one). A nested `\\u0067` contains `\u0067` too,
+ * so one search covers every level. Two gates (one needle each), so that nextCandidate's cache works.
  */
-function deepEscape(text: string, from: number): number {
-  let u = text.indexOf("\\u00", from);
-  while (u >= 0) {
+function asciiEscape(text: string, from: number): number {
+  for (let u = text.indexOf("\\u00", from); u >= 0; u = text.indexOf("\\u00", u + 4)) {
     const c = text.charCodeAt(u + 4);
-    if (c >= 0x32 && c <= 0x37) break; // 2-7
-    u = text.indexOf("\\u00", u + 4);
+    if (c >= 0x32 && c <= 0x37) return u; // 2-7
   }
-  const slash = text.indexOf("\\/", from);
-  return u < 0 ? slash : slash < 0 ? u : Math.min(u, slash);
+  return -1;
+}
+function slashEscape(text: string, from: number): number {
+  return text.indexOf("\\/", from);
 }
 
 function hasDeepEscape(text: string, from: number): boolean {
-  return deepEscape(text, from) >= 0;
+  return slashEscape(text, from) >= 0 || asciiEscape(text, from) >= 0;
 }
 
 type Gate = (text: string, from: number) => number;
@@ -644,7 +657,7 @@ const RULE_GATES: Gate[] = [
     return -1;
   },
 ];
-const GATES: Gate[] = [...RULE_GATES, deepEscape];
+const GATES: Gate[] = [...RULE_GATES, slashEscape, asciiEscape];
 
 /**
  * The position of the first candidate at or after `from` (approximately: within the right line), or -1.
@@ -770,6 +783,15 @@ export function decodeEscapes(raw: string): DecodedView {
   }
   map[d] = raw.length;
   return { text: parts.join(""), map: map.subarray(0, d + 1) };
+}
+
+const ESCAPE = /\\(?:u([0-9a-fA-F]{4})|(["\\/bfnrt]))/g;
+
+/** decodeEscapes(raw).text, without the position map. */
+function decodeText(raw: string): string {
+  return raw.replace(ESCAPE, (_, hex: string | undefined, simple: string | undefined) =>
+    hex !== undefined ? String.fromCharCode(parseInt(hex, 16)) : SIMPLE_ESCAPES[simple!],
+  );
 }
 
 /** The content ranges [start, end) of the string literals in a raw JSON line (an unterminated one runs to the end). */
