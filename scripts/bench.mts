@@ -20,7 +20,7 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { UsageError, formatBytes, parseFlags, printJson, runMain } from "./lib/cli.mts";
 import { verify } from "./lib/verify.mts";
-import { rng } from "../test/helpers/statedir.mts";
+import { rng } from "./dev/statedir.mts";
 
 const HELP = `bench: full verification (secrets included) against a bare split + JSON.parse loop over the same files.
 

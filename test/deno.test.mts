@@ -1,15 +1,14 @@
 // Every script also runs under Deno (from npm): --help, and the demo sync, as a user would run them.
-import { after, describe, test } from "node:test";
+import { describe, test } from "node:test";
 import assert from "node:assert/strict";
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { existsSync, readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { globby } from "globby";
 import { ROOT, runCommand } from "./helpers/run.mts";
+import { tempDir } from "./helpers/tmp.mts";
 
 const deno = join(ROOT, "node_modules", ".bin", "deno");
-const tmp = mkdtempSync(join(tmpdir(), "ocsync-deno-"));
-after(() => rmSync(tmp, { recursive: true, force: true }));
+const tmp = tempDir("deno");
 const env = { DENO_DIR: join(tmp, "deno-dir"), DENO_NO_UPDATE_CHECK: "1" };
 
 describe("Deno", () => {

@@ -2,11 +2,11 @@
 // Run: npx tsx test/run.mts prune
 import { describe, test } from "node:test";
 import assert from "node:assert/strict";
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { parseDuration } from "../scripts/lib/duration.mts";
 import { lineTimestamp, readActivity } from "../scripts/lib/openclaw/activity.mts";
+import { tempDir } from "./helpers/tmp.mts";
 
 const HOUR = 3_600_000;
 const DAY = 24 * HOUR;
@@ -32,32 +32,28 @@ describe("parseDuration", () => {
 
 describe("readActivity", () => {
   test("takes the newest of both clocks, skips and counts malformed lines, reads lines across chunks", async () => {
-    const dir = mkdtempSync(join(tmpdir(), "prune-activity-"));
-    try {
-      const path = join(dir, "t.jsonl");
-      const big = "x".repeat(300_000); // longer than one stream chunk
-      const lines = [
-        JSON.stringify({ type: "session", timestamp: "2026-01-01T00:00:00.000Z" }),
-        JSON.stringify({
-          type: "message",
-          timestamp: "2026-01-02T00:00:00.000Z",
-          message: { timestamp: Date.parse("2026-01-03T00:00:00Z") },
-        }),
-        "not json",
-        JSON.stringify({ type: "custom", data: big, timestamp: "2026-01-02T12:00:00.000Z" }),
-        "",
-        JSON.stringify({ type: "label", timestamp: "not a time" }),
-        '{"type":"message","timestamp":"2027',
-      ];
-      writeFileSync(path, `${lines.join("\n")}`);
-      const activity = await readActivity(path);
-      assert.equal(activity.newest, Date.parse("2026-01-03T00:00:00Z"));
-      assert.equal(activity.malformed, 2);
-      assert.deepEqual(activity.malformedLines, [3, 7]);
-      assert.equal(activity.lines, 7);
-    } finally {
-      rmSync(dir, { recursive: true, force: true });
-    }
+    const dir = tempDir("prune-activity");
+    const path = join(dir, "t.jsonl");
+    const big = "x".repeat(300_000); // longer than one stream chunk
+    const lines = [
+      JSON.stringify({ type: "session", timestamp: "2026-01-01T00:00:00.000Z" }),
+      JSON.stringify({
+        type: "message",
+        timestamp: "2026-01-02T00:00:00.000Z",
+        message: { timestamp: Date.parse("2026-01-03T00:00:00Z") },
+      }),
+      "not json",
+      JSON.stringify({ type: "custom", data: big, timestamp: "2026-01-02T12:00:00.000Z" }),
+      "",
+      JSON.stringify({ type: "label", timestamp: "not a time" }),
+      '{"type":"message","timestamp":"2027',
+    ];
+    writeFileSync(path, `${lines.join("\n")}`);
+    const activity = await readActivity(path);
+    assert.equal(activity.newest, Date.parse("2026-01-03T00:00:00Z"));
+    assert.equal(activity.malformed, 2);
+    assert.deepEqual(activity.malformedLines, [3, 7]);
+    assert.equal(activity.lines, 7);
   });
 
   test("lineTimestamp ignores what is not a time", () => {

@@ -1,8 +1,7 @@
 // secrets.mts: detection with secretlint's preset (offline), redaction that keeps JSON valid, the prefilter,
 // streaming redaction, and verify never echoing a secret.
 import assert from "node:assert/strict";
-import { mkdtempSync, mkdirSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, test } from "node:test";
 import {
@@ -16,6 +15,7 @@ import {
 } from "../scripts/lib/secrets.mts";
 import { runScript } from "./helpers/run.mts";
 import { SAMPLES, secretPart } from "./secrets-samples.mts";
+import { tempDir } from "./helpers/tmp.mts";
 
 const userLine = (text: string) =>
   JSON.stringify({
@@ -149,7 +149,7 @@ describe("streaming redaction (redactJsonlChunk)", () => {
 
 describe("verify reports secrets without printing them", () => {
   test("path:line: KIND for each planted secret, exit 1, secret absent from stdout and stderr (text and --json)", async () => {
-    const root = mkdtempSync(join(tmpdir(), "ocsync-secrets-"));
+    const root = tempDir("secrets");
     const sessions = join(root, "memory", "sessions");
     mkdirSync(sessions, { recursive: true });
     const header = JSON.stringify({

@@ -9,7 +9,7 @@ import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { gunzipSync } from "node:zlib";
 import { toolPath } from "../../scripts/dev/test-tools.mts";
-import { conversation } from "./statedir.mts";
+import { conversation } from "../../scripts/dev/statedir.mts";
 
 const HERE = dirname(fileURLToPath(import.meta.url));
 export const EXPORTER = join(HERE, "..", "..", "scripts", "lib", "remote", "export-sqlite.mjs");
