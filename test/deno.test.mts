@@ -40,8 +40,10 @@ describe("Deno", () => {
       const local = readFileSync(join(memory, "sessions", name));
       assert.ok(cloud.subarray(0, local.length).equals(local), `${name} matches the sample`);
     }
-    const demo = await runCommand(deno, ["run", "-A", "scripts/demo.mts"], { env });
+    // The demo leaves its result for the user to look at: in this test's temporary folder.
+    const demo = await runCommand(deno, ["run", "-A", "scripts/demo.mts"], { env: { ...env, TMPDIR: tmp } });
     assert.equal(demo.code, 0, demo.stderr);
     assert.match(demo.stdout, /The history is in .*openclaw-memory-demo-.*memory/);
+    assert.ok(demo.stdout.includes(`The history is in ${join(tmp, "openclaw-memory-demo-")}`), demo.stdout);
   });
 });
