@@ -14,7 +14,7 @@
 import { createHash } from "node:crypto";
 import { basename, dirname, relative } from "node:path";
 import { JsonlValidator, type Severity } from "./jsonl.mts";
-import { openSource, toDisplay, type FileRef, type Source } from "./verify/input.mts";
+import { headBlobs, openSource, toDisplay, type FileRef, type Source } from "./verify/input.mts";
 import { classify } from "./openclaw/files.mts";
 import {
   ALLOW_FILE,
@@ -48,6 +48,11 @@ export interface Problem {
 export interface VerifyOptions {
   /** Read git's index instead of the work tree. */
   staged?: boolean;
+  /**
+   * With `staged`: read only the files whose staged blob differs from HEAD's (what the commit changes); every
+   * staged file's name still meets the name checks (.syncignore, stray files). The pre-commit hook's mode.
+   */
+  changed?: boolean;
   /** Changed-since-sync becomes an error. */
   strict?: boolean;
   /** Problems kept per file (the rest are counted). */
@@ -59,7 +64,10 @@ export interface VerifyOptions {
 export interface VerifyReport {
   ok: boolean;
   staged: boolean;
+  /** Files read (with `changed`: only those the commit changes). */
   files: number;
+  /** With `changed`: staged files identical to HEAD's, whose names alone were checked. */
+  unchanged: number;
   bytes: number;
   errors: number;
   warnings: number;
@@ -187,6 +195,7 @@ export async function verify(paths: string[], options: VerifyOptions = {}): Prom
     ok: true,
     staged: Boolean(options.staged),
     files: 0,
+    unchanged: 0,
     bytes: 0,
     errors: 0,
     warnings: 0,
@@ -204,11 +213,15 @@ export async function verify(paths: string[], options: VerifyOptions = {}): Prom
   const perFile = new Map<string, number>();
   const scanning: Scanning = inlineScanning;
   try {
-    const files = await source.list(paths.length ? paths : ["memory"]);
+    const roots = paths.length ? paths : ["memory"];
+    const files = await source.list(roots);
+    const head = options.staged && options.changed ? await headBlobs(cwd, roots) : undefined;
     const contexts = new Map<string, MemoryContext>();
     let index = 0;
     for (const file of files) {
-      options.onFile?.(file.path, index++, files.length);
+      const unchanged = head !== undefined && file.blob !== undefined && head.get(file.path) === file.blob;
+      if (!unchanged) options.onFile?.(file.path, index, files.length);
+      index++;
       const memoryDir = memoryDirOf(file.path);
       let context = contexts.get(memoryDir);
       if (!context) {
@@ -216,8 +229,9 @@ export async function verify(paths: string[], options: VerifyOptions = {}): Prom
         contexts.set(memoryDir, context);
         for (const problem of context.problems) add(problem, perFile);
       }
-      report.files++;
-      const result = await checkFile(source, file, context, options, maxPerFile, scanning);
+      if (unchanged) report.unchanged++;
+      else report.files++;
+      const result = await checkFile(source, file, context, options, maxPerFile, scanning, unchanged);
       report.bytes += file.size ?? 0;
       for (const problem of result.problems) add(problem, perFile);
       const hiddenCount = result.hidden.errors + result.hidden.warnings;
@@ -248,6 +262,7 @@ async function checkFile(
   options: VerifyOptions,
   maxPerFile: number,
   scanning: Scanning,
+  namesOnly = false,
 ): Promise<FileResult> {
   const name = basename(file.path);
   const inSessions = basename(dirname(file.path)) === SESSIONS_DIR;
@@ -274,6 +289,8 @@ async function checkFile(
   } else if (inSessions && kind === "unknown" && name !== SYNCIGNORE_FILE) {
     problem("warning", "unknown-file", "not an OpenClaw session file name");
   }
+
+  if (namesOnly) return result;
 
   const isJsonl = kind === "transcript" || kind === "archive" || name.endsWith(".jsonl");
   const isJson = kind === "index" || kind === "index-backup" || name === PROVENANCE_FILE;

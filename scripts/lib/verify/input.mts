@@ -196,6 +196,24 @@ class StagedIndex implements Source {
   }
 }
 
+/**
+ * HEAD's blob id of every file under `paths` (`git ls-tree -r`: one command, no file contents read; paths relative
+ * to cwd like `git ls-files`), or undefined before the first commit (everything staged is new).
+ */
+export async function headBlobs(cwd: string, paths: string[]): Promise<Map<string, string> | undefined> {
+  const head = await runProcess(["git", "rev-parse", "--verify", "--quiet", "HEAD^{tree}"], { cwd });
+  if (head.code !== 0) return undefined;
+  const output = await gitOutput(cwd, ["ls-tree", "-r", "-z", "HEAD", "--", ...paths]);
+  const blobs = new Map<string, string>();
+  for (const record of output.split("\0")) {
+    if (!record) continue;
+    const tab = record.indexOf("\t");
+    const [, type, blob] = record.slice(0, tab).split(" ");
+    if (type === "blob") blobs.set(record.slice(tab + 1), blob);
+  }
+  return blobs;
+}
+
 /** A git command's stdout; a missing git or a failed command is a UsageError (exit 2). */
 async function gitOutput(cwd: string, args: string[]): Promise<string> {
   const result = await runProcess(["git", ...args], { cwd });
