@@ -6,7 +6,7 @@ import { join } from "node:path";
 import { describe, test } from "node:test";
 import { ROOT, runCommand, runScript } from "./helpers/run.mts";
 import { HEADER, LINE } from "./helpers/lines.mts";
-import { SAMPLES, secretPart } from "./secrets-samples.mts";
+import { SAMPLES, secretPart } from "./helpers/secrets-samples.mts";
 import { tempDir } from "./helpers/tmp.mts";
 
 const GOOD = `${HEADER}\n${LINE}\n`;

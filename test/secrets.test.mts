@@ -14,7 +14,7 @@ import {
   scanLine,
 } from "../scripts/lib/secrets.mts";
 import { runScript } from "./helpers/run.mts";
-import { SAMPLES, secretPart } from "./secrets-samples.mts";
+import { SAMPLES, secretPart } from "./helpers/secrets-samples.mts";
 import { tempDir } from "./helpers/tmp.mts";
 
 const userLine = (text: string) =>

@@ -23,7 +23,7 @@ export interface Activity {
 const MAX_EXAMPLES = 5;
 
 /** Epoch ms from an ISO string or an epoch number (seconds are not used by OpenClaw: numbers are ms). */
-export function toEpochMs(value: unknown): number | undefined {
+function toEpochMs(value: unknown): number | undefined {
   if (typeof value === "number") return Number.isFinite(value) && value > 0 ? value : undefined;
   if (typeof value === "string" && value !== "") {
     const ms = Date.parse(value);

@@ -1,34 +1,12 @@
-// The small pieces prune.mts stands on: duration parsing and the streaming activity reader.
-// Run: npx tsx test/run.mts prune
+// scripts/lib/openclaw/activity.mts: when a conversation file was last active, from its content (prune and
+// local-state), and the time an archive's or fork's name carries.
+// Run: npx tsx test/run.mts activity
 import { describe, test } from "node:test";
 import assert from "node:assert/strict";
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { parseDuration } from "../scripts/lib/duration.mts";
-import { lineTimestamp, readActivity } from "../scripts/lib/openclaw/activity.mts";
+import { lineTimestamp, readActivity, timeFromName } from "../scripts/lib/openclaw/activity.mts";
 import { tempDir } from "./helpers/tmp.mts";
-
-const HOUR = 3_600_000;
-const DAY = 24 * HOUR;
-
-describe("parseDuration", () => {
-  const good: [string, number][] = [
-    ["30d", 30 * DAY],
-    ["12h", 12 * HOUR],
-    ["6w", 42 * DAY],
-    ["90m", 90 * 60_000],
-    ["1d12h", 36 * HOUR],
-    ["P30D", 30 * DAY],
-    ["p30d", 30 * DAY],
-    ["PT12H", 12 * HOUR],
-    ["P1W", 7 * DAY],
-    ["P1DT2H", 26 * HOUR],
-  ];
-  for (const [text, ms] of good) test(text, () => assert.equal(parseDuration(text), ms));
-  for (const text of ["", "30", "d", "30 days", "P", "PT", "P30X", "-5d", "soon"]) {
-    test(`rejects '${text}'`, () => assert.equal(parseDuration(text), undefined));
-  }
-});
 
 describe("readActivity", () => {
   test("takes the newest of both clocks, skips and counts malformed lines, reads lines across chunks", async () => {
@@ -62,5 +40,16 @@ describe("readActivity", () => {
     assert.equal(lineTimestamp({ timestamp: "" }), undefined);
     assert.equal(lineTimestamp({ message: null }), undefined);
     assert.equal(lineTimestamp({ timestamp: 5 }), 5);
+  });
+});
+
+describe("timeFromName", () => {
+  test("reads an archive's and a fork's time, nothing else", () => {
+    assert.equal(timeFromName("2026-04-07T02-04-55.264Z"), Date.parse("2026-04-07T02:04:55.264Z"));
+    assert.equal(timeFromName("2026-04-07T02-04-55-264Z"), Date.parse("2026-04-07T02:04:55.264Z"));
+    assert.equal(timeFromName("2026-04-07T02-04-55Z"), Date.parse("2026-04-07T02:04:55.000Z"));
+    assert.equal(timeFromName(undefined), undefined);
+    assert.equal(timeFromName("2026-04-07T02:04:55Z"), undefined);
+    assert.equal(timeFromName("2026-13-45T99-99-99Z"), undefined);
   });
 });
