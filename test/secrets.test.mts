@@ -243,17 +243,22 @@ describe("streaming redaction (redactJsonlChunk)", () => {
   });
 });
 
+/** A temporary `<root>/memory/sessions` for verify to read. */
+function memoryFolder(name: string): { root: string; sessions: string } {
+  const root = tempDir(name);
+  const sessions = join(root, "memory", "sessions");
+  mkdirSync(sessions, { recursive: true });
+  return { root, sessions };
+}
+
+/** A transcript's `session` header line (no newline). */
+const sessionHeader = (id: string) =>
+  JSON.stringify({ type: "session", version: 3, id, timestamp: "2026-04-07T02:04:55.700Z" });
+
 describe("verify and sync's redaction share one scanner", () => {
   test("verify reports every escaped form on its line; after sync's streaming redaction it reports none", async () => {
-    const root = tempDir("secrets-forms");
-    const sessions = join(root, "memory", "sessions");
-    mkdirSync(sessions, { recursive: true });
-    const header = JSON.stringify({
-      type: "session",
-      version: 3,
-      id: "s1",
-      timestamp: "2026-04-07T02:04:55.700Z",
-    });
+    const { root, sessions } = memoryFolder("secrets-forms");
+    const header = sessionHeader("s1");
     const ascii = (text: string) =>
       [...text].map((c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, "0")}`).join("");
     const lines = [
@@ -295,15 +300,8 @@ describe("verify and sync's redaction share one scanner", () => {
 
 describe("verify reports secrets without printing them", () => {
   test("path:line: KIND for each planted secret, exit 1, secret absent from stdout and stderr (text and --json)", async () => {
-    const root = tempDir("secrets");
-    const sessions = join(root, "memory", "sessions");
-    mkdirSync(sessions, { recursive: true });
-    const header = JSON.stringify({
-      type: "session",
-      version: 3,
-      id: "abc",
-      timestamp: "2026-04-07T02:04:55.700Z",
-    });
+    const { root, sessions } = memoryFolder("secrets");
+    const header = sessionHeader("abc");
     // Two transcripts (at most 20 problems are listed per file), a secret on every line after the header.
     const kinds = Object.keys(SAMPLES);
     const half = Math.ceil(kinds.length / 2);
