@@ -3,12 +3,12 @@
 import { describe, test } from "node:test";
 import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { Failure } from "../scripts/lib/cli.mts";
 import { chooseAgent, openclawVersion, parseDiscovery } from "../scripts/lib/openclaw/discovery.mts";
 import { eraOf } from "../scripts/lib/openclaw/era.mts";
+import { tempDir } from "./helpers/tmp.mts";
 
 const answer = (lines: string[]) => ["OCSYNC-DISCOVER 1", ...lines, "end\t0", ""].join("\n");
 
@@ -62,8 +62,8 @@ describe("parseDiscovery", () => {
     );
   });
   test("what the real discover.sh says about a real state dir parses", () => {
-    const dir = mkdtempSync(join(tmpdir(), "ocsync-discovery-"));
-    try {
+    const dir = tempDir("discovery");
+    {
       mkdirSync(join(dir, "agents", "main", "sessions"), { recursive: true });
       writeFileSync(join(dir, "agents", "main", "sessions", "a.jsonl"), "{}\n");
       const script = new URL("../scripts/lib/remote/discover.sh", import.meta.url).pathname;
@@ -74,8 +74,6 @@ describe("parseDiscovery", () => {
         discovery.agents.map((a) => [a.id, a.hasSessions, a.hasSqlite]),
         [["main", true, false]],
       );
-    } finally {
-      rmSync(dir, { recursive: true, force: true });
     }
   });
 });

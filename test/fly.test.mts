@@ -1,16 +1,14 @@
 // scripts/lib/remote/fly.mts: which machine holds the state dir (chooseMachine over `fly machine list --json`).
 // Run: npx tsx test/run.mts fly.test
-import { after, describe, test } from "node:test";
+import { describe, test } from "node:test";
 import assert from "node:assert/strict";
-import { mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Failure } from "../scripts/lib/cli.mts";
 import { chooseMachine, parseMachines, pickMachine, type FlyMachine } from "../scripts/lib/remote/fly.mts";
 import { fakeFly, machine } from "./helpers/fly.mts";
+import { tempDir } from "./helpers/tmp.mts";
 
-const root = mkdtempSync(join(tmpdir(), "ocsync-fly-"));
-after(() => rmSync(root, { recursive: true, force: true }));
+const root = tempDir("fly");
 
 const list = (...machines: ReturnType<typeof machine>[]): FlyMachine[] => parseMachines(machines);
 

@@ -1,17 +1,16 @@
 // scripts/lib/sync/plan-fetch.mts: the fetch planner of an incremental transfer, from a listing and the last
 // sync's provenance. Run: npx tsx test/run.mts plan-fetch
-import { after, describe, test } from "node:test";
+import { describe, test } from "node:test";
 import assert from "node:assert/strict";
 import { createHash } from "node:crypto";
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { MAX_FETCH_REQUESTS, planFetch } from "../scripts/lib/sync/plan-fetch.mts";
 import type { StreamResult } from "../scripts/lib/remote/stream.mts";
 import type { FileRecord, Provenance } from "../scripts/lib/store/provenance.mts";
+import { tempDir } from "./helpers/tmp.mts";
 
-const root = mkdtempSync(join(tmpdir(), "ocsync-plan-fetch-"));
-after(() => rmSync(root, { recursive: true, force: true }));
+const root = tempDir("plan-fetch");
 
 const sha = (text: string) => createHash("sha256").update(text).digest("hex");
 /** Names travel as the hex of their bytes. */

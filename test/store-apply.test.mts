@@ -1,24 +1,15 @@
 // scripts/lib/store/apply.mts: applyStaged moves staged files into the memory folder in order, and a failure half
 // way puts every old file back. Run: npx tsx test/run.mts store-apply
-import { after, describe, test } from "node:test";
+import { describe, test } from "node:test";
 import assert from "node:assert/strict";
-import {
-  existsSync,
-  mkdirSync,
-  mkdtempSync,
-  readFileSync,
-  readdirSync,
-  rmSync,
-  writeFileSync,
-} from "node:fs";
-import { tmpdir } from "node:os";
+import { existsSync, mkdirSync, readFileSync, readdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { applyStaged, createStaging } from "../scripts/lib/store/apply.mts";
 import { Failure } from "../scripts/lib/cli.mts";
 import { snapshot } from "./helpers/tree.mts";
+import { tempDir } from "./helpers/tmp.mts";
 
-const root = mkdtempSync(join(tmpdir(), "ocsync-apply-"));
-after(() => rmSync(root, { recursive: true, force: true }));
+const root = tempDir("apply");
 
 async function setUp(name: string) {
   const memory = join(root, name, "memory");

@@ -4,18 +4,18 @@
 import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
-import { appendFileSync, existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
-import { tmpdir, userInfo } from "node:os";
+import { appendFileSync, existsSync, readFileSync } from "node:fs";
+import { userInfo } from "node:os";
 import { dirname, join } from "node:path";
-import { assertExactCopy, makeStateDir } from "./helpers/statedir.mts";
+import { makeStateDir } from "../scripts/dev/statedir.mts";
 import { runScript } from "./helpers/run.mts";
 import { busyboxBin, fakeFly, setMachineEnv } from "./helpers/fly.mts";
 import { makeSqliteState, node24 } from "./helpers/sqlitestate.mts";
-import { snapshot } from "./helpers/tree.mts";
+import { assertExactCopy, snapshot } from "./helpers/tree.mts";
+import { tempDir } from "./helpers/tmp.mts";
 import { startSshd, type Sshd } from "./helpers/sshd.mts";
 
-const tmp = mkdtempSync(join(tmpdir(), "ocsync-remotes-"));
-after(() => rmSync(tmp, { recursive: true, force: true }));
+const tmp = tempDir("remotes");
 
 describe("sync --ssh (a real OpenSSH server on 127.0.0.1)", () => {
   const dir = join(tmp, "ssh");

@@ -4,18 +4,9 @@
 import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
-import {
-  existsSync,
-  mkdirSync,
-  mkdtempSync,
-  readFileSync,
-  readdirSync,
-  rmSync,
-  statSync,
-  writeFileSync,
-} from "node:fs";
+import { existsSync, mkdirSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { Readable } from "node:stream";
-import { hostname, tmpdir, userInfo } from "node:os";
+import { hostname, userInfo } from "node:os";
 import { join } from "node:path";
 import { LocalTransport } from "../scripts/lib/remote/local.mts";
 import { SshTransport } from "../scripts/lib/remote/ssh.mts";
@@ -24,14 +15,14 @@ import type { Transport } from "../scripts/lib/remote/transport.mts";
 import { readRemoteStream } from "../scripts/lib/remote/stream.mts";
 import { acquireLock, lockPath } from "../scripts/lib/store/lock.mts";
 import { Failure } from "../scripts/lib/cli.mts";
-import { makeStateDir } from "./helpers/statedir.mts";
+import { makeStateDir } from "../scripts/dev/statedir.mts";
 import { syncLocal } from "./helpers/run.mts";
 import { snapshot } from "./helpers/tree.mts";
+import { tempDir } from "./helpers/tmp.mts";
 import { startSshd, type Sshd } from "./helpers/sshd.mts";
 import { fakeFly, type FakeFly } from "./helpers/fly.mts";
 
-const tmp = mkdtempSync(join(tmpdir(), "ocsync-transport-"));
-after(() => rmSync(tmp, { recursive: true, force: true }));
+const tmp = tempDir("transport");
 
 function deadPid(): number {
   return Number(spawnSync(process.execPath, ["-e", "process.stdout.write(String(process.pid))"]).stdout);
