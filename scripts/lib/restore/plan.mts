@@ -55,6 +55,8 @@ export interface PlanInput {
     prefixes?: Map<string, string>;
     /** SQLite era: session ids the database holds. */
     sessionIds?: Set<string>;
+    /** SQLite era: backup files whose every line (a `session` header aside) the database already holds. */
+    covered?: Set<string>;
   };
   select?: Selection;
 }
@@ -352,19 +354,27 @@ function planSqliteEra(input: PlanInput): RestorePlan {
       target = renamed(file.name, id).replace(/\.jsonl\..*$/, ".jsonl");
       headerId = id;
     }
-    fileOfId.set(id, file.name);
     handled.add(file.name);
     const base = { name: file.name, size: file.size };
     if (ids.has(id.toLowerCase()) || usedIds.has(id)) {
-      files.push({ ...base, action: "skip", reason: `the bot's database already has session ${id}` });
-      keys.push({
-        key,
-        action: "skip",
-        sessionId: id,
-        reason: `the bot's database already has session ${id}`,
-      });
-      return;
+      if (bot.covered?.has(file.name) || usedIds.has(id)) {
+        const reason = `the bot's database already has session ${id} with these lines`;
+        files.push({ ...base, action: "skip", reason });
+        keys.push({ key, action: "skip", sessionId: id, reason });
+        return;
+      }
+      // The database has another session under this id: importing would append to it. A session of its own.
+      id = derivedId(`${agent}/${file.name}/${file.sha256}`);
+      target = renamed(file.name, id).replace(/\.jsonl\..*$/, ".jsonl");
+      headerId = id;
+      if (ids.has(id.toLowerCase())) {
+        const reason = `restored earlier as session ${id}`;
+        files.push({ ...base, action: "skip", reason });
+        keys.push({ key, action: "skip", sessionId: id, reason });
+        return;
+      }
     }
+    fileOfId.set(id, file.name);
     usedIds.add(id);
     let writeKey = key;
     const botKey = botKeys.get(canonicalKey(agent, key));

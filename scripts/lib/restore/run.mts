@@ -251,7 +251,15 @@ async function readBot(
   options: RestoreOptions,
   scratch: string,
   label: string,
-): Promise<{ index: Index; files: Map<string, BotFile>; sessionIds: Set<string>; result?: StreamResult }> {
+  backupFiles?: BackupFile[],
+): Promise<{
+  index: Index;
+  files: Map<string, BotFile>;
+  sessionIds: Set<string>;
+  covered?: Set<string>;
+  lines?: Set<string>;
+  result?: StreamResult;
+}> {
   const empty = { index: {}, files: new Map<string, BotFile>(), sessionIds: new Set<string>() };
   const patterns = [...REMOTE_EXCLUDE.map((p) => `-${p}`), ...REMOTE_INCLUDE.map((p) => `+${p}`)];
   const call = (program: RemoteProgram, mode: string, extra: string[], dir?: string) =>
@@ -281,7 +289,15 @@ async function readBot(
       const id = classify(f.name).sessionId;
       if (id) sessionIds.add(id.toLowerCase());
     }
-    return { index, files, sessionIds, result };
+    const lines = await exportedLines(result);
+    const covered = new Set<string>();
+    for (const file of backupFiles ?? []) {
+      if (!isConversation(classify(file.name).kind)) continue;
+      const text = (await readFile(file.path, "utf8")).split("\n").filter(Boolean);
+      if (text[0]?.includes('"type":"session"')) text.shift();
+      if (text.every((line) => lines.has(sha256(line)))) covered.add(file.name);
+    }
+    return { index, files, sessionIds, covered, lines, result };
   }
   if (!agent?.hasSessions) return empty;
   const listing = await call("pull.sh", "manifest", patterns);
@@ -470,7 +486,7 @@ export async function restore(options: RestoreOptions): Promise<RestoreSummary> 
 
   const scratch = await mkdtemp(join(tmpdir(), "ocsync-restore-"));
   try {
-    const bot = await readBot(transport, era, discovery, agent, options, scratch, "listing");
+    const bot = await readBot(transport, era, discovery, agent, options, scratch, "listing", backup.files);
     reporter.info(
       `the bot has ${plural(Object.keys(bot.index).length, "index key")} and ${plural(bot.files.size, "file")} for agent ${agentId}`,
     );
@@ -494,7 +510,7 @@ export async function restore(options: RestoreOptions): Promise<RestoreSummary> 
       agent: agentId,
       prefer: options.prefer,
       backup,
-      bot: { index: bot.index, files: bot.files, prefixes, sessionIds: bot.sessionIds },
+      bot: { index: bot.index, files: bot.files, prefixes, sessionIds: bot.sessionIds, covered: bot.covered },
       select: { sessions: options.sessions, since: options.since },
     });
     const summary: RestoreSummary = {
@@ -783,8 +799,8 @@ function countNewlines(bytes: Buffer): number {
   return n;
 }
 
-/** SQLite era: export again; every restored line (a rewritten header aside) is in the database. */
-async function verifyExportLines(result: StreamResult): Promise<Set<string>> {
+/** Hashes of every line of every conversation an export holds. */
+async function exportedLines(result: StreamResult): Promise<Set<string>> {
   const lines = new Set<string>();
   for (const file of result.files) {
     if (!file.path || !isConversation(classify(file.name).kind)) continue;
@@ -800,7 +816,7 @@ async function verifyExport(
   agentId: string,
 ): Promise<{ files: number; keys: number; lines: number }> {
   {
-    const present = await verifyExportLines(after.result!);
+    const present = after.lines!;
     let lines = 0;
     for (const item of plan.send) {
       const text = sent.get(item.target)!.bytes.toString("utf8").split("\n");
