@@ -28,10 +28,19 @@ import {
   writeFile,
   appendFile,
 } from "node:fs/promises";
-import { basename, join, resolve } from "node:path";
+import { join, resolve } from "node:path";
 import { Failure } from "./cli.mts";
 import { readActivity } from "./openclaw/activity.mts";
 import { classify, isConversation } from "./openclaw/files.mts";
+import {
+  INDEX_FILE,
+  IndexParseError,
+  parseIndex,
+  serializeIndex,
+  sessionFileName,
+  type IndexEntry,
+  type SessionIndex,
+} from "./openclaw/sessions-index.mts";
 import { gitView, type GitView } from "./store/committed.mts";
 import { acquireLock } from "./store/lock.mts";
 import {
@@ -43,7 +52,6 @@ import {
 } from "./store/provenance.mts";
 
 export const LOG_FILE = "pruned.jsonl";
-export const INDEX_FILE = "sessions.json";
 
 export interface PruneOptions {
   memoryDir: string;
@@ -127,8 +135,6 @@ interface Unit {
   files: { name: string; bytes: number; newest?: number; nameTime?: number }[];
 }
 
-type IndexStore = Record<string, unknown>;
-
 const ISO_FROM_NAME = /^(\d{4}-\d{2}-\d{2})T(\d{2})-(\d{2})-(\d{2})(?:[.-](\d{3}))?Z$/;
 
 function nameTime(stamp: string | undefined): number | undefined {
@@ -140,7 +146,7 @@ function nameTime(stamp: string | undefined): number | undefined {
 
 const iso = (ms: number | undefined) => (ms === undefined ? null : new Date(ms).toISOString());
 
-async function readIndex(path: string): Promise<{ text: string; store: IndexStore } | undefined> {
+async function readIndex(path: string): Promise<{ text: string; store: SessionIndex } | undefined> {
   let text: string;
   try {
     text = await readFile(path, "utf8");
@@ -148,18 +154,16 @@ async function readIndex(path: string): Promise<{ text: string; store: IndexStor
     if ((error as NodeJS.ErrnoException).code === "ENOENT") return undefined;
     throw new Failure(`Cannot read ${path}: ${(error as Error).message}.`);
   }
-  let store: unknown;
   try {
-    store = JSON.parse(text);
-  } catch {
+    return { text, store: parseIndex(text) };
+  } catch (error) {
+    if (error instanceof IndexParseError && error.kind === "shape") {
+      throw new Failure(
+        `${path} is not a session index (a JSON object keyed by session key), so nothing was pruned.`,
+      );
+    }
     throw new Failure(`${path} is not valid JSON, so nothing was pruned; sync again or fix it first.`);
   }
-  if (store === null || typeof store !== "object" || Array.isArray(store)) {
-    throw new Failure(
-      `${path} is not a session index (a JSON object keyed by session key), so nothing was pruned.`,
-    );
-  }
-  return { text, store: store as IndexStore };
 }
 
 async function mapLimit<T, R>(items: T[], limit: number, fn: (item: T) => Promise<R>): Promise<R[]> {
@@ -245,7 +249,7 @@ export async function planPrune(options: PruneOptions): Promise<PrunePlan & { st
   const entryIds = new Map<string, string>();
   if (index) {
     for (const [key, value] of Object.entries(index.store)) {
-      const entry = value as { sessionId?: unknown; sessionFile?: unknown } | null;
+      const entry = value as IndexEntry | null;
       if (
         !entry ||
         typeof entry !== "object" ||
@@ -258,7 +262,7 @@ export async function planPrune(options: PruneOptions): Promise<PrunePlan & { st
       entryIds.set(key, entry.sessionId);
       find(entry.sessionId);
       if (typeof entry.sessionFile === "string" && entry.sessionFile !== "") {
-        const named = fileSession.get(basename(entry.sessionFile.replace(/\\/g, "/")));
+        const named = fileSession.get(sessionFileName(entry.sessionFile)!);
         if (named) union(entry.sessionId, named);
       }
     }
@@ -275,7 +279,7 @@ export async function planPrune(options: PruneOptions): Promise<PrunePlan & { st
   for (const [key, id] of entryIds) {
     const unit = unitOf(id);
     unit.keys.push(key);
-    const updatedAt = (index!.store[key] as { updatedAt?: unknown }).updatedAt;
+    const updatedAt = index!.store[key].updatedAt;
     if (typeof updatedAt === "number" && Number.isFinite(updatedAt) && updatedAt > 0) {
       unit.updatedAt = Math.max(unit.updatedAt ?? 0, updatedAt);
     }
@@ -395,7 +399,7 @@ export async function planPrune(options: PruneOptions): Promise<PrunePlan & { st
 }
 
 interface ApplyState {
-  index?: { text: string; store: IndexStore };
+  index?: { text: string; store: SessionIndex };
 }
 
 /** Public view of a plan (what --json prints), without the internal state. */
@@ -432,12 +436,12 @@ export async function applyPrune(plan: PrunePlan & { state: ApplyState }): Promi
     const index = plan.state.index;
     if (index && plan.indexEntriesRemoved.length) {
       const removed = new Set(plan.indexEntriesRemoved);
-      const store: IndexStore = {};
+      const store: SessionIndex = {};
       for (const [key, value] of Object.entries(index.store)) if (!removed.has(key)) store[key] = value;
       const tmp = join(sessionsDir, `${INDEX_FILE}.${tag}.tmp`);
       const mode = (await stat(indexPath)).mode & 0o777;
       temps.push({ tmp, target: indexPath, restore: () => writeFile(indexPath, index.text, { mode }) });
-      await writeFile(tmp, `${JSON.stringify(store, null, 2)}${index.text.endsWith("\n") ? "\n" : ""}`, {
+      await writeFile(tmp, `${serializeIndex(store)}${index.text.endsWith("\n") ? "\n" : ""}`, {
         mode,
       });
     }
