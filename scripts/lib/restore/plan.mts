@@ -11,6 +11,7 @@
 //     session ids and index entries (OpenClaw's importer keys a transcript by its id), conflicting keys renamed.
 import { createHash } from "node:crypto";
 import { classify, isConversation } from "../openclaw/files.mts";
+import { transcriptOf } from "../openclaw/sessions-index.mts";
 
 export type Era = "files" | "sqlite";
 export type Entry = Record<string, unknown> & {
@@ -108,11 +109,7 @@ export function derivedId(seed: string): string {
 }
 
 /** The transcript an index entry names, as a bare file name. */
-export function entryFile(entry: Entry): string | undefined {
-  if (typeof entry.sessionFile === "string" && entry.sessionFile.trim())
-    return entry.sessionFile.trim().split(/[\\/]/).pop();
-  return typeof entry.sessionId === "string" ? `${entry.sessionId}.jsonl` : undefined;
-}
+export const entryFile = (entry: Entry): string | undefined => transcriptOf(entry);
 
 /** A name for `name` under a new session id, keeping its topic and archive parts. */
 function renamed(name: string, id: string): string {

@@ -1,17 +1,21 @@
 // The restore: discover → probe → read what the bot has → plan → bundle → send (a call of its own, checked by
 // sha256 on the bot) → apply (file era) or import with the bot's own doctor (SQLite era) → verify. Nothing is
 // written on the bot before the plan and every guard passed; a failure leaves its state dir as it was.
-import { spawn } from "node:child_process";
 import { createHash, randomBytes } from "node:crypto";
 import { mkdir, mkdtemp, open, readFile, readdir, rm, stat, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { Failure, Reporter, formatBytes, plural } from "../cli.mts";
 import { BACKED_UP, REMOTE_EXCLUDE, REMOTE_INCLUDE, classify, isConversation } from "../openclaw/files.mts";
+import { FIRST_SQLITE_VERSION, compareCalendar, hasNodeSqlite } from "../openclaw/version.mts";
 import {
-  FIRST_SQLITE_VERSION,
+  IndexParseError,
+  parseIndex as parseSessionIndex,
+  serializeIndex,
+} from "../openclaw/sessions-index.mts";
+import { runProcess, shellQuote } from "../proc.mts";
+import {
   VERSION_SOURCE_TEXT,
-  compareCalendar,
   openclawVersion,
   parseDiscovery,
   type AgentInfo,
@@ -197,9 +201,7 @@ async function readBackup(sessionsDir: string): Promise<{ index: Index; files: B
     const path = join(sessionsDir, name);
     if (info.kind === "index") {
       try {
-        const parsed = JSON.parse(await readFile(path, "utf8")) as unknown;
-        if (!parsed || typeof parsed !== "object" || Array.isArray(parsed)) throw new Error("not an object");
-        index = parsed as Index;
+        index = parseSessionIndex(await readFile(path, "utf8")) as Index;
       } catch (error) {
         throw new Failure(
           `${path} is not a readable session index (${(error as Error).message}); run verify`,
@@ -322,12 +324,13 @@ async function readBot(
 
 function parseIndex(text: string): Index {
   try {
-    const value = JSON.parse(text) as unknown;
-    if (value && typeof value === "object" && !Array.isArray(value)) return value as Index;
-  } catch {
-    // fall through
+    return parseSessionIndex(text) as Index;
+  } catch (error) {
+    if (!(error instanceof IndexParseError)) throw error;
+    throw new Failure(
+      `the bot's sessions.json is not a session index (${error.message}); fix it on the bot before restoring`,
+    );
   }
-  throw new Failure("the bot's sessions.json is not a JSON object; fix it on the bot before restoring");
 }
 
 /** The bytes a file is sent as: unchanged, or with the `id` of its `session` header line set to a new id. */
@@ -351,16 +354,11 @@ async function contentOf(path: string, headerId?: string): Promise<Buffer> {
 
 const sha256 = (bytes: Buffer | string) => createHash("sha256").update(bytes).digest("hex");
 
-function runTar(args: string[]): Promise<void> {
-  return new Promise((resolvePromise, reject) => {
-    const child = spawn("tar", args, { stdio: ["ignore", "ignore", "pipe"] });
-    let stderr = "";
-    child.stderr.on("data", (chunk: Buffer) => (stderr += chunk.toString("utf8")));
-    child.on("error", (error) => reject(new Failure(`could not run tar on this machine: ${error.message}`)));
-    child.on("close", (code) =>
-      code === 0 ? resolvePromise() : reject(new Failure(`tar failed building the bundle: ${stderr.trim()}`)),
-    );
-  });
+async function runTar(args: string[]): Promise<void> {
+  const result = await runProcess(["tar", ...args], { timeoutMs: 600_000 });
+  if (result.missing)
+    throw new Failure("tar is not installed on this machine; restore builds its bundle with it");
+  if (result.code !== 0) throw new Failure(`tar failed building the bundle: ${result.stderr.trim()}`);
 }
 
 /** The bundle: every file to send under its name on the bot, and MANIFEST (sha256, mode, name per line). */
@@ -385,7 +383,7 @@ async function buildBundle(
     manifest.push(`${sum} ${TRANSCRIPT_MODE} ${item.target}`);
   }
   if (plan.index) {
-    const index = JSON.stringify(plan.index, null, 2);
+    const index = serializeIndex(plan.index);
     await writeFile(join(dir, "sessions.json"), index);
     manifest.push(`${sha256(index)} ${INDEX_MODE} sessions.json`);
   }
@@ -403,15 +401,11 @@ async function buildBundle(
   return { path, sha256: await sha256File(path), size: (await stat(path)).size, sent };
 }
 
-function quote(text: string): string {
-  return /^[\w@%+=:,./-]+$/.test(text) ? text : `'${text.replace(/'/g, `'\\''`)}'`;
-}
-
 /** Where a user runs a command on the bot, for messages. */
 function onBot(options: RestoreOptions, transport: Transport, command: string, user?: string): string {
   if (transport instanceof FlyTransport)
-    return `fly ssh console -a ${options.app} --machine ${transport.machine.id}${user ? ` --user ${user}` : ""} -C ${quote(`sh -c ${quote(command)}`)}`;
-  if (transport instanceof SshTransport) return `ssh ${options.ssh} ${quote(command)}`;
+    return `fly ssh console -a ${options.app} --machine ${transport.machine.id}${user ? ` --user ${user}` : ""} -C ${shellQuote(`sh -c ${shellQuote(command)}`)}`;
+  if (transport instanceof SshTransport) return `ssh ${options.ssh} ${shellQuote(command)}`;
   return command;
 }
 
@@ -464,9 +458,7 @@ export async function restore(options: RestoreOptions): Promise<RestoreSummary> 
     `agent ${agentId}: ${agent ? (agent.hasSqlite ? "sessions in SQLite" : agent.hasSessions ? `${plural(agent.transcripts, "transcript")} (${formatBytes(agent.bytes)})` : "no sessions yet") : "not on the bot yet"}; storage era ${era}`,
   );
   if (era === "sqlite") {
-    const nodeVersion = /^v?(\d+)\.(\d+)/.exec(discovery.node ?? "");
-    const [major, minor] = nodeVersion ? [Number(nodeVersion[1]), Number(nodeVersion[2])] : [0, 0];
-    if (!discovery.tools.node || major < 22 || (major === 22 && minor < 5))
+    if (!discovery.tools.node || !hasNodeSqlite(discovery.node))
       throw new Failure(
         `agent ${agentId}'s sessions are in SQLite, which restore reads and checks with the bot's own Node.js (22.5 or later), but ${discovery.node ? `the bot has Node ${discovery.node}` : "the bot's machine has no node on PATH"}`,
       );
@@ -538,7 +530,7 @@ export async function restore(options: RestoreOptions): Promise<RestoreSummary> 
       proof: onBot(
         options,
         transport,
-        `OPENCLAW_STATE_DIR=${quote(stateDir)} openclaw sessions --json --limit all --agent ${agentId}`,
+        `OPENCLAW_STATE_DIR=${shellQuote(stateDir)} openclaw sessions --json --limit all --agent ${agentId}`,
         probe.owner?.name && probe.owner.name !== "UNKNOWN" ? probe.owner.name : undefined,
       ),
       notes: [],
