@@ -29,7 +29,8 @@ What to restore:
   --since DATE        only sessions active on or after DATE (ISO 8601, e.g. 2026-10-01)
   --prefer bot|backup when the bot uses an index key for another session: keep the bot's session as current
                       and restore the backup's under agent:<id>:restore-displaced:<sessionId> (bot, the
-                      default), or make the backup's current and move the bot's there (backup)
+                      default), or make the backup's current and move the bot's there (backup;
+                      file-era bots only)
 
 Session maintenance (file era, OpenClaw 2026.7.1 and earlier):
   --maintenance warn  set session.maintenance.mode to "warn" in the bot's openclaw.json, so its next write

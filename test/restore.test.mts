@@ -9,6 +9,7 @@ import assert from "node:assert/strict";
 import { spawn, spawnSync, type ChildProcess } from "node:child_process";
 import { createHash } from "node:crypto";
 import {
+  chmodSync,
   chownSync,
   existsSync,
   lstatSync,
@@ -16,6 +17,7 @@ import {
   mkdtempSync,
   readdirSync,
   readFileSync,
+  readlinkSync,
   rmSync,
   symlinkSync,
   writeFileSync,
@@ -34,6 +36,7 @@ import type { RestoreSummary } from "../scripts/lib/restore/run.mts";
 ensureTools();
 const NODE24 = toolPath("node24");
 const root = mkdtempSync(join(tmpdir(), "ocsync-restore-test-"));
+chmodSync(root, 0o755); // the gateway's user (nobody here) must reach its state dir and the openclaw command
 after(() => rmSync(root, { recursive: true, force: true }));
 
 /** A folder with `openclaw` (the real one from .tools) and `node` (Node 24), as on a bot's PATH. */
@@ -61,7 +64,8 @@ function tree(dir: string): Record<string, string> {
       const full = join(path, name);
       const info = lstatSync(full);
       const rel = full.slice(dir.length + 1);
-      if (info.isDirectory()) {
+      if (info.isSymbolicLink()) out[rel] = `link ${info.uid} ${readlinkSync(full)}`;
+      else if (info.isDirectory()) {
         out[`${rel}/`] = `${info.mode} ${info.uid}`;
         walk(full);
       } else
@@ -186,6 +190,24 @@ function assertListsBackup(
     if (action.action === "skip" && action.reason === "no transcript in the backup") continue;
     assert.ok(keys.has(canonical(written)), `openclaw sessions does not list ${written} (${action.reason})`);
   }
+}
+
+const canonical = (key: string) => (key.startsWith("agent:") ? key : `agent:main:${key}`).toLowerCase();
+
+/** Every line of every backed-up conversation is in what the exporter reads from the database. */
+async function assertEveryLine(state: string, summary: RestoreSummary) {
+  const exported = await runExporter(["stream", state, "main"]);
+  assert.equal(exported.code, 0, exported.stderr);
+  const lines = new Set<string>();
+  for (const [name, bytes] of exported.files)
+    if (name !== "sessions.json") for (const line of bytes.toString("utf8").split("\n")) lines.add(line);
+  for (const name of conversations()) {
+    const action = summary.files.find((f) => f.name === name)!;
+    const text = readFileSync(join(backupSessions, name), "utf8").split("\n").filter(Boolean);
+    if (action.headerId) text.shift();
+    for (const line of text) assert.ok(lines.has(line), `a line of ${name} is not in the database`);
+  }
+  return exported;
 }
 
 describe("restore into the real OpenClaw 2026.7.1 (file era, --local)", () => {
@@ -322,24 +344,6 @@ describe("restore into the real OpenClaw 2026.7.1 (file era, --local)", () => {
 
 describe("restore into the real OpenClaw 2026.9.6 (SQLite era, --local)", () => {
   const version = "2026.9.6";
-  const canonical = (key: string) => (key.startsWith("agent:") ? key : `agent:main:${key}`).toLowerCase();
-
-  /** Every line of every backed-up conversation is in what the exporter reads from the database. */
-  async function assertEveryLine(state: string, summary: RestoreSummary) {
-    const exported = await runExporter(["stream", state, "main"]);
-    assert.equal(exported.code, 0, exported.stderr);
-    const lines = new Set<string>();
-    for (const [name, bytes] of exported.files)
-      if (name !== "sessions.json") for (const line of bytes.toString("utf8").split("\n")) lines.add(line);
-    for (const name of conversations()) {
-      const action = summary.files.find((f) => f.name === name)!;
-      const text = readFileSync(join(backupSessions, name), "utf8").split("\n").filter(Boolean);
-      if (action.headerId) text.shift();
-      for (const line of text) assert.ok(lines.has(line), `a line of ${name} is not in the database`);
-    }
-    return exported;
-  }
-
   test("(a) a fresh state dir: the importer takes everything, every line is in the database, nothing is left in sessions/", async () => {
     const state = join(root, "fresh-96");
     mkdirSync(state, { recursive: true });
@@ -605,5 +609,34 @@ esac
     );
     assert.equal(again.changed, false);
     assert.deepEqual(tree(state), before);
+  });
+
+  test("a SQLite-era bot over the fake flyctl: imported by the bot's own doctor, every line checked", async () => {
+    const state = join(dir, "fly-sqlite-state");
+    mkdirSync(state, { recursive: true });
+    writeFileSync(join(state, "openclaw.json"), JSON.stringify({ meta: { lastTouchedVersion: "2026.9.6" } }));
+    // The gateway's user owns the volume (node in OpenClaw's image); flyctl's ssh session is root.
+    chownSync(state, 65534, 65534);
+    chownSync(join(state, "openclaw.json"), 65534, 65534);
+    const fly = fakeFly(join(dir, "fly-sqlite"), state);
+    setMachineEnv(fly, { PATH: botPath("2026.9.6") });
+    const summary = summaryOf(
+      await runScript(
+        "restore.mts",
+        ["--app", "my-bot", "--state-dir", state, "--memory", memory, "--json"],
+        {
+          env: { ...fly.env, HOME },
+          timeoutMs: 600_000,
+        },
+      ),
+    );
+    assert.equal(summary.transport, "fly");
+    assert.equal(summary.era, "sqlite");
+    assert.equal(summary.doctor?.status, 0);
+    assert.deepEqual(readdirSync(join(state, "agents", "main", "sessions")), []);
+    const rootOwned = Object.entries(tree(state)).filter(([, info]) => info.split(" ")[1] !== "65534");
+    assert.deepEqual(rootOwned, [], "files the gateway's user does not own (doctor must run as that user)");
+    assertListsBackup(await sessionsJson("2026.9.6", state), summary, canonical);
+    await assertEveryLine(state, summary);
   });
 });

@@ -299,11 +299,19 @@ case $mode in
     printf 'OCSYNC-RESTORE 1\n'
     # doctor may run for minutes without a word: keep the connection alive with a line every 5 seconds.
     log="$staging/doctor.log"
+    # A temp dir of the gateway user's own (a /tmp/openclaw left by root would stop doctor), removed with staging.
+    mkdir "$staging/tmp" && chmod 700 "$staging/tmp" && chmod 711 "$staging"
+    if [ "$(id -u)" = 0 ]; then chown "$owner_uid:$owner_gid" "$staging/tmp"; fi
     (
       cd "$state" 2>/dev/null || cd /
-      OPENCLAW_STATE_DIR=$state NO_COLOR=1 CI=1
-      export OPENCLAW_STATE_DIR NO_COLOR CI
-      [ "$(id -u)" = 0 ] && [ "$owner_uid" != 0 ] && HOME=$(getent passwd "$owner_uid" 2>/dev/null | cut -d: -f6) && export HOME
+      OPENCLAW_STATE_DIR=$state NO_COLOR=1 CI=1 TMPDIR=$staging/tmp
+      export OPENCLAW_STATE_DIR NO_COLOR CI TMPDIR
+      if [ "$(id -u)" = 0 ] && [ "$owner_uid" != 0 ]; then
+        # The gateway user's home, or (nobody's /nonexistent) the private temp dir: OpenClaw writes below HOME.
+        HOME=$(getent passwd "$owner_uid" 2>/dev/null | cut -d: -f6)
+        [ -n "$HOME" ] && [ -d "$HOME" ] || HOME=$staging/tmp
+        export HOME
+      fi
       as_owner "$@" doctor --fix --yes --non-interactive </dev/null >"$log" 2>&1
       echo "$?" >"$staging/doctor.status"
     ) &

@@ -463,6 +463,10 @@ export async function restore(options: RestoreOptions): Promise<RestoreSummary> 
         `agent ${agentId}'s sessions are in SQLite, which restore reads and checks with the bot's own Node.js (22.5 or later), but ${discovery.node ? `the bot has Node ${discovery.node}` : "the bot's machine has no node on PATH"}`,
       );
   }
+  if (era === "sqlite" && options.prefer === "backup")
+    throw new Failure(
+      `--prefer backup is not supported on a SQLite-era bot yet (OpenClaw's importer would rewrite the bot's own index entries); nothing was changed. Restore with the default (--prefer bot): the backup's sessions are listed under agent:${agentId}:restore-displaced:<sessionId>`,
+    );
   const probe = parseProbe(
     await text(transport, "restore.sh", ["probe", stateDir, agentId], "probe", options.timeoutSeconds),
   );
