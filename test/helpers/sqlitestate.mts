@@ -172,8 +172,19 @@ export async function makeSqliteState(root: string, options: SqliteStateOptions)
       corruptHash: options.corruptArchive,
     });
     expected.set(resetName, resetBytes);
-    const deletedName = `${goneId}.jsonl.deleted.2026-11-10T09-00-00.000Z`;
+    // Layout C is what 2026.8.1+ writes: `.deleted.<ts>.<32 hex>.zst`, a database row AND the same file in
+    // sessions/ (as the real 2026.9.6 `openclaw sessions delete` leaves it; see docs/naming.md).
+    const deletedName =
+      layout === "C"
+        ? `${goneId}.jsonl.deleted.2026-11-10T09-00-00.000Z.3fdfeb113a4347ec999465941849a368`
+        : `${goneId}.jsonl.deleted.2026-11-10T09-00-00.000Z`;
     const deletedBytes = text(strip(conversation(random, goneId, now - 40 * 86_400_000, 3).lines));
+    if (layout === "C") {
+      zstdFiles.push({
+        path: join(sessionsDir, `${deletedName}.zst`),
+        base64: deletedBytes.toString("base64"),
+      });
+    }
     archives.push({
       sessionId: goneId,
       generation: "g1",
