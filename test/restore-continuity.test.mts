@@ -16,7 +16,7 @@ import {
 } from "node:fs";
 import { tmpdir } from "node:os";
 import { delimiter, join } from "node:path";
-import { makeStateDir } from "./helpers/statedir.mts";
+import { makeStateDir } from "../scripts/dev/statedir.mts";
 import { runCommand, runScript, syncLocal } from "./helpers/run.mts";
 import { modelConfig, startModelServer } from "./helpers/model-server.mts";
 import { ensureTools, toolPath } from "../scripts/dev/test-tools.mts";

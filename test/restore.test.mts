@@ -25,7 +25,7 @@ import {
 import { createConnection } from "node:net";
 import { tmpdir, userInfo } from "node:os";
 import { delimiter, join } from "node:path";
-import { conversation, makeStateDir, rng } from "./helpers/statedir.mts";
+import { conversation, makeStateDir, rng } from "../scripts/dev/statedir.mts";
 import { runCommand, runScript, syncLocal, type RunResult } from "./helpers/run.mts";
 import { migrateWithOpenClaw, runExporter } from "./helpers/sqlitestate.mts";
 import { fakeFly, setMachineEnv } from "./helpers/fly.mts";
