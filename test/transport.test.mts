@@ -181,9 +181,8 @@ describe("receive: data sent to a file on the bot's machine, by every transport"
     ],
   ];
   for (const [kind, make] of transports) {
-    test(`${kind}: a stream arrives whole, private, with no temporary left`, async () => {
-      const dir = join(tmp, `receive-${kind}`);
-      mkdirSync(dir);
+    test(`${kind}: a stream arrives whole, private, with no temporary left, its folder created`, async () => {
+      const dir = join(tmp, `receive-${kind}`, "new folder");
       const target = join(dir, "restore data.bin");
       await make().receive({
         path: target,
@@ -205,7 +204,9 @@ describe("receive: data sent to a file on the bot's machine, by every transport"
       assert.deepEqual(readdirSync(dir), ["restore data.bin"]);
     });
     test(`${kind}: a file that cannot be written is one sentence, and nothing is left`, async () => {
-      const target = join(tmp, "no-such-folder", kind, "data");
+      // A folder on the way is a file: it cannot be created.
+      writeFileSync(join(tmp, `in-the-way-${kind}`), "a file");
+      const target = join(tmp, `in-the-way-${kind}`, "sub", "data");
       await assert.rejects(
         make().receive({
           path: target,

@@ -12,7 +12,7 @@ import { readFile } from "node:fs/promises";
 import { PassThrough, type Readable } from "node:stream";
 import { Failure } from "../cli.mts";
 
-export type RemoteProgram = "discover.sh" | "pull.sh" | "export-sqlite.mjs";
+export type RemoteProgram = "discover.sh" | "pull.sh" | "export-sqlite.mjs" | "restore.sh";
 export type TransportKind = "fly" | "ssh" | "local";
 
 export interface CallOptions<T> {
@@ -41,7 +41,8 @@ export interface ProcessOutcome {
 }
 
 export interface ReceiveOptions {
-  /** The file on the bot's machine that gets the data (written as `<path>.part`, then renamed). */
+  /** The file on the bot's machine that gets the data, an absolute path (written as `<path>.part`, then renamed;
+   * missing folders are created). */
   path: string;
   /** The data, made afresh for every attempt. */
   data: () => Readable | Buffer;
@@ -51,8 +52,10 @@ export interface ReceiveOptions {
   label: string;
 }
 
-/** Stores stdin in "$1" on the remote: a private temporary, renamed into place once complete. */
-const RECEIVE_SCRIPT = 'umask 077 && cat > "$1.part" && mv -f -- "$1.part" "$1"';
+/** Stores stdin in "$1" on the remote (its folder created if need be): a private temporary, renamed into place
+ * once complete. */
+const RECEIVE_SCRIPT =
+  'umask 077 && d=${1%/*} && mkdir -p -- "${d:-/}" && cat > "$1.part" && mv -f -- "$1.part" "$1"';
 
 /** What a transport says about a failed call: a sentence, and whether trying again may help. */
 export interface Diagnosis {
@@ -119,6 +122,8 @@ export abstract class Transport {
   /** Stores `options.data` in the file `options.path` on the bot's machine (private, complete or absent). */
   async receive(options: ReceiveOptions): Promise<void> {
     checkRemoteArg(options.path, "the remote file");
+    if (!options.path.startsWith("/"))
+      throw new Failure(`the remote file ${JSON.stringify(options.path)} is not an absolute path`, 2);
     await this.run(["sh", "-c", RECEIVE_SCRIPT, "sh", options.path], options.data, {
       idleTimeoutMs: options.idleTimeoutMs,
       label: options.label,
