@@ -47,6 +47,8 @@ export interface LocalStateOptions {
   env?: NodeJS.ProcessEnv;
   log?: (message: string) => void;
   warn?: (message: string) => void;
+  /** A progress line for long steps (the reporter shows it on a terminal only). */
+  progress?: (message: string) => void;
 }
 
 export interface SessionReport {
@@ -681,12 +683,23 @@ export async function buildLocalState(options: LocalStateOptions): Promise<Local
 
   if (openclaw.era === "sqlite") {
     // The build imports legacy files only through its doctor, which moves them into its database.
-    log(`OpenClaw ${openclaw.version} keeps sessions in SQLite: running its import (doctor --fix)`);
+    log(
+      `OpenClaw ${openclaw.version} keeps sessions in SQLite: running its import (doctor --fix; a few minutes for a long history)`,
+    );
+    const started = Date.now();
+    const ticker = setInterval(
+      () =>
+        options.progress?.(
+          `OpenClaw's import (doctor --fix) is running: ${Math.round((Date.now() - started) / 1000)}s`,
+        ),
+      1000,
+    );
     const doctor = await run(
       [...options.openclaw, "doctor", "--fix", "--yes", "--non-interactive"],
       openclawEnv(out, env),
       600_000,
-    );
+    ).finally(() => clearInterval(ticker));
+    log(`OpenClaw's import finished in ${Math.round((Date.now() - started) / 1000)}s`);
     const text = stripAnsi(`${doctor.stdout}\n${doctor.stderr}`);
     const issues: string[] = [];
     const entries = /Legacy entries:\s*(\d+);\s*SQLite entries:\s*(\d+)/.exec(text);
@@ -716,7 +729,9 @@ export async function buildLocalState(options: LocalStateOptions): Promise<Local
   }
   await writeFile(join(out, MANIFEST), `${JSON.stringify(manifest, null, 2)}\n`);
 
-  const startCommand = `OPENCLAW_STATE_DIR=${quotedOut} ${openclaw.found ? command : "openclaw"} gateway`;
+  // --bind loopback: without it a gateway in a container (devcontainer, Codespace, Docker) binds to every address
+  // and refuses to start without auth; on loopback it starts everywhere and stays private to this machine.
+  const startCommand = `OPENCLAW_STATE_DIR=${quotedOut} ${openclaw.found ? command : "openclaw"} gateway --bind loopback`;
   return {
     out,
     memory,
