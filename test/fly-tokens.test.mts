@@ -9,7 +9,7 @@ import { existsSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { runScript } from "./helpers/run.mts";
-import { makeStateDir, type GeneratedStateDir } from "./helpers/statedir.mts";
+import { makeStateDir, type GeneratedStateDir } from "../scripts/dev/statedir.mts";
 import { fakeFly, type FakeFly } from "./helpers/fly.mts";
 
 const tmp = mkdtempSync(join(tmpdir(), "ocsync-tokens-"));
