@@ -23,7 +23,7 @@ import { UsageError, formatBytes, parseFlags, printJson, runMain } from "./lib/c
 import { verify } from "./lib/verify.mts";
 import { benchExporter, benchHook } from "./dev/bench-cost.mts";
 import { createRedactState, redactJsonlChunk } from "./lib/secrets.mts";
-import { rng } from "../test/helpers/statedir.mts";
+import { rng } from "./dev/statedir.mts";
 
 const HELP = `bench: full verification (secrets included) and sync's secret redaction, against a bare split + JSON.parse
 loop over the same files; the SQLite exporter's peak RSS; the pre-commit hook's time in a large history.
