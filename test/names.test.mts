@@ -16,7 +16,7 @@ import {
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { makeStateDir } from "./helpers/statedir.mts";
-import { ROOT, runCommand, syncLocal } from "./helpers/run.mts";
+import { ROOT, runCommand, runScript, syncLocal } from "./helpers/run.mts";
 import { snapshot } from "./helpers/tree.mts";
 
 const TSX = join(ROOT, "node_modules", "tsx", "dist", "esm", "index.mjs");
@@ -188,6 +188,22 @@ describe("names the local filesystem cannot hold: stored under a stated escaped 
       assert.equal(readFileSync(join(memory, "sessions", local), "utf8"), body);
       assert.ok(summary.renamed.some((r: { name: string }) => r.name === local));
     }
+    // local-state lists them by their names on the bot; verify knows what they are.
+    const out = join(tmp, "map", "local-state");
+    const local = await runScript(
+      "local-state.mts",
+      ["--memory", memory, "--out", out, "--openclaw", join(tmp, "no-openclaw"), "--json"],
+      { env: { HOME: join(tmp, "map", "home") } },
+    );
+    assert.equal(local.code, 0, local.stderr);
+    const listed = (JSON.parse(local.stdout) as { sessions: { key: string; source?: string }[] }).sessions;
+    for (const renamed of summary.renamed as { name: string; remoteName: string }[]) {
+      const entry = listed.find((s) => s.source === renamed.name);
+      assert.ok(entry, `local-state does not list ${renamed.name}`);
+      assert.ok(entry.key.includes(renamed.remoteName.replace(/\.jsonl$/, "").toLowerCase()), entry.key);
+    }
+    const verify = await runScript("verify.mts", [memory, "--json"]);
+    assert.doesNotMatch(verify.stdout, /unknown-file/);
     // The same run again maps the same names and changes nothing.
     const again = await syncLocal(state.root, memory, ["--json"], { env: { OCSYNC_TEST_CASEFOLD: "1" } });
     assert.equal(again.code, 0, again.stderr);
