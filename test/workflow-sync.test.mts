@@ -306,6 +306,27 @@ describe("sync-memory.yml", () => {
       assert.match(result.summary, /Pushed to `main` after 1 rebase\(s\)\./);
     });
 
+    test("a push refused by branch protection fails at once with a sentence, without rebase retries", async () => {
+      const protectedOrigin = makeRepository("protected");
+      const hook = join(protectedOrigin, "hooks", "pre-receive");
+      writeFileSync(
+        hook,
+        '#!/bin/sh\necho "error: GH006: Protected branch update failed for refs/heads/main." >&2\necho "error: Changes must be made through a pull request." >&2\nexit 1\n',
+        { mode: 0o755 },
+      );
+      const head = git(protectedOrigin, "rev-parse", "main");
+      const result = await run(protectedOrigin);
+      assert.equal(result.ok, false);
+      assert.equal(step(result, "commit").outcome, "success");
+      assert.equal(step(result, "push").outcome, "failure");
+      assert.doesNotMatch(step(result, "push").stdout, /rebasing/);
+      assert.match(
+        result.summary,
+        /\*\*Error \(push\):\*\* the push to main was refused by GitHub \(a branch protection rule or ruleset, or the token's permissions: error: GH006: Protected branch update failed for refs\/heads\/main\.\); allow GitHub Actions to push there/,
+      );
+      assert.equal(git(protectedOrigin, "rev-parse", "main"), head);
+    });
+
     test("a failing sync commits nothing and puts its error sentence into the job summary", async () => {
       appendFileSync(
         join(state.agents[0].sessionsDir, state.agents[0].partial![0]),
