@@ -21,26 +21,34 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { UsageError, formatBytes, parseFlags, printJson, runMain } from "./lib/cli.mts";
 import { verify } from "./lib/verify.mts";
+import { benchExporter, benchHook } from "./dev/bench-cost.mts";
 import { createRedactState, redactJsonlChunk } from "./lib/secrets.mts";
-import { rng } from "../test/helpers/statedir.mts";
+import { rng } from "./dev/statedir.mts";
 
 const HELP = `bench: full verification (secrets included) and sync's secret redaction, against a bare split + JSON.parse
-loop over the same files.
+loop over the same files; the SQLite exporter's peak RSS; the pre-commit hook's time in a large history.
 
 Usage: npx tsx scripts/bench.mts [options]     (or: npm run bench)
 
 Options:
-  --size MB     megabytes of synthetic transcripts to generate (default: 256)
+  --size MB     megabytes of synthetic transcripts to generate (default: 256); the SQLite exporter's database
+                holds twice as much, 80 % of it in one transcript (default: 512 MB, one 410 MB transcript)
+  --files N     transcripts in the git history of the hook measurement (default: 10000)
+  --parts LIST  which measurements, comma-separated: verify, exporter, hook (default: all)
   --rounds N    runs of each kind; the best time counts (default: 3)
   --dir DIR     use (or fill) this folder instead of a temporary one
   --keep        keep the generated folder
   --json        print the figures as one JSON document
   -h, --help    show this help
 
-Target: verification runs at ≥ 0.9× the bare loop's throughput with a peak RSS under 150 MB.`;
+Targets: verification runs at ≥ 0.9× the bare loop's throughput with a peak RSS under 150 MB; the SQLite
+exporter's peak RSS stays under 64 MB (Node 24); the pre-commit hook adds under 1 s to a commit of one transcript
+in a 10,000-file history.`;
 
 interface Flags {
   size: string;
+  files: string;
+  parts: string;
   rounds: string;
   dir?: string;
   keep: boolean;
@@ -56,6 +64,8 @@ type Kind = (typeof KINDS)[number];
 async function main(): Promise<number> {
   const { values: flags } = parseFlags<Flags>({
     size: { type: "string", default: "256" },
+    files: { type: "string", default: "10000" },
+    parts: { type: "string", default: "verify,exporter,hook" },
     rounds: { type: "string", default: "3" },
     dir: { type: "string" },
     keep: { type: "boolean", default: false },
@@ -76,9 +86,44 @@ async function main(): Promise<number> {
   if (!Number.isInteger(rounds) || rounds < 1)
     throw new UsageError(`--rounds must be a positive integer, not ${flags.rounds}`);
 
+  const parts = new Set(flags.parts.split(",").map((part) => part.trim()));
+  const unknown = [...parts].filter((part) => !["verify", "exporter", "hook"].includes(part));
+  if (unknown.length)
+    throw new UsageError(`--parts knows verify, exporter and hook, not ${unknown.join(", ")}`);
+  const files = Number(flags.files);
+  if (!Number.isInteger(files) || files < 2)
+    throw new UsageError(`--files must be an integer ≥ 2, not ${flags.files}`);
+
   const dir = flags.dir ?? mkdtempSync(join(tmpdir(), "ocsync-bench-"));
   const sessions = join(dir, "memory", "sessions");
   try {
+    const cost: Record<string, unknown> = {};
+    const lines: string[] = [];
+    if (parts.has("exporter")) {
+      const total = Math.round(megabytes * 2);
+      const figures = benchExporter(dir, total, Math.round(total * 0.8), 2000);
+      cost.exporter = { ...figures, pass: figures.peakRssMb < 64 };
+      lines.push(
+        `exporter: ${formatBytes(figures.databaseBytes)} database, one ${formatBytes(figures.bigTranscriptBytes)} transcript + ${figures.sessions - 1} more, Node ${figures.node}: ` +
+          `peak RSS ${figures.peakRssMb.toFixed(0)} MB (bare node -e 0: ${figures.baselineRssMb.toFixed(0)} MB; target < 64 MB: ${figures.peakRssMb < 64 ? "met" : "NOT met"}), ` +
+          `${figures.seconds.toFixed(1)} s, ${formatBytes(figures.streamBytes)} gzip stream`,
+      );
+    }
+    if (parts.has("hook")) {
+      const figures = benchHook(dir, files, rounds);
+      const added = figures.hookSeconds - figures.noVerifySeconds;
+      cost.hook = { ...figures, addedSeconds: added, pass: added < 1 };
+      lines.push(
+        `hook:     commit of one grown transcript in a ${figures.files}-file history: ${figures.hookSeconds.toFixed(2)} s with the hook, ` +
+          `${figures.noVerifySeconds.toFixed(2)} s --no-verify (hook adds ${added.toFixed(2)} s wall, ${(figures.hookCpuSeconds - figures.noVerifyCpuSeconds).toFixed(2)} s CPU; target < 1 s: ${added < 1 ? "met" : "NOT met"}); ` +
+          `a full verify --staged of the same index: ${figures.fullSeconds.toFixed(2)} s`,
+      );
+    }
+    if (!parts.has("verify")) {
+      if (flags.json) printJson(cost);
+      else process.stdout.write(`${lines.join("\n")}\n`);
+      return 0;
+    }
     if (!existsSync(sessions) || totalSize(sessions) < megabytes * 1e6) {
       process.stderr.write(`bench: generating ${megabytes} MB of transcripts in ${sessions} ...\n`);
       await generate(sessions, megabytes * 1e6);
@@ -134,7 +179,7 @@ async function main(): Promise<number> {
       },
     };
     const pass = result.ratio >= 0.9 && result.verify.peakRssMb < 150;
-    if (flags.json) printJson({ ...result, pass });
+    if (flags.json) printJson({ ...result, pass, ...cost });
     else {
       process.stdout.write(
         [
@@ -143,6 +188,7 @@ async function main(): Promise<number> {
           `verify:  ${result.verify.mbPerSecond.toFixed(0)} MB/s  (all checks, secrets included), peak RSS ${result.verify.peakRssMb.toFixed(0)} MB — ${full.result}`,
           `ratio:   ${result.ratio.toFixed(2)}× the bare loop (target ≥ 0.90×, peak RSS < 150 MB): ${pass ? "met" : "NOT met"}`,
           `redact:  ${result.redact.mbPerSecond.toFixed(0)} MB/s  (sync's streaming redaction + sha256), ${result.redact.ratio.toFixed(2)}× the bare loop, peak RSS ${result.redact.peakRssMb.toFixed(0)} MB — ${redaction.result}`,
+          ...lines,
           "",
         ].join("\n"),
       );

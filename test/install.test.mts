@@ -4,7 +4,7 @@
 // pushes a backup; running the command again changes nothing; a newer version upgrades in place; files in the way
 // stop it with one sentence and nothing changed.
 // Run: npx tsx test/run.mts install
-import { after, before, describe, test } from "node:test";
+import { before, describe, test } from "node:test";
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
 import { createHash } from "node:crypto";
@@ -12,22 +12,20 @@ import {
   appendFileSync,
   existsSync,
   mkdirSync,
-  mkdtempSync,
   readFileSync,
   rmSync,
   symlinkSync,
   writeFileSync,
 } from "node:fs";
-import { tmpdir } from "node:os";
 import { delimiter, join } from "node:path";
 import { runCommand, ROOT } from "./helpers/run.mts";
-import { makeStateDir, type GeneratedStateDir } from "./helpers/statedir.mts";
+import { makeStateDir, type GeneratedStateDir } from "../scripts/dev/statedir.mts";
 import { fakeFly } from "./helpers/fly.mts";
 import { runWorkflow } from "./helpers/actions.mts";
 import { snapshot } from "./helpers/tree.mts";
+import { tempDir } from "./helpers/tmp.mts";
 
-const tmp = mkdtempSync(join(tmpdir(), "ocsync-install-"));
-after(() => rmSync(tmp, { recursive: true, force: true }));
+const tmp = tempDir("install");
 
 const env = {
   HOME: join(tmp, "home"),

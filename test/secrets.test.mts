@@ -1,8 +1,7 @@
 // secrets.mts: detection with secretlint's preset (offline), redaction that keeps JSON valid, the prefilter,
 // streaming redaction, and verify never echoing a secret.
 import assert from "node:assert/strict";
-import { mkdtempSync, mkdirSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, test } from "node:test";
 import {
@@ -16,7 +15,8 @@ import {
 } from "../scripts/lib/secrets.mts";
 import { verify } from "../scripts/lib/verify.mts";
 import { runScript } from "./helpers/run.mts";
-import { SAMPLES, secretPart } from "./secrets-samples.mts";
+import { SAMPLES, secretPart } from "./helpers/secrets-samples.mts";
+import { tempDir } from "./helpers/tmp.mts";
 
 const userLine = (text: string) =>
   JSON.stringify({
@@ -243,17 +243,22 @@ describe("streaming redaction (redactJsonlChunk)", () => {
   });
 });
 
+/** A temporary `<root>/memory/sessions` for verify to read. */
+function memoryFolder(name: string): { root: string; sessions: string } {
+  const root = tempDir(name);
+  const sessions = join(root, "memory", "sessions");
+  mkdirSync(sessions, { recursive: true });
+  return { root, sessions };
+}
+
+/** A transcript's `session` header line (no newline). */
+const sessionHeader = (id: string) =>
+  JSON.stringify({ type: "session", version: 3, id, timestamp: "2026-04-07T02:04:55.700Z" });
+
 describe("verify and sync's redaction share one scanner", () => {
   test("verify reports every escaped form on its line; after sync's streaming redaction it reports none", async () => {
-    const root = mkdtempSync(join(tmpdir(), "ocsync-secrets-forms-"));
-    const sessions = join(root, "memory", "sessions");
-    mkdirSync(sessions, { recursive: true });
-    const header = JSON.stringify({
-      type: "session",
-      version: 3,
-      id: "s1",
-      timestamp: "2026-04-07T02:04:55.700Z",
-    });
+    const { root, sessions } = memoryFolder("secrets-forms");
+    const header = sessionHeader("s1");
     const ascii = (text: string) =>
       [...text].map((c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, "0")}`).join("");
     const lines = [
@@ -290,21 +295,13 @@ describe("verify and sync's redaction share one scanner", () => {
     writeFileSync(join(sessions, "s1.jsonl"), out);
     assert.deepEqual(await secrets(), []);
     for (const line of out.toString("utf8").trimEnd().split("\n")) JSON.parse(line);
-    rmSync(root, { recursive: true, force: true });
   });
 });
 
 describe("verify reports secrets without printing them", () => {
   test("path:line: KIND for each planted secret, exit 1, secret absent from stdout and stderr (text and --json)", async () => {
-    const root = mkdtempSync(join(tmpdir(), "ocsync-secrets-"));
-    const sessions = join(root, "memory", "sessions");
-    mkdirSync(sessions, { recursive: true });
-    const header = JSON.stringify({
-      type: "session",
-      version: 3,
-      id: "abc",
-      timestamp: "2026-04-07T02:04:55.700Z",
-    });
+    const { root, sessions } = memoryFolder("secrets");
+    const header = sessionHeader("abc");
     // Two transcripts (at most 20 problems are listed per file), a secret on every line after the header.
     const kinds = Object.keys(SAMPLES);
     const half = Math.ceil(kinds.length / 2);

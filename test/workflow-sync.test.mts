@@ -3,13 +3,12 @@
 // per target runs its steps in a fresh clone of a local bare `origin`, with only the runtime dependencies
 // installed and the fake flyctl put on PATH by the setup-flyctl step. Real git, the real scripts, a realistic
 // bot state dir.
-import { after, before, describe, test } from "node:test";
+import { before, describe, test } from "node:test";
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
-import { appendFileSync, cpSync, existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { appendFileSync, cpSync, existsSync, mkdirSync, writeFileSync } from "node:fs";
 import { delimiter, join } from "node:path";
-import { makeStateDir, type GeneratedStateDir } from "./helpers/statedir.mts";
+import { makeStateDir, type GeneratedStateDir } from "../scripts/dev/statedir.mts";
 import { fakeFly, type FakeFly } from "./helpers/fly.mts";
 import { ROOT } from "./helpers/run.mts";
 import {
@@ -21,10 +20,10 @@ import {
   type JobResult,
   type Step,
 } from "./helpers/actions.mts";
+import { tempDir } from "./helpers/tmp.mts";
 
 const WORKFLOW = join(ROOT, ".github", "workflows", "sync-memory.yml");
-const tmp = mkdtempSync(join(tmpdir(), "ocsync-workflow-"));
-after(() => rmSync(tmp, { recursive: true, force: true }));
+const tmp = tempDir("workflow");
 
 function git(cwd: string, ...args: string[]): string {
   const r = spawnSync("git", args, { cwd, encoding: "utf8", env: gitEnv() });
