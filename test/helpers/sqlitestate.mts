@@ -9,6 +9,7 @@ import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { gunzipSync } from "node:zlib";
 import { toolPath } from "../../scripts/dev/test-tools.mts";
+import { REMOTE_NODE_FLAGS } from "../../scripts/lib/remote/transport.mts";
 import { conversation, rng } from "../../scripts/dev/statedir.mts";
 import { remoteFilterArgs } from "../../scripts/lib/openclaw/files.mts";
 
@@ -310,11 +311,14 @@ export interface ExportResult {
   end?: { status: number; count: number };
 }
 
-/** Runs the exporter as sync does: `node --input-type=module - MODE STATE AGENT [patterns]`, source on stdin. */
+/** Runs the exporter as sync does: `node FLAGS --input-type=module - MODE STATE AGENT [patterns]`, source on stdin. */
 export async function runExporter(args: string[]): Promise<ExportResult> {
   // Without patterns, the lists sync passes (scripts/lib/openclaw/files.mts, the one copy).
   const argv = args.length === 3 ? [...args, ...remoteFilterArgs()] : args;
-  const result = await runNode24(["--input-type=module", "-", ...argv], readFileSync(EXPORTER));
+  const result = await runNode24(
+    [...REMOTE_NODE_FLAGS, "--input-type=module", "-", ...argv],
+    readFileSync(EXPORTER),
+  );
   const parsed: ExportResult = {
     code: result.code,
     stderr: result.stderr,

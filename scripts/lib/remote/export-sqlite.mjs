@@ -2,7 +2,7 @@
 // for layout C's zstd). Exports one agent's sessions from a SQLite-era OpenClaw database as the file-era layout, in
 // the same stream format as pull.sh, so the local pipeline is the same for both eras. No dependencies.
 //
-// Invoked as:  node --input-type=module - MODE STATE_DIR AGENT [-EXCLUDE_PATTERN | +INCLUDE_PATTERN]...
+// Invoked as:  node --max-semi-space-size=1 --lite-mode --input-type=module - MODE STATE_DIR AGENT [-EXCLUDE_PATTERN | +INCLUDE_PATTERN]...
 //   (this file's source on stdin; `node export-sqlite.mjs MODE ...` works too)
 //   MODE      manifest (sizes and hashes only) or stream (the files too)
 //   patterns  shell-style patterns (* ? [...]) on file names, as sync passes them from scripts/lib/openclaw/files.mts
