@@ -42,7 +42,10 @@ Exit status: 0 built, 1 failed, 2 bad usage.
 
 Example:
   npx tsx scripts/local-state.mts
-  OPENCLAW_STATE_DIR=$PWD/local-state openclaw gateway`;
+  OPENCLAW_STATE_DIR=$PWD/local-state openclaw gateway --bind loopback
+
+OpenClaw is installed with npm (npm install -g openclaw@VERSION, the bot's version) and needs a recent Node:
+2026.9.x wants Node 24.16 or later, 2026.7.x Node 22.22 or later (see its package.json "engines").`;
 
 interface Flags {
   memory?: string;
@@ -84,6 +87,7 @@ async function main(): Promise<number> {
     refresh: Boolean(flags.refresh),
     log: (message) => reporter.info(message),
     warn: (message) => reporter.warn(message),
+    progress: (message) => reporter.progress(message),
   });
 
   if (flags.json) {
