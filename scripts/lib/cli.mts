@@ -183,6 +183,35 @@ export function scriptName(): string {
   return basename(process.argv[1] ?? "script").replace(/\.m?[jt]s$/, "");
 }
 
+/** Why a file operation failed, in words (`ENOSPC` → "the disk is full"). */
+export function errnoReason(error: unknown): string {
+  const code = (error as NodeJS.ErrnoException)?.code;
+  switch (code) {
+    case "ENOSPC":
+    case "EDQUOT":
+      return "the disk is full";
+    case "EACCES":
+    case "EPERM":
+      return "permission denied";
+    case "EROFS":
+      return "the filesystem is read-only";
+    case "EIO":
+      return "an I/O error";
+    case "ENAMETOOLONG":
+      return "a file name too long for this filesystem";
+    case "EMFILE":
+    case "ENFILE":
+      return "too many open files";
+    default:
+      return code ?? (error instanceof Error ? error.message : String(error));
+  }
+}
+
+/** The one sentence for a write that failed: `cannot write <where>: <reason>`. */
+export function writeFailure(error: unknown, where: string): string {
+  return `cannot write ${where}: ${errnoReason(error)}`;
+}
+
 /** Writes one JSON document on stdout. */
 export function printJson(value: unknown): void {
   process.stdout.write(`${shown(JSON.stringify(value, null, 2))}\n`);

@@ -268,7 +268,8 @@ async function checkFile(
 ): Promise<FileResult> {
   const name = basename(file.path);
   const inSessions = basename(dirname(file.path)) === SESSIONS_DIR;
-  const kind = classify(name).kind;
+  // A file stored under an escaped name (store/names.mts) is what its name on the bot says it is.
+  const kind = classify((inSessions && context.provenance?.files[name]?.remoteName) || name).kind;
   const problems: Problem[] = [];
   const hidden = { errors: 0, warnings: 0 };
   const result: FileResult = { problems, hidden };
