@@ -15,6 +15,29 @@ import type { Exclusion } from "../store/syncignore.mts";
 import { redactFile } from "./redact.mts";
 import type { FileChange } from "./types.mts";
 
+/**
+ * Only regular files with one link are read on the bot: a symlink or a hard link named like a transcript could be
+ * a second name of openclaw.json (the channel tokens). One warning per entry left out.
+ */
+export function notReadWarnings(result: StreamResult): string[] {
+  const warnings: string[] = [];
+  const seen = new Set<string>();
+  for (const entry of result.skipped ?? []) {
+    if (seen.has(entry.name)) continue;
+    seen.add(entry.name);
+    const why =
+      entry.why === "hardlink"
+        ? "a hard link (a second name of a file that may live outside the sessions folder)"
+        : entry.why === "symlink"
+          ? "a symbolic link"
+          : "not a regular file";
+    warnings.push(
+      `${quoteName(entry.name)} in the bot's sessions folder is ${why}: not read; only regular files with one link are backed up`,
+    );
+  }
+  return warnings;
+}
+
 export interface Excluded {
   result: StreamResult;
   excluded: { keys: number; files: number };
@@ -30,7 +53,7 @@ export async function dropExcluded(
   if (!exclusion) return { result, excluded };
   const kept: StreamedFile[] = [];
   for (const file of result.files) {
-    if (file.name !== INDEX_FILE && exclusion.excludesFile(file.name)) {
+    if (file.name !== INDEX_FILE && exclusion.excludesFile(file.remoteName ?? file.name)) {
       excluded.files++;
       if (file.path) await rm(file.path, { force: true });
     } else kept.push(file);
@@ -67,6 +90,7 @@ export interface Plan {
   skipped: Record<string, number>;
   skippedFiles: { name: string; kind: string; reason: string }[];
   unknownFiles: string[];
+  renamed: { name: string; remoteName: string; reason: string }[];
   warnings: string[];
 }
 
@@ -118,10 +142,11 @@ export async function planChanges(
     skipped: {},
     skippedFiles: [],
     unknownFiles: [],
+    renamed: [],
     warnings: [],
   };
   for (const file of result.files) {
-    const info = classify(file.name);
+    const info = classify(file.remoteName ?? file.name);
     if (!BACKED_UP.has(info.kind)) {
       // The remote programs leave these out by the same rules; one that arrives anyway is named, not kept.
       plan.skipped[info.kind] = (plan.skipped[info.kind] ?? 0) + 1;
@@ -130,6 +155,9 @@ export async function planChanges(
       continue;
     }
     if (info.kind === "unknown") plan.unknownFiles.push(file.name);
+    if (file.remoteName !== undefined) {
+      plan.renamed.push({ name: file.name, remoteName: file.remoteName, reason: file.nameReason ?? "" });
+    }
     const known = provenance?.files[file.name];
     if (file.unchanged && known) {
       const present = await stat(join(sessionsDir, file.name)).catch(() => undefined);

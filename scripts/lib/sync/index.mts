@@ -9,7 +9,8 @@ import { openMemory } from "./open-memory.mts";
 import { fetcher } from "./fetch.mts";
 import { planTransfer } from "./plan-transfer.mts";
 import { transfer } from "./transfer.mts";
-import { check, dropExcluded } from "./check.mts";
+import { Failure, writeFailure } from "../cli.mts";
+import { check, dropExcluded, notReadWarnings } from "./check.mts";
 import { record } from "./record.mts";
 import { planApply } from "./plan-apply.mts";
 import { apply } from "./apply.mts";
@@ -33,6 +34,7 @@ export function sync(options: SyncOptions): Promise<SyncSummary> {
       const transferPlan = await planTransfer(era, where, memoryDir, fetch, options);
       const transferred = await transfer(transferPlan, era, fetch, {
         ...options,
+        stagingDir: memory.stagingDir,
         agentId: agent.id,
         sessionsDir,
       });
@@ -45,6 +47,7 @@ export function sync(options: SyncOptions): Promise<SyncSummary> {
       });
       if (reconciled.layout !== undefined) syncSource.layout = reconciled.layout;
       const { result, excluded } = await dropExcluded(reconciled.result, transferPlan.exclusion, reporter);
+      const notRead = notReadWarnings(transferred.result);
       const checked = await check(
         result,
         {
@@ -52,7 +55,7 @@ export function sync(options: SyncOptions): Promise<SyncSummary> {
           sessionsDir,
           provenance: transferPlan.provenance,
           agentId: agent.id,
-          warnings: reconciled.warnings,
+          warnings: [...notRead, ...reconciled.warnings],
         },
         options,
       );
@@ -70,5 +73,14 @@ export function sync(options: SyncOptions): Promise<SyncSummary> {
     } finally {
       await memory.close();
     }
+  }).catch((error: unknown) => {
+    // A file operation that failed outside the checks (lock, staging, apply): one sentence, no stack.
+    const errno = error as NodeJS.ErrnoException;
+    if (!(error instanceof Failure) && typeof errno?.code === "string" && errno.syscall) {
+      throw new Failure(
+        `${writeFailure(error, errno.path ? errno.path : "the memory folder")}; nothing was changed`,
+      );
+    }
+    throw error;
   });
 }

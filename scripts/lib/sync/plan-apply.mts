@@ -54,6 +54,7 @@ export function planApply(
     skipped: plan.skipped,
     skippedFiles: plan.skippedFiles,
     unknownFiles: plan.unknownFiles,
+    renamed: plan.renamed,
     warnings: plan.warnings,
     changes: plan.changes,
     provenanceWritten: provenanceWritten && !dryRun,

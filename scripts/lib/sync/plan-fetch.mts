@@ -33,7 +33,7 @@ export async function planFetch(
   const prefixes = new Map<string, string>();
   const unchanged: StreamedFile[] = [];
   for (const file of listing.files) {
-    const info = classify(file.name);
+    const info = classify(file.remoteName ?? file.name);
     if (!BACKED_UP.has(info.kind)) continue;
     const record = provenance.files[file.name];
     const localPath = join(sessionsDir, file.name);
@@ -48,7 +48,7 @@ export async function planFetch(
       continue;
     }
     // Names travel as the hex of their bytes (any name the bot's filesystem allows).
-    const hex = (file.rawName ?? Buffer.from(file.name)).toString("hex");
+    const hex = (file.rawName ?? Buffer.from(file.remoteName ?? file.name)).toString("hex");
     // The stored bytes are the cloud's first bytes when nothing was redacted (a held-back line only shortens).
     if (
       intact &&
@@ -58,7 +58,7 @@ export async function planFetch(
       file.size > record.size
     ) {
       requests.push(`=${hex}:${record.size}:${record.sha256}`);
-      prefixes.set(file.name, localPath);
+      prefixes.set(file.remoteName ?? file.name, localPath);
     } else {
       requests.push(`=${hex}:0:-`);
     }

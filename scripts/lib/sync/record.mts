@@ -41,6 +41,13 @@ export function buildRecords(
       cloudSha256: cloud.file.sha256,
       syncedAt: change.change === "unchanged" && old ? old.syncedAt : at,
     };
+    if (cloud.file.remoteName !== undefined) {
+      record.remoteName = cloud.file.remoteName;
+      if (cloud.file.rawName) record.remoteNameHex = cloud.file.rawName.toString("hex");
+      // A name kept from an earlier sync keeps the reason it was first given.
+      const reason = old?.remoteName === cloud.file.remoteName ? old?.nameReason : undefined;
+      if (reason ?? cloud.file.nameReason) record.nameReason = reason ?? cloud.file.nameReason;
+    }
     if (cloud.heldBackBytes) record.heldBackBytes = cloud.heldBackBytes;
     if (cloud.redactions) record.redactions = cloud.redactions;
     records[change.name] = record;

@@ -3,6 +3,9 @@ import { formatBytes, quoteName } from "../cli.mts";
 import type { SyncSummary } from "./types.mts";
 
 /** The human summary printed at the end of a sync. */
+/** How many changed files a text dry run names (all of them are in --json). */
+const DRY_RUN_LISTED = 200;
+
 export function formatSummary(s: SyncSummary): string {
   const lines = [
     `${s.dryRun ? "Dry run: would sync" : "Synced"} agent ${s.source.agent} (OpenClaw ${s.source.openclawVersion ?? "?"}, ${s.source.era} era) into ${s.memory}`,
@@ -14,6 +17,19 @@ export function formatSummary(s: SyncSummary): string {
   if (s.heldBack.lines) {
     lines.push(
       `  held back: ${s.heldBack.lines} unfinished last line(s), ${s.heldBack.bytes} bytes (they arrive complete next time)`,
+    );
+  }
+  if (s.dryRun) {
+    // The same list --json gives in "changes": what a real run would write.
+    const changing = s.changes.filter((c) => c.change === "new" || c.change === "updated");
+    for (const change of changing.slice(0, DRY_RUN_LISTED))
+      lines.push(
+        `  ${change.change === "new" ? "new:    " : "updated:"} ${quoteName(change.name)} (${formatBytes(change.size)})`,
+      );
+    if (changing.length > DRY_RUN_LISTED)
+      lines.push(`  … and ${changing.length - DRY_RUN_LISTED} more (--json lists every one)`);
+    lines.push(
+      "  (a dry run moves only sizes and hashes: an unfinished last line a real run would hold back is not known yet)",
     );
   }
   if (s.redactions.total) {
@@ -28,6 +44,11 @@ export function formatSummary(s: SyncSummary): string {
   if (s.unknownFiles.length) {
     lines.push(
       `  backed up as unknown kind (not a name OpenClaw is known to write): ${s.unknownFiles.map(quoteName).join(", ")}`,
+    );
+  }
+  if (s.renamed.length) {
+    lines.push(
+      `  stored under an escaped name (mapping in the provenance): ${s.renamed.map((r) => `${quoteName(r.remoteName)} as ${quoteName(r.name)} (${r.reason})`).join(", ")}`,
     );
   }
   if (s.skippedFiles.length) {

@@ -49,6 +49,8 @@ export interface SyncSummary {
   skippedFiles: { name: string; kind: string; reason: string }[];
   /** Files backed up although OpenClaw is not known to write such a name (fail safe): named here and warned. */
   unknownFiles: string[];
+  /** Files stored under an escaped name because this filesystem cannot hold the bot's (store/names.mts). */
+  renamed: { name: string; remoteName: string; reason: string }[];
   warnings: string[];
   changes: FileChange[];
   provenanceWritten: boolean;
