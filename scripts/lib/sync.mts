@@ -34,7 +34,7 @@ import { acquireLock } from "./store/lock.mts";
 import { reconcileSqliteExport } from "./openclaw/continuity.mts";
 import { createRedactState, loadSecretScanner, redactJsonlChunk, type SecretScanner } from "./secrets.mts";
 import { SYNCIGNORE_FILE, applySyncIgnore, loadSyncIgnore, type Exclusion } from "./store/syncignore.mts";
-import { INDEX_FILE, parseIndex, transcriptOf, type SessionIndex } from "./openclaw/sessions-index.mts";
+import { INDEX_FILE, parseIndex, type SessionIndex } from "./openclaw/sessions-index.mts";
 import { FIRST_SQLITE_VERSION, compareCalendar, hasNodeSqlite } from "./openclaw/version.mts";
 import {
   PROVENANCE_FILE,
@@ -353,17 +353,14 @@ async function syncOnce(options: SyncOptions): Promise<SyncSummary> {
       const indexFile = first.files.find((f) => f.name === INDEX_FILE);
       const index = indexFile?.path ? botIndex(await readFile(indexFile.path, "utf8")) : {};
       exclusion = applySyncIgnore(rules, index);
-      for (const key of exclusion.keys) {
-        const transcript = transcriptOf(index[key] ?? {});
-        if (transcript && exclusion.excludesFile(transcript) && isPlainName(transcript)) {
-          excludeArgs.push(`-${globEscape(transcript)}`, `-${globEscape(transcript)}.*`);
-        }
-      }
-      // Plain name globs mean the same to the remote's `case` as to gitignore; the rest is applied here.
-      if (!rules.patterns.some((p) => /^!|\/|\*\*/.test(p))) {
-        excludeArgs.push(
-          ...rules.patterns.filter((p) => isPlainName(p.replace(/[*?]/g, "x"))).map((p) => `-${p}`),
-        );
+      // Decided here, before any content travels: the bot lists names, sizes and hashes, the matcher verify uses
+      // (gitignore semantics: `!`, `/`, `**`, classes, any case) picks the excluded files, and each one goes back
+      // to the bot as an exact-name exclusion, so the transfer never reads it.
+      reporter.progress("listing the bot's sessions for .syncignore…");
+      const listing = await fetch("manifest", programArgs, "listing for .syncignore");
+      for (const file of listing.files) {
+        if (file.name === INDEX_FILE || !exclusion.excludesFile(file.name)) continue;
+        excludeArgs.push(`-${globEscape(file.name)}`);
       }
     }
 
@@ -822,11 +819,7 @@ function botIndex(text: string): SessionIndex {
   }
 }
 
-/** A name that can travel to the remote as a `case` pattern argument. */
-function isPlainName(name: string): boolean {
-  return /^[A-Za-z0-9._%@+=:,~!()-]+$/.test(name) && !name.startsWith("-");
-}
-
+/** A file name as an exact `case` pattern for the bot (the argument is shell-quoted on the way). */
 function globEscape(name: string): string {
   return name.replace(/[*?[\]\\]/g, "\\$&");
 }
