@@ -2,7 +2,8 @@
 // prints the command that starts the gateway on it. memory/ is only read. Run with --help for the options.
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { parseFlags, plural, printJson, Reporter, runMain, UsageError } from "./lib/cli.mts";
+import { output, parseFlags, plural, printJson, Reporter, runMain, UsageError } from "./lib/cli.mts";
+import "./lib/secrets.mts"; // masks any secret in what this command prints
 import { buildLocalState } from "./lib/local-state.mts";
 import { splitCommand } from "./lib/local-state/openclaw-cli.mts";
 
@@ -127,7 +128,7 @@ async function main(): Promise<number> {
   }
   for (const step of report.remaining) lines.push(`Remaining step: ${step}.`);
   lines.push("Start the gateway with:", `  ${report.startCommand}`);
-  process.stdout.write(`${lines.join("\n")}\n`);
+  output(`${lines.join("\n")}\n`);
   return 0;
 }
 

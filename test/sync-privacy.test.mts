@@ -58,6 +58,36 @@ describe("redaction during sync", () => {
     assert.equal(JSON.parse(again.stdout).provenanceWritten, false);
   });
 
+  test("a token used as a session id (a file name, an index value) is never printed: sync masks it, verify reports it", async () => {
+    const dir = join(tmp, "token-name");
+    const state = makeStateDir(join(dir, "state"));
+    const sessionsDir = state.agents[0].sessionsDir;
+    const indexPath = join(sessionsDir, "sessions.json");
+    const index = JSON.parse(readFileSync(indexPath, "utf8"));
+    index["agent:main:telegram:direct:42"] = { sessionId: GITHUB, updatedAt: Date.now() };
+    writeFileSync(indexPath, JSON.stringify(index, null, 2));
+    writeFileSync(
+      join(sessionsDir, `${GITHUB}.jsonl`),
+      `${JSON.stringify({ type: "session", version: 3, id: GITHUB, timestamp: "2026-04-07T02:04:55.700Z" })}\n`,
+    );
+    const memory = join(dir, "memory");
+    for (const args of [["--json"], []]) {
+      const result = await syncLocal(state.root, memory, [...args, "--force"]);
+      assert.equal(result.code, 0, result.stderr);
+      assert.ok(!(result.stdout + result.stderr).includes(GITHUB), "sync prints no token");
+      if (args.length) assert.ok(result.stdout.includes("ghp_…"), "the name is shown masked");
+    }
+    const stored = readFileSync(join(memory, "sessions", "sessions.json"), "utf8");
+    assert.ok(!stored.includes(GITHUB), "the index value is redacted");
+    for (const args of [["--json"], []]) {
+      const verify = await runScript("verify.mts", [...args, memory]);
+      assert.equal(verify.code, 1);
+      assert.ok(!(verify.stdout + verify.stderr).includes(GITHUB), "verify prints no token");
+      assert.match(verify.stdout, /sessions\/ghp_….jsonl/);
+      assert.match(verify.stdout, /secret-in-name|the file's path holds a secret \(GITHUB_TOKEN\)/);
+    }
+  });
+
   test("--no-redact keeps the bytes exactly as the cloud has them", async () => {
     const dir = join(tmp, "no-redact");
     const state = makeStateDir(join(dir, "state"), { plantedText: `token ${GITHUB}` });

@@ -5,7 +5,7 @@ import { createReadStream, createWriteStream } from "node:fs";
 import { once } from "node:events";
 import { mkdir, readFile, readdir, rename, rm, stat, writeFile } from "node:fs/promises";
 import { basename, join, resolve } from "node:path";
-import { Failure, Reporter, formatBytes, plural, quoteName } from "./cli.mts";
+import { Failure, Reporter, formatBytes, plural, quoteName, writeFailure } from "./cli.mts";
 import { BACKED_UP, REMOTE_EXCLUDE, classify, isConversation, remoteFilterArgs } from "./openclaw/files.mts";
 import {
   VERSION_SOURCE_TEXT,
@@ -26,6 +26,7 @@ import {
   stopRemoteCalls,
   type Transport,
 } from "./remote/transport.mts";
+import { isCaseInsensitive, localNames, type LocalName } from "./store/names.mts";
 import { applyStaged, createStaging, removeStaleStaging, type StagedChange } from "./store/apply.mts";
 import { countLines, sha256File, trimUnfinishedLine } from "./store/content.mts";
 import { uncommittedChanges } from "./store/git.mts";
@@ -100,6 +101,8 @@ export interface SyncSummary {
   skippedFiles: { name: string; kind: string; reason: string }[];
   /** Files backed up although OpenClaw is not known to write such a name (fail safe): named here and warned. */
   unknownFiles: string[];
+  /** Files stored under an escaped name because this filesystem cannot hold the bot's (store/names.mts). */
+  renamed: { name: string; remoteName: string; reason: string }[];
   warnings: string[];
   changes: FileChange[];
   provenanceWritten: boolean;
@@ -201,6 +204,13 @@ export async function sync(options: SyncOptions): Promise<SyncSummary> {
     return await syncOnce(options);
   } catch (error) {
     checkInterrupted();
+    // A file operation that failed outside the checks above (lock, staging, apply): one sentence, no stack.
+    const errno = error as NodeJS.ErrnoException;
+    if (!(error instanceof Failure) && typeof errno?.code === "string" && errno.syscall) {
+      throw new Failure(
+        `${writeFailure(error, errno.path ? errno.path : "the memory folder")}; nothing was changed`,
+      );
+    }
     throw error;
   } finally {
     process.off("SIGINT", onSignal);
@@ -363,6 +373,32 @@ async function syncOnce(options: SyncOptions): Promise<SyncSummary> {
       }
     }
 
+    // Local names: the bot's own wherever this filesystem can hold them (store/names.mts), decided once per run
+    // from the first full listing, so an incremental fetch lands under the same names.
+    let mapping: Map<string, LocalName> | undefined;
+    // (OCSYNC_TEST_CASEFOLD=1: tests on a machine that cannot mount a case-insensitive filesystem simulate one.)
+    const caseInsensitive = process.env.OCSYNC_TEST_CASEFOLD === "1" || (await isCaseInsensitive(stagingDir));
+    const nameLocally = (files: StreamedFile[]) => {
+      if (!mapping) {
+        const previous = new Map<string, string>();
+        for (const [local, record] of Object.entries(provenance?.files ?? {}))
+          if (record.remoteName) previous.set(local, record.remoteName);
+        const current = new Set(files.map((f) => f.name));
+        const reserved = Object.entries(provenance?.files ?? {})
+          .filter(([local, record]) => !current.has(record.remoteName ?? local))
+          .map(([local]) => local);
+        mapping = localNames(files, { caseInsensitive, previous, reserved });
+      }
+      for (const file of files) {
+        const local = mapping.get(file.remoteName ?? file.name);
+        if (local && file.remoteName === undefined && (local.local !== file.name || file.rawName)) {
+          file.remoteName = file.name;
+          file.name = local.local;
+          file.nameReason = local.reason;
+        }
+      }
+    };
+
     const mode = options.dryRun ? "manifest" : "stream";
     const chosen = [...programArgs.slice(0, 2), ...excludeArgs, ...programArgs.slice(2)];
     reporter.progress(`${mode === "stream" ? "transferring" : "listing"} ${agent.id}'s sessions…`);
@@ -371,6 +407,7 @@ async function syncOnce(options: SyncOptions): Promise<SyncSummary> {
     if (mode === "stream" && era === "files" && provenance && Object.keys(provenance.files).length) {
       // Incremental: list sizes and hashes first, then fetch only what changed, appends as their new bytes.
       const listing = await fetch("manifest", chosen, "listing");
+      nameLocally(listing.files);
       const plan = await planFetch(listing, sessionsDir, provenance);
       if (plan) {
         incremental = true;
@@ -378,6 +415,7 @@ async function syncOnce(options: SyncOptions): Promise<SyncSummary> {
         const fetched = plan.requests.length
           ? await fetch("fetch", [...programArgs.slice(0, 2), ...plan.requests], "transfer", plan.prefixes)
           : { ...listing, mode: "fetch" as const, files: [], wireBytes: 0 };
+        nameLocally(fetched.files);
         result = {
           ...fetched,
           files: [...fetched.files, ...plan.unchanged],
@@ -385,10 +423,12 @@ async function syncOnce(options: SyncOptions): Promise<SyncSummary> {
         };
       } else {
         result = await fetch("stream", chosen, "transfer");
+        nameLocally(result.files);
         result.wireBytes += listing.wireBytes;
       }
     } else {
       result = await fetch(mode, chosen, mode === "stream" ? "transfer" : "listing");
+      nameLocally(result.files);
     }
     reporter.clearProgress();
     const continuityWarnings: string[] = [];
@@ -408,7 +448,7 @@ async function syncOnce(options: SyncOptions): Promise<SyncSummary> {
     if (exclusion) {
       const kept: StreamedFile[] = [];
       for (const file of result.files) {
-        if (file.name !== INDEX_FILE && exclusion.excludesFile(file.name)) {
+        if (file.name !== INDEX_FILE && exclusion.excludesFile(file.remoteName ?? file.name)) {
           excluded.files++;
           if (file.path) await rm(file.path, { force: true });
         } else kept.push(file);
@@ -472,6 +512,7 @@ async function syncOnce(options: SyncOptions): Promise<SyncSummary> {
       skipped: plan.skipped,
       skippedFiles: plan.skippedFiles,
       unknownFiles: plan.unknownFiles,
+      renamed: plan.renamed,
       warnings: plan.warnings,
       changes: plan.changes,
       provenanceWritten: provenanceWritten && !options.dryRun,
@@ -520,6 +561,7 @@ interface Plan {
   skipped: Record<string, number>;
   skippedFiles: { name: string; kind: string; reason: string }[];
   unknownFiles: string[];
+  renamed: { name: string; remoteName: string; reason: string }[];
   warnings: string[];
 }
 
@@ -539,10 +581,11 @@ async function planChanges(
     skipped: {},
     skippedFiles: [],
     unknownFiles: [],
+    renamed: [],
     warnings: [],
   };
   for (const file of result.files) {
-    const info = classify(file.name);
+    const info = classify(file.remoteName ?? file.name);
     if (!BACKED_UP.has(info.kind)) {
       // The remote programs leave these out by the same rules; one that arrives anyway is named, not kept.
       plan.skipped[info.kind] = (plan.skipped[info.kind] ?? 0) + 1;
@@ -551,6 +594,9 @@ async function planChanges(
       continue;
     }
     if (info.kind === "unknown") plan.unknownFiles.push(file.name);
+    if (file.remoteName !== undefined) {
+      plan.renamed.push({ name: file.name, remoteName: file.remoteName, reason: file.nameReason ?? "" });
+    }
     const known = provenance?.files[file.name];
     if (file.unchanged && known) {
       const present = await stat(join(sessionsDir, file.name)).catch(() => undefined);
@@ -677,6 +723,13 @@ function buildRecords(
       cloudSha256: cloud.file.sha256,
       syncedAt: change.change === "unchanged" && old ? old.syncedAt : at,
     };
+    if (cloud.file.remoteName !== undefined) {
+      record.remoteName = cloud.file.remoteName;
+      if (cloud.file.rawName) record.remoteNameHex = cloud.file.rawName.toString("hex");
+      // A name kept from an earlier sync keeps the reason it was first given.
+      const reason = old?.remoteName === cloud.file.remoteName ? old?.nameReason : undefined;
+      if (reason ?? cloud.file.nameReason) record.nameReason = reason ?? cloud.file.nameReason;
+    }
     if (cloud.heldBackBytes) record.heldBackBytes = cloud.heldBackBytes;
     if (cloud.redactions) record.redactions = cloud.redactions;
     records[change.name] = record;
@@ -733,6 +786,11 @@ export function formatSummary(s: SyncSummary): string {
   if (s.unknownFiles.length) {
     lines.push(
       `  backed up as unknown kind (not a name OpenClaw is known to write): ${s.unknownFiles.map(quoteName).join(", ")}`,
+    );
+  }
+  if (s.renamed.length) {
+    lines.push(
+      `  stored under an escaped name (mapping in the provenance): ${s.renamed.map((r) => `${quoteName(r.remoteName)} as ${quoteName(r.name)} (${r.reason})`).join(", ")}`,
     );
   }
   if (s.skippedFiles.length) {
@@ -819,7 +877,7 @@ async function planFetch(
   const prefixes = new Map<string, string>();
   const unchanged: StreamedFile[] = [];
   for (const file of listing.files) {
-    const info = classify(file.name);
+    const info = classify(file.remoteName ?? file.name);
     if (!BACKED_UP.has(info.kind)) continue;
     const record = provenance.files[file.name];
     const localPath = join(sessionsDir, file.name);
@@ -834,7 +892,7 @@ async function planFetch(
       continue;
     }
     // Names travel as the hex of their bytes (any name the bot's filesystem allows).
-    const hex = (file.rawName ?? Buffer.from(file.name)).toString("hex");
+    const hex = (file.rawName ?? Buffer.from(file.remoteName ?? file.name)).toString("hex");
     // The stored bytes are the cloud's first bytes when nothing was redacted (a held-back line only shortens).
     if (
       intact &&
@@ -844,7 +902,7 @@ async function planFetch(
       file.size > record.size
     ) {
       requests.push(`=${hex}:${record.size}:${record.sha256}`);
-      prefixes.set(file.name, localPath);
+      prefixes.set(file.remoteName ?? file.name, localPath);
     } else {
       requests.push(`=${hex}:0:-`);
     }
