@@ -419,6 +419,7 @@ async function syncOnce(options: SyncOptions): Promise<SyncSummary> {
         result = {
           ...fetched,
           files: [...fetched.files, ...plan.unchanged],
+          skipped: [...(listing.skipped ?? []), ...(fetched.skipped ?? [])],
           wireBytes: listing.wireBytes + fetched.wireBytes,
         };
       } else {
@@ -432,6 +433,22 @@ async function syncOnce(options: SyncOptions): Promise<SyncSummary> {
     }
     reporter.clearProgress();
     const continuityWarnings: string[] = [];
+    // Only regular files with one link are read on the bot: a symlink or a hard link named like a transcript
+    // could be a second name of openclaw.json (the channel tokens).
+    const seen = new Set<string>();
+    for (const entry of result.skipped ?? []) {
+      if (seen.has(entry.name)) continue;
+      seen.add(entry.name);
+      const why =
+        entry.why === "hardlink"
+          ? "a hard link (a second name of a file that may live outside the sessions folder)"
+          : entry.why === "symlink"
+            ? "a symbolic link"
+            : "not a regular file";
+      continuityWarnings.push(
+        `${quoteName(entry.name)} in the bot's sessions folder is ${why}: not read; only regular files with one link are backed up`,
+      );
+    }
     if (era === "sqlite") {
       syncSource.layout = result.info.layout;
       reporter.info(

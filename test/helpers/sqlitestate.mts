@@ -308,6 +308,8 @@ export interface ExportResult {
   /** name → bytes (stream mode) or empty buffer (manifest mode). */
   files: Map<string, Buffer>;
   manifest: { name: string; size: number; sha256: string }[];
+  /** `S` records: entries not read (not a regular file with one link). */
+  skipped: { name: string; why: string }[];
   end?: { status: number; count: number };
 }
 
@@ -326,6 +328,7 @@ export async function runExporter(args: string[]): Promise<ExportResult> {
     info: new Map(),
     files: new Map(),
     manifest: [],
+    skipped: [],
   };
   if (result.stdout.length === 0) return parsed;
   const data = gunzipSync(result.stdout);
@@ -344,6 +347,8 @@ export async function runExporter(args: string[]): Promise<ExportResult> {
     const record = line();
     let m: RegExpExecArray | null;
     if ((m = /^I (\S+) (.*)$/.exec(record))) parsed.info.set(m[1], m[2]);
+    else if ((m = /^S ((?:[0-9a-f]{2})+) (\S+)$/.exec(record)))
+      parsed.skipped.push({ name: Buffer.from(m[1], "hex").toString("latin1"), why: m[2] });
     else if ((m = /^E (\d+) (\d+)$/.exec(record))) {
       parsed.end = { status: Number(m[1]), count: Number(m[2]) };
       break;

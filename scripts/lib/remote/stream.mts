@@ -52,6 +52,8 @@ export interface StreamResult {
   wireBytes: number;
   /** fetch mode: files asked for that no longer exist. */
   gone?: string[];
+  /** Entries of the sessions folder the bot did not read: anything but a regular file with one link. */
+  skipped?: Array<{ name: string; why: "symlink" | "hardlink" | "other" }>;
 }
 
 export class StreamError extends Error {
@@ -202,6 +204,7 @@ class Parser {
   mode: "manifest" | "stream" | "fetch" = "stream";
   info: Record<string, string> = {};
   gone: string[] = [];
+  skipped: NonNullable<StreamResult["skipped"]> = [];
   files: StreamedFile[] = [];
   names = new Set<string>();
   private writeError?: unknown;
@@ -292,6 +295,14 @@ class Parser {
       this.currentName = name;
       if (file.size === 0) await this.closeFile();
       else this.state = "data";
+      return;
+    }
+    if (type === "S") {
+      const match = /^S (\S+) (symlink|hardlink|other)$/.exec(line);
+      const bytes = match ? hexName(match[1]) : undefined;
+      if (!match || !bytes || !isSafeName(bytes))
+        throw new StreamError("malformed skipped record in the stream");
+      this.skipped.push({ name: nameText(bytes).name, why: match[2] as "symlink" | "hardlink" | "other" });
       return;
     }
     if (type === "G" && this.mode === "fetch") {
@@ -432,7 +443,14 @@ class Parser {
     if (this.endRecord.count !== this.files.length) {
       throw new StreamError(`the bot announced ${this.endRecord.count} files but sent ${this.files.length}`);
     }
-    return { mode: this.mode, info: this.info, files: this.files, gone: this.gone, wireBytes: this.received };
+    return {
+      mode: this.mode,
+      info: this.info,
+      files: this.files,
+      gone: this.gone,
+      skipped: this.skipped,
+      wireBytes: this.received,
+    };
   }
 
   async abort(): Promise<void> {
