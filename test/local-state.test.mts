@@ -3,6 +3,7 @@
 // `openclaw sessions export-trajectory` finds each transcript with all its events (topics and forks included).
 // The memory folder is hashed around every run: local-state must never change it.
 // Run: npx tsx test/run.mts local-state
+// test tier: full — the real OpenClaw 2026.7.1 and 2026.9.6 and Node 24 from .tools
 import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
 import { createHash } from "node:crypto";

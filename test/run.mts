@@ -1,16 +1,35 @@
-// Runs the whole node:test suite: lists the test files explicitly (Node 20 expands no globs and `tsx --test`
-// with no files passes silently) and fails when none are found.
-// Usage: npx tsx test/run.mts [filter...]   (filters keep test files whose path contains one of them)
+// Runs the node:test suite: lists the test files explicitly (Node 20 expands no globs and `tsx --test` with no
+// files passes silently) and fails when none are found.
+// Usage: npx tsx test/run.mts [--quick] [filter...]   (filters keep test files whose path contains one of them)
+//
+// Two tiers. `npm test` runs every file (what CI runs). `--quick` (`npm run test:quick`, for the edit loop) leaves
+// out the files that need the real programs scripts/dev/test-tools.mts installs into .tools/ (OpenClaw, Node 24)
+// or that start an sshd. Such a file says so itself, in its header, with one line of this form:
+//     // test tier: full — <what it needs>
+// so a new slow test file needs no edit here: write the line and --quick skips it.
 import { spawnSync } from "node:child_process";
+import { readFileSync } from "node:fs";
 import { globby } from "globby";
 
-const filters = process.argv.slice(2);
-const files = (await globby("test/**/*.test.mts")).filter(
-  (file) => !filters.length || filters.some((f) => file.includes(f)),
-);
+const FULL_TIER_MARK = /^\/\/ test tier: full\b\s*(?:—\s*)?(.*)$/m;
+
+const args = process.argv.slice(2);
+const quick = args.includes("--quick");
+const filters = args.filter((arg) => arg !== "--quick");
+const all = (await globby("test/**/*.test.mts")).sort();
+let files = all.filter((file) => !filters.length || filters.some((f) => file.includes(f)));
+if (quick) {
+  const kept: string[] = [];
+  for (const file of files) {
+    const mark = FULL_TIER_MARK.exec(readFileSync(file, "utf8"));
+    if (!mark) kept.push(file);
+    else process.stderr.write(`test/run: --quick leaves out ${file} (needs ${mark[1] || "the full tier"})\n`);
+  }
+  files = kept;
+}
 if (files.length === 0) {
   process.stderr.write(
-    `test/run: no test files found${filters.length ? ` matching ${filters.join(", ")}` : ""}\n`,
+    `test/run: no test files found${filters.length ? ` matching ${filters.join(", ")}` : ""}${quick ? " in the quick tier" : ""}\n`,
   );
   process.exit(1);
 }

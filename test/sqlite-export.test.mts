@@ -1,6 +1,7 @@
 // The SQLite-era remote exporter (scripts/lib/remote/export-sqlite.mjs), run by the real Node 24 from .tools on
 // databases built from the documented columns of layouts A, B and C.
 // Run: npx tsx test/run.mts sqlite
+// test tier: full — Node 24 from .tools
 import { describe, test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { createHash } from "node:crypto";

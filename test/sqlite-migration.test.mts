@@ -2,6 +2,7 @@
 // (`doctor --fix`, layout C), exported by export-sqlite.mjs on Node 24, and reconciled with a backup taken before
 // the upgrade. Every complete line the file era had must come back byte for byte.
 // Run: npx tsx test/run.mts sqlite
+// test tier: full — the real OpenClaw 2026.9.6 and Node 24 from .tools
 import { describe, test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { createHash } from "node:crypto";

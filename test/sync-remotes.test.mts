@@ -1,5 +1,6 @@
 // The same sync through other real remotes: an OpenSSH server on 127.0.0.1, a minimal remote with nothing but
 // BusyBox, and a SQLite-era bot whose exporter runs on a real Node 24.
+// test tier: full — an sshd on 127.0.0.1 and Node 24 from .tools
 import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
 import { spawn, spawnSync, type ChildProcess } from "node:child_process";

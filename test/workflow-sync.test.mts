@@ -1,6 +1,8 @@
-// The daily backup workflow end to end: .github/workflows/sync-memory.yml parsed and its steps run in order as
-// the runner would (test/helpers/actions.mts), in a fresh clone of a local bare `origin`, with the fake flyctl
-// put on PATH by the setup-flyctl step. Real git, the real scripts, a realistic bot state dir.
+// The daily backup workflow end to end: .github/workflows/sync-memory.yml parsed and its jobs run as the runner
+// would (test/helpers/actions.mts): the config job checks the settings and emits the targets, then one sync job
+// per target runs its steps in a fresh clone of a local bare `origin`, with only the runtime dependencies
+// installed and the fake flyctl put on PATH by the setup-flyctl step. Real git, the real scripts, a realistic
+// bot state dir.
 import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
@@ -14,8 +16,8 @@ import {
   loadWorkflow,
   matrixOf,
   runJob,
+  runWorkflow,
   Unsupported,
-  type Json,
   type JobResult,
   type Step,
 } from "./helpers/actions.mts";
@@ -68,8 +70,11 @@ function makeRepository(name: string): string {
 }
 
 let runs = 0;
+/** One workflow run: its config job, and its first sync job spread on top (most runs have one target). */
 interface Run extends JobResult {
   workspace: string;
+  config: JobResult;
+  syncs: JobResult[];
 }
 
 function step(result: JobResult, id: string) {
@@ -102,18 +107,16 @@ describe("sync-memory.yml", () => {
     origin: string,
     options: {
       vars?: Record<string, string>;
-      matrix?: Record<string, Json>;
+      secrets?: Record<string, string>;
       beforeStep?: (step: Step) => void;
     } = {},
   ): Promise<Run> {
     const n = ++runs;
     const workspace = join(tmp, `run${n}`, "work");
-    const result = await runJob({
+    const result = await runWorkflow({
       workflow: WORKFLOW,
-      job: "sync",
-      matrix: options.matrix,
       vars: options.vars ?? { FLY_APP: "my-bot", REMOTE_STATE_DIR: state.root },
-      secrets: { FLY_API_TOKEN: fly.env.FLY_API_TOKEN },
+      secrets: options.secrets ?? { FLY_API_TOKEN: fly.env.FLY_API_TOKEN },
       runnerEnv: {
         PATH: systemPath,
         HOME: join(tmp, "home"),
@@ -129,8 +132,13 @@ describe("sync-memory.yml", () => {
       flyctlDir: fly.bin,
       beforeStep: options.beforeStep,
     });
-    assert.doesNotMatch(result.log + result.summary, /fm2_faketoken/, "the token is never printed");
-    return { ...result, workspace };
+    const all = Object.values(result.jobs).flat();
+    for (const job of all)
+      assert.doesNotMatch(job.log + job.summary, /fm2_faketoken/, "the token is never printed");
+    const [config] = result.jobs.config;
+    const syncs = result.jobs.sync;
+    const first = syncs[0] ?? config;
+    return { ...first, ok: result.ok, workspace: join(workspace, "sync-1"), config, syncs };
   }
 
   function assertOk(result: JobResult) {
@@ -144,35 +152,53 @@ describe("sync-memory.yml", () => {
     assert.deepEqual(workflow.permissions, { contents: "write" });
     assert.equal(workflow.concurrency?.group, "sync-memory");
     assert.equal(workflow.concurrency?.["cancel-in-progress"], false);
-    assert.ok(job["timeout-minutes"]! > 0 && job["timeout-minutes"]! <= 60);
+    assert.deepEqual(Object.keys(workflow.jobs), ["config", "sync"]);
+    assert.equal(job.needs, "config", "nothing syncs before the settings are checked");
+    for (const j of Object.values(workflow.jobs)) {
+      assert.ok(j["timeout-minutes"]! > 0 && j["timeout-minutes"]! <= 60);
+      assert.equal(j.steps.find((s) => s.uses?.startsWith("actions/setup-node"))?.with?.cache, "npm");
+      assert.ok(
+        j.steps.some((s) => /^npm ci --omit=dev\b/.test(s.run ?? "")),
+        "only the runtime dependencies are installed",
+      );
+    }
+    assert.deepEqual(workflow.jobs.config.permissions, { contents: "read" });
     const uses = job.steps.filter((s) => s.uses).map((s) => s.uses!.replace(/@.*/, ""));
     assert.deepEqual(uses, [
       "actions/checkout",
       "actions/setup-node",
       "superfly/flyctl-actions/setup-flyctl",
     ]);
-    assert.equal(job.steps.find((s) => s.uses?.startsWith("actions/setup-node"))?.with?.cache, "npm");
-    assert.ok(job.steps.some((s) => s.run === "npm ci"));
     const ids = job.steps.filter((s) => s.id).map((s) => s.id);
     assert.deepEqual(
       ids,
-      ["target", "sync", "prune", "verify", "commit", "push"],
+      ["sync", "prune", "verify", "commit", "push"],
       "sync → prune → verify → commit → push",
     );
-    const secretSteps = job.steps.filter((s) => JSON.stringify(s).includes("secrets."));
+    const secretUses = Object.entries(workflow.jobs).flatMap(([id, j]) =>
+      j.steps.flatMap((s) =>
+        [...JSON.stringify(s).matchAll(/\$\{\{([^}]*secrets\.[^}]*)\}\}/g)].map(
+          (m) => `${id}/${s.id}: ${m[1].trim()}`,
+        ),
+      ),
+    );
     assert.deepEqual(
-      secretSteps.map((s) => s.id),
-      ["sync"],
-      "only the sync step sees the Fly token",
+      secretUses,
+      ["config/targets: secrets.FLY_API_TOKEN != ''", "sync/sync: secrets.FLY_API_TOKEN"],
+      "only the sync step sees the Fly token; the config job only whether it is set",
     );
   });
 
-  test("the matrix: one target from FLY_APP by default, one job per SYNC_TARGETS entry", () => {
-    assert.deepEqual(matrixOf(job, { FLY_APP: "my-bot" }), [{ target: {} }]);
-    assert.deepEqual(matrixOf(job, { SYNC_TARGETS: '[{"app":"a"},{"app":"b","machine":"m1"}]' }), [
-      { target: { app: "a" } },
-      { target: { app: "b", machine: "m1" } },
-    ]);
+  test("the matrix is the config job's list of targets", () => {
+    const targets = [
+      { app: "a", machine: "", state_dir: "/data", memory: "memory/a" },
+      { app: "b", machine: "m1", state_dir: "/data", memory: "memory/b-m1" },
+    ];
+    const needs = { config: { result: "success" as const, outputs: { targets: JSON.stringify(targets) } } };
+    assert.deepEqual(
+      matrixOf(job, {}, needs),
+      targets.map((target) => ({ target })),
+    );
   });
 
   describe("runs against a fake Fly app", () => {
@@ -206,6 +232,17 @@ describe("sync-memory.yml", () => {
       assert.equal(result.outputs.commit.committed, "true");
       assert.equal(step(result, "push").outcome, "success");
       assert.equal(result.steps.at(-1)!.outcome, "skipped", "no failure report");
+      for (const dev of ["typescript", "prettier", "deno", "@types/node"])
+        assert.equal(
+          existsSync(join(result.workspace, "node_modules", dev)),
+          false,
+          `${dev} is not installed`,
+        );
+      assert.ok(existsSync(join(result.workspace, "node_modules", "tsx")), "tsx is a runtime dependency");
+      assert.match(
+        result.config.summary,
+        /\| my-bot \| \(the one holding the state dir\) \| `[^`]+` \| `memory\/` \|/,
+      );
     });
 
     test("the next run prunes what is idle for more than 30 days, now that git holds it, and commits that", async () => {
@@ -310,9 +347,10 @@ describe("sync-memory.yml", () => {
           { app: "my-bot", machine: "148e6d4c2e9d89", state_dir: state.root, memory: "memory/second" },
         ]),
       };
-      const entries = matrixOf(job, vars);
-      assert.equal(entries.length, 2);
-      for (const matrix of entries) assertOk(await run(origin, { vars, matrix }));
+      const result = await run(origin, { vars });
+      assert.equal(result.syncs.length, 2, "one sync job per entry");
+      for (const sync of result.syncs) assertOk(sync);
+      assert.match(result.config.summary, /\| my-bot \| 148e6d4c2e9d89 \| `[^`]+` \| `memory\/second\/` \|/);
       const today = new Date().toISOString().slice(0, 10);
       assert.deepEqual(commits(origin), [
         `sync: memory ${today} (second)`,
@@ -325,19 +363,45 @@ describe("sync-memory.yml", () => {
       }
     });
 
-    test("a configuration mistake stops the job before sync, with one sentence in the summary", async () => {
+    test("a configuration mistake stops the run before any sync job, with one sentence in the summary", async () => {
       const origin = makeRepository("bad");
-      const vars = { SYNC_TARGETS: JSON.stringify([{ app: "a" }, { app: "b", memory: "memory/a" }]) };
-      const result = await run(origin, { vars, matrix: matrixOf(job, vars)[0] });
-      assert.equal(result.ok, false);
-      assert.equal(step(result, "target").outcome, "failure");
-      assert.equal(step(result, "sync").outcome, "skipped");
-      assert.match(
-        result.summary,
-        /\*\*Configuration error:\*\* SYNC_TARGETS entries 1 and 2 would share the memory folder memory\/a/,
-      );
-      const none = await run(makeRepository("none"), { vars: {} });
-      assert.match(none.summary, /no Fly app to back up: set the repository variable FLY_APP/);
+      const head = git(origin, "rev-parse", "main");
+      const cases: [Record<string, string>, Record<string, string> | undefined, RegExp][] = [
+        [
+          { SYNC_TARGETS: JSON.stringify([{ app: "a" }, { app: "b", memory: "memory/a" }]) },
+          undefined,
+          /SYNC_TARGETS entries 1 and 2 would share the memory folder memory\/a/,
+        ],
+        [
+          { SYNC_TARGETS: '[{"app": "a"},]' },
+          undefined,
+          /the repository variable SYNC_TARGETS is not valid JSON \(.+\); write it like/,
+        ],
+        [{ SYNC_TARGETS: '{"app": "a"}' }, undefined, /SYNC_TARGETS must be a non-empty JSON array/],
+        [{}, undefined, /no Fly app to back up: set the repository variable FLY_APP/],
+        [{ FLY_APP: "my bot" }, undefined, /"my bot" is not a Fly app name/],
+        [
+          { FLY_APP: "my-bot", PRUNE_OLDER_THAN: "a month" },
+          undefined,
+          /PRUNE_OLDER_THAN is 'a month', not a duration/,
+        ],
+        [
+          { FLY_APP: "my-bot" },
+          {},
+          /the repository secret FLY_API_TOKEN is not set: create a token with 'fly tokens create ssh -a APP'/,
+        ],
+      ];
+      for (const [vars, secrets, sentence] of cases) {
+        const result = await run(origin, { vars, secrets });
+        assert.equal(result.ok, false, JSON.stringify(vars));
+        assert.equal(step(result.config, "targets").outcome, "failure");
+        assert.deepEqual(result.syncs, [], "no sync job starts");
+        const summary = result.config.summary.trim().split("\n");
+        assert.match(summary[0], /^\*\*Configuration error:\*\* [^\n]+$/);
+        assert.match(summary[0], sentence);
+        assert.match(step(result.config, "targets").stdout, /^::error title=configuration::/m);
+      }
+      assert.equal(git(origin, "rev-parse", "main"), head, "nothing was pushed");
     });
   });
 

@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
-# The steps of .github/workflows/sync-memory.yml after "Choose the target", one function each, run from the
-# repository root:  bash scripts/ci/step.sh sync|prune|verify|commit|push|failed
-# They read FLY_APP, FLY_MACHINE, REMOTE_STATE_DIR and MEMORY_DIR (set by scripts/ci/target.mts through
-# $GITHUB_ENV), PRUNE_OLDER_THAN, and the runner's GITHUB_REF_NAME, RUNNER_TEMP, GITHUB_STEP_SUMMARY and
+# The steps of the sync job of .github/workflows/sync-memory.yml, one function each, run from the repository
+# root:  bash scripts/ci/step.sh sync|prune|verify|commit|push|failed
+# They read FLY_APP, FLY_MACHINE, REMOTE_STATE_DIR and MEMORY_DIR (the job's matrix target, checked and filled in
+# by the config job, scripts/ci/targets.mts), PRUNE_OLDER_THAN, and the runner's GITHUB_REF_NAME, RUNNER_TEMP, GITHUB_STEP_SUMMARY and
 # GITHUB_OUTPUT. Files handed from step to step live in $RUNNER_TEMP/ocsync/.
 # Every failure prints one sentence as an ::error:: annotation and into the job summary, and exits 1; nothing
 # is committed before sync, prune and verify have all passed, and nothing is pushed after a failure.
@@ -143,7 +143,7 @@ step_failed() {
 STEP="${1:-}"
 case "$STEP" in
   sync | prune | verify | commit | push)
-    [[ -n "${MEMORY_DIR:-}" ]] || fail "MEMORY_DIR is not set: the \"Choose the target\" step did not run"
+    [[ -n "${MEMORY_DIR:-}" ]] || fail "MEMORY_DIR is not set: the config job gives every sync job its target"
     "step_$STEP"
     ;;
   failed)

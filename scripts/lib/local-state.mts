@@ -10,7 +10,6 @@
 //     only through its own `doctor --fix`, which this module runs with OPENCLAW_STATE_DIR=OUT.
 //   * OUT/.local-state.json records what was written, so that --refresh can tell what the local gateway
 //     changed since (new local conversations) and keep it.
-import { spawn } from "node:child_process";
 import { createHash } from "node:crypto";
 import { constants, existsSync, rmSync } from "node:fs";
 import {
@@ -27,13 +26,13 @@ import {
 } from "node:fs/promises";
 import { basename, dirname, join, relative, resolve, sep } from "node:path";
 import { classify } from "./openclaw/files.mts";
+import { INDEX_FILE, parseIndex, serializeIndex, sessionFileName } from "./openclaw/sessions-index.mts";
+import { isSqliteEra, parseVersion } from "./openclaw/version.mts";
+import { runProcess, shellQuote } from "./proc.mts";
 import { readProvenance, SESSIONS_DIR } from "./store/provenance.mts";
 
 export const MANIFEST = ".local-state.json";
-/** First version whose sessions live in SQLite (2026.7.2-beta.1). */
-const SQLITE_ERA: Version = [2026, 7, 2];
 
-type Version = [number, number, number];
 type Entry = Record<string, unknown> & { sessionId?: string; sessionFile?: string; updatedAt?: number };
 
 export interface LocalStateOptions {
@@ -135,24 +134,9 @@ function derivedId(seed: string): string {
   return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-5${hex.slice(13, 16)}-8${hex.slice(17, 20)}-${hex.slice(20, 32)}`;
 }
 
-export function parseVersion(text: string): { version: string; parts: Version } | undefined {
-  const match = /(\d{4})\.(\d{1,2})\.(\d{1,3})(-[0-9A-Za-z.]+)?/.exec(text);
-  if (!match) return undefined;
-  return { version: match[0], parts: [Number(match[1]), Number(match[2]), Number(match[3])] };
-}
-
-export function isSqliteEra(parts: Version): boolean {
-  for (let i = 0; i < 3; i++) if (parts[i] !== SQLITE_ERA[i]) return parts[i] > SQLITE_ERA[i];
-  return true; // 2026.7.2 and its betas
-}
-
 /** Splits `--openclaw` on whitespace: "openclaw", "/opt/node24 /opt/openclaw/openclaw.mjs". */
 export function splitCommand(text: string): string[] {
   return text.trim().split(/\s+/).filter(Boolean);
-}
-
-function shellQuote(text: string): string {
-  return /^[\w@%+=:,./-]+$/.test(text) ? text : `'${text.replace(/'/g, `'\\''`)}'`;
 }
 
 interface Run {
@@ -162,32 +146,11 @@ interface Run {
   missing?: boolean;
 }
 
-function run(argv: string[], env: NodeJS.ProcessEnv, timeoutMs = 300_000): Promise<Run> {
-  return new Promise((resolvePromise) => {
-    const child = spawn(argv[0], argv.slice(1), { env, stdio: ["ignore", "pipe", "pipe"] });
-    const out: Buffer[] = [];
-    const err: Buffer[] = [];
-    child.stdout.on("data", (chunk: Buffer) => out.push(chunk));
-    child.stderr.on("data", (chunk: Buffer) => err.push(chunk));
-    const timer = setTimeout(() => child.kill("SIGKILL"), timeoutMs);
-    child.on("error", (error: NodeJS.ErrnoException) => {
-      clearTimeout(timer);
-      resolvePromise({
-        code: null,
-        stdout: "",
-        stderr: error.message,
-        missing: error.code === "ENOENT" || error.code === "EACCES",
-      });
-    });
-    child.on("close", (code) => {
-      clearTimeout(timer);
-      resolvePromise({
-        code,
-        stdout: Buffer.concat(out).toString("utf8"),
-        stderr: Buffer.concat(err).toString("utf8"),
-      });
-    });
-  });
+async function run(argv: string[], env: NodeJS.ProcessEnv, timeoutMs = 300_000): Promise<Run> {
+  const result = await runProcess(argv, { env, timeoutMs });
+  if (result.spawnError)
+    return { code: null, stdout: "", stderr: result.spawnError.message, missing: result.missing };
+  return { code: result.code, stdout: result.stdout, stderr: result.stderr };
 }
 
 const stripAnsi = (text: string) => text.replace(/\x1b\[[0-9;]*[A-Za-z]/g, "");
@@ -248,14 +211,15 @@ async function planSessions(memorySessions: string, agent: string): Promise<Plan
   const sessions: SessionReport[] = [];
   const present = new Set(names);
   let cloudIndex: Record<string, Entry> = {};
-  if (present.has("sessions.json")) {
+  if (present.has(INDEX_FILE)) {
     try {
-      const parsed = JSON.parse(await readFile(join(memorySessions, "sessions.json"), "utf8")) as unknown;
-      if (!parsed || typeof parsed !== "object" || Array.isArray(parsed)) throw new Error("not an object");
-      cloudIndex = parsed as Record<string, Entry>;
+      cloudIndex = parseIndex(await readFile(join(memorySessions, INDEX_FILE), "utf8")) as Record<
+        string,
+        Entry
+      >;
     } catch (error) {
       fail(
-        `${join(memorySessions, "sessions.json")} is not a readable session index (${(error as Error).message}).`,
+        `${join(memorySessions, INDEX_FILE)} is not a readable session index (${(error as Error).message}).`,
       );
     }
   }
@@ -272,9 +236,7 @@ async function planSessions(memorySessions: string, agent: string): Promise<Plan
     }
     const entry: Entry = { ...value };
     let file: string | undefined;
-    if (typeof entry.sessionFile === "string" && entry.sessionFile.trim()) {
-      file = entry.sessionFile.trim().split(/[\\/]/).pop();
-    }
+    if (typeof entry.sessionFile === "string") file = sessionFileName(entry.sessionFile.trim());
     if (
       (!file || !present.has(file)) &&
       present.has(`${entry.sessionId}.jsonl`) &&
@@ -604,10 +566,8 @@ export async function buildLocalState(options: LocalStateOptions): Promise<Local
         ...carry.added.map((n) => `new file ${n}`),
         ...carry.modified.map((n) => `changed file ${n}`),
       );
-      if (existsSync(join(oldSessions, "sessions.json"))) {
-        oldIndex =
-          (JSON.parse(await readFile(join(oldSessions, "sessions.json"), "utf8")) as Record<string, Entry>) ??
-          {};
+      if (existsSync(join(oldSessions, INDEX_FILE))) {
+        oldIndex = parseIndex(await readFile(join(oldSessions, INDEX_FILE), "utf8")) as Record<string, Entry>;
       }
     }
   }
@@ -669,7 +629,7 @@ export async function buildLocalState(options: LocalStateOptions): Promise<Local
       });
     }
   }
-  await writeFile(join(newSessions, "sessions.json"), JSON.stringify(plan.index, null, 2), { mode: 0o600 });
+  await writeFile(join(newSessions, INDEX_FILE), serializeIndex(plan.index), { mode: 0o600 });
 
   // Config: the user's, else the previous build's (it may hold local settings), else empty.
   let base: Record<string, unknown> = {};

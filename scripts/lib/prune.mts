@@ -18,10 +18,19 @@
 //   not bring them back while the cloud's entry is unchanged; a session is logged once.
 import { createHash } from "node:crypto";
 import { readFile, readdir, rm, stat, writeFile } from "node:fs/promises";
-import { basename, join, resolve } from "node:path";
+import { join, resolve } from "node:path";
 import { Failure } from "./cli.mts";
 import { readActivity } from "./openclaw/activity.mts";
 import { classify, isConversation } from "./openclaw/files.mts";
+import {
+  INDEX_FILE,
+  IndexParseError,
+  parseIndex,
+  serializeIndex,
+  sessionFileName,
+  type IndexEntry,
+  type SessionIndex,
+} from "./openclaw/sessions-index.mts";
 import { gitView, type GitView } from "./store/committed.mts";
 import {
   applyStaged,
@@ -41,7 +50,6 @@ import {
 } from "./store/provenance.mts";
 
 export const LOG_FILE = "pruned.jsonl";
-export const INDEX_FILE = "sessions.json";
 
 export interface PruneOptions {
   memoryDir: string;
@@ -125,8 +133,6 @@ interface Unit {
   files: { name: string; bytes: number; newest?: number; nameTime?: number }[];
 }
 
-type IndexStore = Record<string, unknown>;
-
 const ISO_FROM_NAME = /^(\d{4}-\d{2}-\d{2})T(\d{2})-(\d{2})-(\d{2})(?:[.-](\d{3}))?Z$/;
 
 function nameTime(stamp: string | undefined): number | undefined {
@@ -138,7 +144,7 @@ function nameTime(stamp: string | undefined): number | undefined {
 
 const iso = (ms: number | undefined) => (ms === undefined ? null : new Date(ms).toISOString());
 
-async function readIndex(path: string): Promise<{ text: string; store: IndexStore } | undefined> {
+async function readIndex(path: string): Promise<{ text: string; store: SessionIndex } | undefined> {
   let text: string;
   try {
     text = await readFile(path, "utf8");
@@ -146,18 +152,16 @@ async function readIndex(path: string): Promise<{ text: string; store: IndexStor
     if ((error as NodeJS.ErrnoException).code === "ENOENT") return undefined;
     throw new Failure(`Cannot read ${path}: ${(error as Error).message}.`);
   }
-  let store: unknown;
   try {
-    store = JSON.parse(text);
-  } catch {
+    return { text, store: parseIndex(text) };
+  } catch (error) {
+    if (error instanceof IndexParseError && error.kind === "shape") {
+      throw new Failure(
+        `${path} is not a session index (a JSON object keyed by session key), so nothing was pruned.`,
+      );
+    }
     throw new Failure(`${path} is not valid JSON, so nothing was pruned; sync again or fix it first.`);
   }
-  if (store === null || typeof store !== "object" || Array.isArray(store)) {
-    throw new Failure(
-      `${path} is not a session index (a JSON object keyed by session key), so nothing was pruned.`,
-    );
-  }
-  return { text, store: store as IndexStore };
 }
 
 async function mapLimit<T, R>(items: T[], limit: number, fn: (item: T) => Promise<R>): Promise<R[]> {
@@ -265,7 +269,7 @@ export async function planPrune(options: PruneOptions): Promise<PrunePlan & { st
   const entryIds = new Map<string, string>();
   if (index) {
     for (const [key, value] of Object.entries(index.store)) {
-      const entry = value as { sessionId?: unknown; sessionFile?: unknown } | null;
+      const entry = value as IndexEntry | null;
       if (
         !entry ||
         typeof entry !== "object" ||
@@ -278,7 +282,7 @@ export async function planPrune(options: PruneOptions): Promise<PrunePlan & { st
       entryIds.set(key, entry.sessionId);
       find(entry.sessionId);
       if (typeof entry.sessionFile === "string" && entry.sessionFile !== "") {
-        const named = fileSession.get(basename(entry.sessionFile.replace(/\\/g, "/")));
+        const named = fileSession.get(sessionFileName(entry.sessionFile)!);
         if (named) union(entry.sessionId, named);
       }
     }
@@ -295,7 +299,7 @@ export async function planPrune(options: PruneOptions): Promise<PrunePlan & { st
   for (const [key, id] of entryIds) {
     const unit = unitOf(id);
     unit.keys.push(key);
-    const updatedAt = (index!.store[key] as { updatedAt?: unknown }).updatedAt;
+    const updatedAt = index!.store[key].updatedAt;
     if (typeof updatedAt === "number" && Number.isFinite(updatedAt) && updatedAt > 0) {
       unit.updatedAt = Math.max(unit.updatedAt ?? 0, updatedAt);
     }
@@ -415,7 +419,7 @@ export async function planPrune(options: PruneOptions): Promise<PrunePlan & { st
 }
 
 interface ApplyState {
-  index?: { text: string; store: IndexStore };
+  index?: { text: string; store: SessionIndex };
 }
 
 /** Public view of a plan (what --json prints), without the internal state. */
@@ -457,9 +461,9 @@ export async function applyPrune(plan: PrunePlan & { state: ApplyState }): Promi
     try {
       if (index && plan.indexEntriesRemoved.length) {
         const removed = new Set(plan.indexEntriesRemoved);
-        const store: IndexStore = {};
+        const store: SessionIndex = {};
         for (const [key, value] of Object.entries(index.store)) if (!removed.has(key)) store[key] = value;
-        const text = `${JSON.stringify(store, null, 2)}${index.text.endsWith("\n") ? "\n" : ""}`;
+        const text = `${serializeIndex(store)}${index.text.endsWith("\n") ? "\n" : ""}`;
         const staged = join(staging, INDEX_FILE);
         await writeFile(staged, text, { mode: (await stat(indexPath)).mode & 0o777 });
         newIndex = { size: Buffer.byteLength(text), sha256: createHash("sha256").update(text).digest("hex") };

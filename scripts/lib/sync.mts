@@ -10,8 +10,6 @@ import { BACKED_UP, REMOTE_EXCLUDE, REMOTE_INCLUDE, classify, isConversation } f
 import {
   VERSION_SOURCE_TEXT,
   chooseAgent,
-  compareCalendar,
-  FIRST_SQLITE_VERSION,
   openclawVersion,
   parseDiscovery,
   storageEra,
@@ -41,14 +39,9 @@ import { countLines, sha256File, trimUnfinishedLine } from "./store/content.mts"
 import { uncommittedChanges } from "./store/git.mts";
 import { reconcileSqliteExport } from "./openclaw/continuity.mts";
 import { createRedactState, loadSecretScanner, redactJsonlChunk, type SecretScanner } from "./secrets.mts";
-import {
-  SYNCIGNORE_FILE,
-  applySyncIgnore,
-  loadSyncIgnore,
-  transcriptOf,
-  type Exclusion,
-  type IndexEntry,
-} from "./store/syncignore.mts";
+import { SYNCIGNORE_FILE, applySyncIgnore, loadSyncIgnore, type Exclusion } from "./store/syncignore.mts";
+import { INDEX_FILE, parseIndex, transcriptOf, type SessionIndex } from "./openclaw/sessions-index.mts";
+import { FIRST_SQLITE_VERSION, compareCalendar, hasNodeSqlite } from "./openclaw/version.mts";
 import {
   PROVENANCE_FILE,
   SESSIONS_DIR,
@@ -296,9 +289,7 @@ async function syncLocked(
   // and `I user_version` records; an unknown layout fails remotely with a sentence (docs/sqlite-era.md).
   const program = era === "sqlite" ? ("export-sqlite.mjs" as const) : ("pull.sh" as const);
   if (era === "sqlite") {
-    const nodeVersion = /^v?(\d+)\.(\d+)/.exec(discovery.node ?? "");
-    const [major, minor] = nodeVersion ? [Number(nodeVersion[1]), Number(nodeVersion[2])] : [0, 0];
-    if (!discovery.tools.node || major < 22 || (major === 22 && minor < 5)) {
+    if (!discovery.tools.node || !hasNodeSqlite(discovery.node)) {
       throw new Failure(
         `agent ${agent.id}'s sessions are in SQLite, which is read with the bot's own Node.js (22.5 or later, for node:sqlite), but ${discovery.node ? `the bot has Node ${discovery.node}` : "the bot's machine has no node on PATH"}`,
       );
@@ -389,8 +380,8 @@ async function syncLocked(
         [...programArgs.slice(0, 2), ...onlyIndex, ...programArgs.slice(2)],
         "index transfer",
       );
-      const indexFile = first.files.find((f) => f.name === "sessions.json");
-      const index = indexFile?.path ? parseIndex(await readFile(indexFile.path, "utf8")) : {};
+      const indexFile = first.files.find((f) => f.name === INDEX_FILE);
+      const index = indexFile?.path ? botIndex(await readFile(indexFile.path, "utf8")) : {};
       exclusion = applySyncIgnore(rules, index);
       for (const key of exclusion.keys) {
         const transcript = transcriptOf(index[key] ?? {});
@@ -452,13 +443,13 @@ async function syncLocked(
     if (exclusion) {
       const kept: StreamedFile[] = [];
       for (const file of result.files) {
-        if (file.name !== "sessions.json" && exclusion.excludesFile(file.name)) {
+        if (file.name !== INDEX_FILE && exclusion.excludesFile(file.name)) {
           excluded.files++;
           if (file.path) await rm(file.path, { force: true });
         } else kept.push(file);
       }
       result = { ...result, files: kept };
-      const index = result.files.find((f) => f.name === "sessions.json");
+      const index = result.files.find((f) => f.name === INDEX_FILE);
       if (index?.path && exclusion.keys.length) {
         // The stored index drops the excluded keys (provenance keeps the cloud's hash of the whole index).
         const full = parseIndex(await readFile(index.path, "utf8"));
@@ -530,7 +521,7 @@ async function syncLocked(
       const next: Provenance = { format: 1, lastSync: syncSource, files: records, prunedKeys };
       await writeFile(provenancePath, serializeProvenance(next), { mode: 0o644 });
       const ordered = [...plan.staged].sort(
-        (a, b) => Number(a.name === "sessions.json") - Number(b.name === "sessions.json"),
+        (a, b) => Number(a.name === INDEX_FILE) - Number(b.name === INDEX_FILE),
       );
       const steps: StagedChange[] = ordered.map((s) => ({
         target: join(SESSIONS_DIR, s.name),
@@ -761,15 +752,12 @@ export function formatSummary(s: SyncSummary): string {
   return `${lines.join("\n")}\n`;
 }
 
-function parseIndex(text: string): Record<string, IndexEntry> {
+function botIndex(text: string): SessionIndex {
   try {
-    const value = JSON.parse(text) as unknown;
-    if (value && typeof value === "object" && !Array.isArray(value))
-      return value as Record<string, IndexEntry>;
+    return parseIndex(text);
   } catch {
-    // fall through
+    throw new Failure("the bot's sessions.json is not a JSON object; it cannot be filtered by .syncignore");
   }
-  throw new Failure("the bot's sessions.json is not a JSON object; it cannot be filtered by .syncignore");
 }
 
 /** A name that can travel to the remote as a `case` pattern argument. */

@@ -27,14 +27,14 @@ import {
   type SecretHit,
 } from "./secrets.mts";
 import { PROVENANCE_FILE, SESSIONS_DIR, type Provenance } from "./store/provenance.mts";
+import { SYNCIGNORE_FILE, applySyncIgnore, parseSyncIgnore, type Exclusion } from "./store/syncignore.mts";
 import {
-  SYNCIGNORE_FILE,
-  applySyncIgnore,
-  parseSyncIgnore,
+  IndexParseError,
+  parseIndex,
   transcriptOf,
-  type Exclusion,
   type IndexEntry,
-} from "./store/syncignore.mts";
+  type SessionIndex,
+} from "./openclaw/sessions-index.mts";
 
 export interface Problem {
   path: string;
@@ -453,10 +453,9 @@ async function loadContext(source: Source, dir: string): Promise<MemoryContext> 
   if (ignoreText) {
     const rules = parseSyncIgnore(ignoreText.toString("utf8"));
     const index = await source.read(at(`${SESSIONS_DIR}/sessions.json`));
-    let entries: Record<string, IndexEntry> = {};
+    let entries: SessionIndex = {};
     try {
-      const parsed = index ? JSON.parse(index.toString("utf8")) : {};
-      if (parsed && typeof parsed === "object" && !Array.isArray(parsed)) entries = parsed;
+      if (index) entries = parseIndex(index.toString("utf8"));
     } catch {
       // reported when sessions.json itself is checked
     }
@@ -667,15 +666,13 @@ async function checkIndex(
   const problems: Problem[] = [];
   const problem = (severity: Severity, code: string, message: string) =>
     problems.push(fileProblem(file.path, severity, code, message));
-  let index: unknown;
+  let index: SessionIndex;
   try {
-    index = JSON.parse(text.toString("utf8"));
+    index = parseIndex(text.toString("utf8"));
   } catch (error) {
-    problem("error", "invalid-json", `invalid JSON: ${(error as Error).message.split("\n")[0]}`);
-    return problems;
-  }
-  if (!index || typeof index !== "object" || Array.isArray(index)) {
-    problem("error", "bad-index", "not an object keyed by session key");
+    if (error instanceof IndexParseError && error.kind === "shape")
+      problem("error", "bad-index", "not an object keyed by session key");
+    else problem("error", "invalid-json", `invalid JSON: ${(error as Error).message.split("\n")[0]}`);
     return problems;
   }
   const dir = dirname(file.path);

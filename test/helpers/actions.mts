@@ -1,13 +1,16 @@
-// A small GitHub Actions runner for one job of a workflow: runs its `run:` steps in order the way the hosted
-// runner does (bash -e, workflow/job/step env, ${{ }} expressions, $GITHUB_ENV, $GITHUB_OUTPUT, $GITHUB_PATH,
-// $GITHUB_STEP_SUMMARY, `if:` with success()/failure()/always()), and emulates the few actions the sync
-// workflow uses: actions/checkout (a full clone of a local origin), actions/setup-node (this Node),
-// superfly/flyctl-actions/setup-flyctl (puts a given folder, the fake flyctl, on PATH), and `npm ci` (links
-// this project's node_modules). Anything else — another action, an unknown key, a non-bash shell — throws, so
-// a test built on it fails when the workflow changes in a way it cannot run faithfully.
+// A small GitHub Actions runner: runs a job's `run:` steps in order the way the hosted runner does (bash -e,
+// workflow/job/step env, ${{ }} expressions, $GITHUB_ENV, $GITHUB_OUTPUT, $GITHUB_PATH, $GITHUB_STEP_SUMMARY,
+// `if:` with success()/failure()/always(), job `outputs`), and a whole workflow's jobs in `needs` order, each
+// matrix entry in turn, with the `needs` context. It emulates the few actions the sync workflow uses:
+// actions/checkout (a clone of a local origin, shallow unless fetch-depth: 0), actions/setup-node (this Node),
+// superfly/flyctl-actions/setup-flyctl (puts a given folder, the fake flyctl, on PATH), and `npm ci` (links this
+// project's node_modules; with --omit=dev only the packages package-lock.json does not mark as dev, so a script
+// that needs a development tool fails here as it would on the runner). Anything else — another action, an
+// unknown key, a non-bash shell — throws, so a test built on it fails when the workflow changes in a way it
+// cannot run faithfully.
 import { spawnSync } from "node:child_process";
 import { existsSync, mkdirSync, readFileSync, symlinkSync, writeFileSync } from "node:fs";
-import { delimiter, join } from "node:path";
+import { delimiter, dirname, join } from "node:path";
 import { parse } from "yaml";
 import { runCommand, ROOT } from "./run.mts";
 
@@ -217,6 +220,8 @@ export interface Job {
   "runs-on": string;
   "timeout-minutes"?: number;
   permissions?: Record<string, string>;
+  needs?: string | string[];
+  outputs?: Record<string, string>;
   strategy?: { "fail-fast"?: boolean; "max-parallel"?: number; matrix?: Record<string, unknown> };
   env?: Record<string, unknown>;
   steps: Step[];
@@ -232,7 +237,17 @@ export interface Workflow {
 }
 
 const WORKFLOW_KEYS = ["name", "on", "permissions", "concurrency", "env", "jobs"];
-const JOB_KEYS = ["name", "runs-on", "timeout-minutes", "permissions", "strategy", "env", "steps"];
+const JOB_KEYS = [
+  "name",
+  "runs-on",
+  "timeout-minutes",
+  "permissions",
+  "needs",
+  "outputs",
+  "strategy",
+  "env",
+  "steps",
+];
 const STEP_KEYS = ["name", "id", "uses", "run", "with", "env", "if", "shell"];
 
 function onlyKeys(object: object, allowed: string[], where: string): void {
@@ -251,8 +266,18 @@ export function loadWorkflow(path: string): Workflow {
   return workflow;
 }
 
+/** What a later job sees of an earlier one in the `needs` context. */
+export type Needs = Record<
+  string,
+  { result: "success" | "failure" | "skipped"; outputs: Record<string, string> }
+>;
+
+export function needsOf(job: Job): string[] {
+  return typeof job.needs === "string" ? [job.needs] : (job.needs ?? []);
+}
+
 /** The matrix entries of a job for the given repository variables (one empty entry when it has no matrix). */
-export function matrixOf(job: Job, vars: Record<string, string>): Record<string, Json>[] {
+export function matrixOf(job: Job, vars: Record<string, string>, needs: Needs = {}): Record<string, Json>[] {
   const matrix = job.strategy?.matrix;
   if (!matrix) return [{}];
   const keys = Object.keys(matrix);
@@ -260,7 +285,7 @@ export function matrixOf(job: Job, vars: Record<string, string>): Record<string,
     throw new Unsupported("matrix include/exclude is not emulated");
   let entries: Record<string, Json>[] = [{}];
   for (const key of keys) {
-    const values = resolveValue(matrix[key], { vars });
+    const values = resolveValue(matrix[key], { vars, needs: needs as unknown as Json });
     if (!Array.isArray(values)) throw new Unsupported(`matrix.${key} is not a list`);
     entries = entries.flatMap((entry) => values.map((value) => ({ ...entry, [key]: value })));
   }
@@ -280,7 +305,10 @@ export interface JobResult {
   ok: boolean;
   steps: StepResult[];
   summary: string;
+  /** Each step's outputs, by step id. */
   outputs: Record<string, Record<string, string>>;
+  /** The job's own `outputs`, as later jobs see them. */
+  jobOutputs: Record<string, string>;
   /** Everything every step printed, for assertions about leaks. */
   log: string;
 }
@@ -289,6 +317,8 @@ export interface RunJobOptions {
   workflow: string;
   job: string;
   matrix?: Record<string, Json>;
+  /** The results of the jobs this one needs. */
+  needs?: Needs;
   vars: Record<string, string>;
   secrets: Record<string, string>;
   /** The runner's own environment (PATH without any flyctl, HOME, knobs the test needs). */
@@ -336,7 +366,8 @@ export async function runJob(options: RunJobOptions): Promise<JobResult> {
   const job = workflow.jobs[options.job];
   if (!job) throw new Unsupported(`no job ${options.job}`);
   if (!/^ubuntu-/.test(job["runs-on"])) throw new Unsupported(`runs-on ${job["runs-on"]}`);
-  const matrix = options.matrix ?? matrixOf(job, options.vars)[0];
+  const needs = options.needs ?? {};
+  const matrix = options.matrix ?? matrixOf(job, options.vars, needs)[0];
   mkdirSync(options.temp, { recursive: true });
   const github = {
     ref_name: options.ref,
@@ -364,6 +395,7 @@ export async function runJob(options: RunJobOptions): Promise<JobResult> {
     vars: options.vars,
     secrets: options.secrets,
     matrix,
+    needs: needs as unknown as Json,
     github,
     runner: { os: "Linux", temp: options.temp },
     strategy: {},
@@ -421,10 +453,11 @@ export async function runJob(options: RunJobOptions): Promise<JobResult> {
       result = emulateAction(step, options, pathPrefix, ctx);
     } else if (step.run !== undefined) {
       const script = toText(resolveValue(step.run, ctx));
-      if (script.trim() === "npm ci") {
-        // The dependencies this checkout's package-lock.json pins are the ones installed here.
-        symlinkSync(join(ROOT, "node_modules"), join(options.workspace, "node_modules"));
-        result = { code: 0, stdout: "npm ci (emulated: linked the project's node_modules)\n", stderr: "" };
+      const npmCi = /^npm ci( --omit=dev)?(\s+#.*)?$/.exec(script.trim());
+      if (npmCi) {
+        result = npmCi[1]
+          ? installRuntimeDependencies(options.workspace)
+          : linkAllDependencies(options.workspace);
       } else {
         const shell = step.shell;
         if (shell !== undefined && shell !== "bash") throw new Unsupported(`shell ${shell}`);
@@ -456,11 +489,15 @@ export async function runJob(options: RunJobOptions): Promise<JobResult> {
     }
     results.push({ name: label, id: step.id, outcome, ...result });
   }
+  const jobOutputs: Record<string, string> = {};
+  for (const [key, value] of Object.entries(job.outputs ?? {}))
+    jobOutputs[key] = toText(resolveValue(value, { ...base, env: { ...globalEnv }, steps: outcomes }));
   return {
     ok: !status.failed,
     steps: results,
     summary: summary.join(""),
     outputs,
+    jobOutputs,
     log: results.map((r) => r.stdout + r.stderr).join("\n"),
   };
 }
@@ -478,10 +515,11 @@ function emulateAction(
   const checkout = /^actions\/checkout@v\d+$/.exec(uses);
   if (checkout) {
     onlyKeys(inputs, ["fetch-depth"], uses);
-    if (inputs["fetch-depth"] !== "0")
-      throw new Unsupported("actions/checkout is emulated as a full clone: set fetch-depth: 0");
-    const clone = runGit(["clone", "--quiet", "--branch", options.ref, options.origin, options.workspace]);
-    return clone;
+    const depth = inputs["fetch-depth"] ?? "1";
+    if (!/^\d+$/.test(depth)) throw new Unsupported(`actions/checkout fetch-depth ${depth}`);
+    const shallow = depth === "0" ? [] : ["--depth", depth];
+    const origin = depth === "0" ? options.origin : `file://${options.origin}`;
+    return runGit(["clone", "--quiet", ...shallow, "--branch", options.ref, origin, options.workspace]);
   }
   if (/^actions\/setup-node@v\d+$/.test(uses)) {
     onlyKeys(inputs, ["node-version", "cache"], uses);
@@ -507,4 +545,95 @@ function emulateAction(
 function runGit(args: string[]): { code: number | null; stdout: string; stderr: string } {
   const r = spawnSync("git", args, { encoding: "utf8" });
   return { code: r.status, stdout: r.stdout, stderr: r.stderr };
+}
+
+/** `npm ci`: the dependencies this checkout's package-lock.json pins are the ones installed here. */
+function linkAllDependencies(workspace: string): { code: number; stdout: string; stderr: string } {
+  symlinkSync(join(ROOT, "node_modules"), join(workspace, "node_modules"));
+  return { code: 0, stdout: "npm ci (emulated: linked the project's node_modules)\n", stderr: "" };
+}
+
+/**
+ * `npm ci --omit=dev`: a node_modules holding only the top-level packages the checkout's package-lock.json does
+ * not mark `dev` (each a link to this project's installed copy), and their `.bin` commands.
+ */
+function installRuntimeDependencies(workspace: string): { code: number; stdout: string; stderr: string } {
+  const lock = JSON.parse(readFileSync(join(workspace, "package-lock.json"), "utf8")) as {
+    packages: Record<string, { dev?: boolean; optional?: boolean; bin?: string | Record<string, string> }>;
+  };
+  const modules = join(workspace, "node_modules");
+  mkdirSync(join(modules, ".bin"), { recursive: true });
+  const installed: string[] = [];
+  for (const [path, entry] of Object.entries(lock.packages)) {
+    const name = /^node_modules\/((?:@[^/]+\/)?[^/]+)$/.exec(path)?.[1];
+    if (!name || entry.dev) continue;
+    const source = join(ROOT, "node_modules", name);
+    // Optional packages (esbuild's per-platform builds) are installed only where they fit, as npm does.
+    if (!existsSync(source) && entry.optional) continue;
+    if (!existsSync(source)) throw new Error(`${name} is in package-lock.json but not installed in ${ROOT}`);
+    mkdirSync(dirname(join(modules, name)), { recursive: true });
+    symlinkSync(source, join(modules, name));
+    installed.push(name);
+    const bins =
+      typeof entry.bin === "string" ? { [name.replace(/^@[^/]+\//, "")]: entry.bin } : (entry.bin ?? {});
+    for (const [command, file] of Object.entries(bins))
+      symlinkSync(join(source, file), join(modules, ".bin", command));
+  }
+  return {
+    code: 0,
+    stdout: `npm ci --omit=dev (emulated: ${installed.length} runtime packages linked)\n`,
+    stderr: "",
+  };
+}
+
+export interface WorkflowResult {
+  ok: boolean;
+  /** Each job's runs, one per matrix entry (none when it was skipped because a job it needs failed). */
+  jobs: Record<string, JobResult[]>;
+}
+
+/**
+ * Runs every job of a workflow in `needs` order, each matrix entry in turn (GitHub runs them in parallel; the
+ * sync jobs write separate folders and rebase their pushes, so the order is one the runner may choose). A job
+ * whose needed job failed is skipped, as on GitHub. `workspace` and `temp` are parent folders here.
+ */
+export async function runWorkflow(
+  options: Omit<RunJobOptions, "job" | "matrix" | "needs">,
+): Promise<WorkflowResult> {
+  const workflow = loadWorkflow(options.workflow);
+  const done: Needs = {};
+  const jobs: Record<string, JobResult[]> = {};
+  const pending = Object.keys(workflow.jobs);
+  let ok = true;
+  while (pending.length) {
+    const index = pending.findIndex((id) => needsOf(workflow.jobs[id]).every((need) => need in done));
+    if (index < 0) throw new Unsupported(`jobs ${pending.join(", ")} need each other`);
+    const [id] = pending.splice(index, 1);
+    const job = workflow.jobs[id];
+    const needs = Object.fromEntries(needsOf(job).map((need) => [need, done[need]]));
+    jobs[id] = [];
+    if (Object.values(needs).some((need) => need.result !== "success")) {
+      done[id] = { result: "skipped", outputs: {} };
+      continue;
+    }
+    const entries = matrixOf(job, options.vars, needs);
+    let result: "success" | "failure" = "success";
+    const outputs: Record<string, string> = {};
+    for (const [n, matrix] of entries.entries()) {
+      const run = await runJob({
+        ...options,
+        job: id,
+        matrix,
+        needs,
+        workspace: join(options.workspace, `${id}-${n + 1}`),
+        temp: join(options.temp, `${id}-${n + 1}`),
+      });
+      jobs[id].push(run);
+      if (!run.ok) result = "failure";
+      Object.assign(outputs, run.jobOutputs);
+    }
+    if (result === "failure") ok = false;
+    done[id] = { result, outputs };
+  }
+  return { ok, jobs };
 }

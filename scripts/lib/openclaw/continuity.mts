@@ -19,6 +19,7 @@ import { join } from "node:path";
 import type { StreamResult, StreamedFile } from "../remote/stream.mts";
 import { completeLength, sha256File } from "../store/content.mts";
 import { classify } from "./files.mts";
+import { INDEX_FILE, parseIndex } from "./sessions-index.mts";
 
 export interface ContinuityReport {
   /** The staged files after reconciliation. */
@@ -169,15 +170,12 @@ export async function reconcileSqliteExport(
   }
 
   // The index: the database's, one key per session. Report keys the migration rewrote.
-  const index = files.get("sessions.json");
-  const oldIndexPath = join(sessionsDir, "sessions.json");
+  const index = files.get(INDEX_FILE);
+  const oldIndexPath = join(sessionsDir, INDEX_FILE);
   if (index?.path && (await exists(oldIndexPath))) {
     try {
-      const now = JSON.parse(await readFile(index.path, "utf8")) as Record<string, { sessionId?: string }>;
-      const before = JSON.parse(await readFile(oldIndexPath, "utf8")) as Record<
-        string,
-        { sessionId?: string }
-      >;
+      const now = parseIndex(await readFile(index.path, "utf8"));
+      const before = parseIndex(await readFile(oldIndexPath, "utf8"));
       const keysById = new Map<string, string[]>();
       for (const [key, entry] of Object.entries(now)) {
         const id = String(entry?.sessionId ?? "").toLowerCase();

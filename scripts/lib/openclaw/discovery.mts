@@ -1,6 +1,7 @@
 // What discover.sh found on the bot's machine, parsed; the OpenClaw version in the reference's order of
 // preference; the storage era; and the choice of agent.
 import { Failure } from "../cli.mts";
+import { normalizeVersion } from "./version.mts";
 
 export interface AgentInfo {
   id: string;
@@ -74,12 +75,6 @@ export function parseDiscovery(text: string): Discovery {
   return result;
 }
 
-/** `OpenClaw 2026.4.12 (abc1234)`, `2026.1.30`, `v2026.7.2-beta.1` → the bare calendar version. */
-export function normalizeVersion(text: string): string | undefined {
-  const match = /(\d{4}\.\d{1,2}\.\d{1,3}(?:-(?:beta\.\d+|\d+))?)/.exec(text);
-  return match?.[1];
-}
-
 export function openclawVersion(discovery: Discovery): { version?: string; source?: VersionSource } {
   for (const source of VERSION_ORDER) {
     const raw = discovery.versions[source];
@@ -88,22 +83,6 @@ export function openclawVersion(discovery: Discovery): { version?: string; sourc
   }
   return {};
 }
-
-/** Orders calendar versions; a beta sorts before its release, a `-N` respin after it. */
-export function compareCalendar(a: string, b: string): number {
-  const parse = (v: string) => {
-    const m = /^(\d+)\.(\d+)\.(\d+)(?:-(beta)\.(\d+)|-(\d+))?/.exec(v);
-    if (!m) return [0, 0, 0, 0, 0];
-    const tier = m[4] ? 0 : m[6] ? 2 : 1;
-    return [Number(m[1]), Number(m[2]), Number(m[3]), tier, Number(m[5] ?? m[6] ?? 0)];
-  };
-  const pa = parse(a);
-  const pb = parse(b);
-  for (let i = 0; i < pa.length; i++) if (pa[i] !== pb[i]) return Math.sign(pa[i] - pb[i]);
-  return 0;
-}
-
-export const FIRST_SQLITE_VERSION = "2026.7.2-beta.1";
 
 export type Era = "files" | "sqlite";
 

@@ -1,9 +1,10 @@
 // flyctl specifics (shared/reference/flyctl.md): finding the binary, refusing versions that lose output tails,
 // choosing the machine whose volume holds the state dir, and turning flyctl's error texts into sentences.
-import { spawn } from "node:child_process";
 import { accessSync, constants, statSync } from "node:fs";
 import { delimiter, join } from "node:path";
 import { Failure } from "../cli.mts";
+import { compareVersions } from "../openclaw/version.mts";
+import { runProcess } from "../proc.mts";
 import { lastLine, remoteError, Transport, type Diagnosis, type ProcessOutcome } from "./transport.mts";
 
 /** Below this, flyctl could exit 0 before copying the last bytes of remote output (flyctl PR #5045). */
@@ -54,41 +55,17 @@ export function flyEnv(): NodeJS.ProcessEnv {
 }
 
 /** Runs a short flyctl command (version, machine list) with a time limit; returns stdout, stderr, code. */
-export function runFlyctl(
+export async function runFlyctl(
   bin: string,
   args: string[],
   timeoutMs = 60_000,
 ): Promise<{ code: number | null; stdout: string; stderr: string; timedOut: boolean }> {
-  return new Promise((resolve) => {
-    const child = spawn(bin, args, { stdio: ["ignore", "pipe", "pipe"], env: flyEnv() });
-    let stdout = "";
-    let stderr = "";
-    let timedOut = false;
-    const timer = setTimeout(() => {
-      timedOut = true;
-      child.kill("SIGKILL");
-    }, timeoutMs);
-    child.stdout.on("data", (chunk: Buffer) => (stdout += chunk.toString("utf8")));
-    child.stderr.on("data", (chunk: Buffer) => (stderr += chunk.toString("utf8")));
-    child.on("error", (error) => {
-      clearTimeout(timer);
-      resolve({ code: 127, stdout, stderr: `${stderr}${error.message}`, timedOut });
-    });
-    child.on("close", (code) => {
-      clearTimeout(timer);
-      resolve({ code, stdout, stderr, timedOut });
-    });
-  });
-}
-
-export function compareVersions(a: string, b: string): number {
-  const pa = a.split(".").map(Number);
-  const pb = b.split(".").map(Number);
-  for (let i = 0; i < Math.max(pa.length, pb.length); i++) {
-    const diff = (pa[i] ?? 0) - (pb[i] ?? 0);
-    if (diff) return Math.sign(diff);
+  const result = await runProcess([bin, ...args], { env: flyEnv(), timeoutMs });
+  if (result.spawnError) {
+    const { stdout, stderr, timedOut } = result;
+    return { code: 127, stdout, stderr: `${stderr}${result.spawnError.message}`, timedOut };
   }
-  return 0;
+  return { code: result.code, stdout: result.stdout, stderr: result.stderr, timedOut: result.timedOut };
 }
 
 /** `fly version --json` → {"Version": "0.4.87"}; older builds: `fly v0.4.87 linux/amd64 Commit: ...`. */

@@ -6,6 +6,7 @@ import { spawn } from "node:child_process";
 import { readFile } from "node:fs/promises";
 import { PassThrough, type Readable } from "node:stream";
 import { Failure } from "../cli.mts";
+import { shellQuote } from "../proc.mts";
 
 export type RemoteProgram = "discover.sh" | "pull.sh" | "export-sqlite.mjs";
 
@@ -268,12 +269,6 @@ export function lastLine(text: string): string {
     .map((line) => line.trim())
     .filter(Boolean);
   return lines.at(-1) ?? "";
-}
-
-/** Quotes one argument for a POSIX shell (the ssh transport's remote login shell). */
-export function shellQuote(arg: string): string {
-  if (/^[A-Za-z0-9_@%+=:,./-]+$/.test(arg)) return arg;
-  return `'${arg.replace(/'/g, `'\\''`)}'`;
 }
 
 /** The state dir, agent and patterns are passed as arguments; refuse what could not travel intact. */

@@ -3,6 +3,7 @@
 import { execFile } from "node:child_process";
 import { realpath } from "node:fs/promises";
 import { join, relative, sep } from "node:path";
+import { parseStatus } from "./git.mts";
 
 export interface GitView {
   /** The repository's top-level folder. */
@@ -54,24 +55,19 @@ export async function gitView(dir: string): Promise<GitView | undefined> {
   const tracked = (await git(root, ["ls-tree", "-r", "-z", "--name-only", "HEAD", "--", rel]))
     .split("\0")
     .filter(Boolean);
-  const status = (
-    await git(root, [
-      "status",
-      "--porcelain=v1",
-      "-z",
-      "--untracked-files=all",
-      "--ignored=matching",
-      "--",
-      rel,
-    ])
-  ).split("\0");
+  const status = await git(root, [
+    "status",
+    "--porcelain=v1",
+    "-z",
+    "--untracked-files=all",
+    "--ignored=matching",
+    "--",
+    rel,
+  ]);
   const dirty = new Set<string>();
-  for (let i = 0; i < status.length; i++) {
-    const item = status[i];
-    if (item.length < 4) continue;
-    dirty.add(item.slice(3));
-    // A rename or copy is followed by its source path.
-    if (item[0] === "R" || item[0] === "C") dirty.add(status[++i] ?? "");
+  for (const entry of parseStatus(status)) {
+    dirty.add(entry.path);
+    if (entry.from !== undefined) dirty.add(entry.from);
   }
   for (const path of tracked) if (!dirty.has(path)) committed.add(join(root, path));
   return { root, dir: real, head, committed };

@@ -1,4 +1,5 @@
-// Git is the safety net: sync and prune only overwrite what a commit holds.
+// Git is the safety net: sync and prune only overwrite what a commit holds. This module owns reading
+// `git status` (one parser, renames included) and the question "what is not committed under this folder".
 import { spawnSync } from "node:child_process";
 import { existsSync } from "node:fs";
 import { dirname, relative, resolve } from "node:path";
@@ -48,9 +49,29 @@ export function uncommittedChanges(dir: string): string[] | undefined {
   const rel = relative(top, resolve(dir)) || ".";
   const result = git(top, ["status", "--porcelain=v1", "-z", "--untracked-files=all", "--", rel]);
   if (result.code !== 0) gitFailed(dir, result.stderr);
-  return result.stdout
-    .split("\0")
-    .filter(Boolean)
-    .filter((entry) => /^[ MTADRCU?!]{2} /.test(entry))
-    .map((entry) => entry.slice(3));
+  return parseStatus(result.stdout).map((entry) => entry.path);
+}
+
+/** One line of `git status --porcelain=v1 -z`. */
+export interface StatusEntry {
+  /** The two status letters (`XY`): index and work tree, `??` untracked, `!!` ignored. */
+  code: string;
+  /** The path relative to the work tree's top (for a rename or copy: the new path). */
+  path: string;
+  /** A rename's or copy's source path. */
+  from?: string;
+}
+
+/** Parses `git status --porcelain=v1 -z`: `XY path\0`, and for a rename or copy `XY new\0old\0`. */
+export function parseStatus(output: string): StatusEntry[] {
+  const items = output.split("\0");
+  const entries: StatusEntry[] = [];
+  for (let i = 0; i < items.length; i++) {
+    const item = items[i];
+    if (item.length < 4 || item[2] !== " ") continue;
+    const entry: StatusEntry = { code: item.slice(0, 2), path: item.slice(3) };
+    if (item[0] === "R" || item[0] === "C") entry.from = items[++i] ?? "";
+    entries.push(entry);
+  }
+  return entries;
 }

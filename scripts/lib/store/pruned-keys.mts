@@ -4,6 +4,7 @@
 // entry changed in the cloud (the session was used again) comes back and is forgotten here.
 import { createHash } from "node:crypto";
 import { readFile, writeFile } from "node:fs/promises";
+import { serializeIndex, type SessionIndex } from "../openclaw/sessions-index.mts";
 import { entryHash, type PrunedKey } from "./provenance.mts";
 
 export interface KeptOut {
@@ -24,14 +25,14 @@ export async function leaveOutPrunedKeys(
   const out: KeptOut = { left: [], revived: [] };
   if (!prunedKeys || !Object.keys(prunedKeys).length) return out;
   const text = await readFile(path, "utf8");
-  let store: Record<string, unknown>;
+  let store: SessionIndex;
   try {
-    store = JSON.parse(text) as Record<string, unknown>;
+    store = JSON.parse(text) as SessionIndex;
   } catch {
     return out; // not JSON: the checks that follow say so
   }
   if (!store || typeof store !== "object" || Array.isArray(store)) return out;
-  const kept: Record<string, unknown> = {};
+  const kept: SessionIndex = {};
   for (const [key, value] of Object.entries(store)) {
     const pruned = prunedKeys[key];
     if (pruned && pruned.entrySha256 === entryHash(value)) out.left.push(key);
@@ -42,7 +43,7 @@ export async function leaveOutPrunedKeys(
   }
   if (!out.left.length) return out;
   // Written the way prune writes it, so that an unchanged cloud gives the same bytes as the pruned index.
-  const next = `${JSON.stringify(kept, null, 2)}${text.endsWith("\n") ? "\n" : ""}`;
+  const next = `${serializeIndex(kept)}${text.endsWith("\n") ? "\n" : ""}`;
   await writeFile(path, next);
   out.size = Buffer.byteLength(next);
   out.sha256 = createHash("sha256").update(next).digest("hex");

@@ -11,6 +11,7 @@ import { readFile } from "node:fs/promises";
 import { basename, join } from "node:path";
 import ignore from "ignore";
 import { classify } from "../openclaw/files.mts";
+import { keyAndParents, transcriptOf, type IndexEntry } from "../openclaw/sessions-index.mts";
 
 export const SYNCIGNORE_FILE = ".syncignore";
 
@@ -48,15 +49,8 @@ export function parseSyncIgnore(text: string): SyncIgnore {
   return {
     patterns,
     ignoresKey(sessionKey: string): boolean {
-      // The key itself, then the keys it belongs to: `<group>:topic:<n>` and `<parent>:thread:<id>` belong to
-      // `<group>` / `<parent>`.
-      let key = sessionKey;
-      for (;;) {
-        if (test(key)) return true;
-        const at = Math.max(key.lastIndexOf(":topic:"), key.lastIndexOf(":thread:"));
-        if (at <= 0) return false;
-        key = key.slice(0, at);
-      }
+      // The key itself, then the keys it belongs to (a topic's group, a thread's parent).
+      return keyAndParents(sessionKey).some(test);
     },
     ignoresFile(fileName: string): boolean {
       const name = basename(fileName);
@@ -65,21 +59,6 @@ export function parseSyncIgnore(text: string): SyncIgnore {
       return file.kind === "archive" && file.transcript !== undefined && test(file.transcript);
     },
   };
-}
-
-/** The minimal shape of a sessions.json entry this module needs. */
-export interface IndexEntry {
-  sessionId?: unknown;
-  sessionFile?: unknown;
-  [field: string]: unknown;
-}
-
-/** The transcript file name an index entry points at: `sessionFile`'s base name, else `<sessionId>.jsonl`. */
-export function transcriptOf(entry: IndexEntry): string | undefined {
-  if (typeof entry.sessionFile === "string" && entry.sessionFile !== "")
-    return basename(entry.sessionFile.replace(/\\/g, "/"));
-  if (typeof entry.sessionId === "string" && entry.sessionId !== "") return `${entry.sessionId}.jsonl`;
-  return undefined;
 }
 
 export interface Exclusion {

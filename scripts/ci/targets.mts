@@ -1,13 +1,16 @@
-// Step "Choose the target" of .github/workflows/sync-memory.yml: turns the repository variables and this matrix
-// job's entry into the settings the later steps read, and checks them before anything touches the network.
-//   in:  MATRIX_TARGET (the job's SYNC_TARGETS entry as JSON, "{}" when SYNC_TARGETS is unset), SYNC_TARGETS,
-//        VAR_FLY_APP, VAR_REMOTE_STATE_DIR
-//   out: FLY_APP, FLY_MACHINE, REMOTE_STATE_DIR, MEMORY_DIR appended to $GITHUB_ENV
-// An entry is {"app": NAME, "machine": ID?, "state_dir": PATH?, "memory": DIR?}; its memory folder defaults to
-// memory/APP (memory/APP-MACHINE with a machine), and without SYNC_TARGETS the one target uses memory/.
-// Usage (the workflow does this): npx tsx scripts/ci/target.mts
+// Job "config" of .github/workflows/sync-memory.yml: checks the repository's settings before any job touches the
+// network, and emits the list of targets the sync job's matrix runs, one job each.
+//   in:  SYNC_TARGETS, VAR_FLY_APP, VAR_REMOTE_STATE_DIR, PRUNE_OLDER_THAN (the repository variables, possibly
+//        empty), HAS_FLY_TOKEN ("true" when the secret FLY_API_TOKEN is set; the token itself never comes here)
+//   out: targets=[{"app", "machine", "state_dir", "memory"}, ...] appended to $GITHUB_OUTPUT
+// An entry of SYNC_TARGETS is {"app": NAME, "machine": ID?, "state_dir": PATH?, "memory": DIR?}; its memory
+// folder defaults to memory/APP (memory/APP-MACHINE with a machine), and without SYNC_TARGETS the one target
+// (FLY_APP) uses memory/. A mistake fails the job with one sentence, as an ::error:: annotation and in the job
+// summary, before the matrix exists (a bad SYNC_TARGETS never reaches fromJSON).
+// Usage (the workflow does this): npx tsx scripts/ci/targets.mts
 import { appendFileSync } from "node:fs";
 import { posix } from "node:path";
+import { parseDuration } from "../lib/duration.mts";
 
 interface Target {
   app: string;
@@ -44,7 +47,11 @@ function resolve(entry: unknown, where: string, multi: boolean, env: NodeJS.Proc
         ? `${where} names no app: give it "app" (or set the repository variable FLY_APP)`
         : "no Fly app to back up: set the repository variable FLY_APP (Settings → Secrets and variables → Actions → Variables)",
     );
+  if (!/^[A-Za-z0-9][A-Za-z0-9_-]*$/.test(app))
+    throw new ConfigError(`${where}: "${app}" is not a Fly app name (letters, digits and dashes)`);
   const machine = text(record, "machine", where);
+  if (machine && !/^[A-Za-z0-9_-]+$/.test(machine))
+    throw new ConfigError(`${where}: "${machine}" is not a Fly machine id such as 148e6d4c2e9d89`);
   const stateDir = text(record, "state_dir", where) || (env.VAR_REMOTE_STATE_DIR ?? "").trim() || "/data";
   const memory = posix.normalize(
     text(record, "memory", where) || (multi ? `memory/${app}${machine ? `-${machine}` : ""}` : "memory"),
@@ -62,8 +69,10 @@ export function resolveTargets(env: NodeJS.ProcessEnv): Target[] {
   let list: unknown;
   try {
     list = JSON.parse(raw);
-  } catch {
-    throw new ConfigError("the repository variable SYNC_TARGETS is not valid JSON");
+  } catch (error) {
+    throw new ConfigError(
+      `the repository variable SYNC_TARGETS is not valid JSON (${(error as Error).message}); write it like [{"app": "my-bot"}]`,
+    );
   }
   if (!Array.isArray(list) || list.length === 0)
     throw new ConfigError('SYNC_TARGETS must be a non-empty JSON array such as [{"app": "my-bot"}]');
@@ -80,40 +89,58 @@ export function resolveTargets(env: NodeJS.ProcessEnv): Target[] {
   return targets;
 }
 
-/** This job's target: its matrix entry, checked against the whole list. */
-export function resolveJobTarget(env: NodeJS.ProcessEnv): Target {
-  const targets = resolveTargets(env);
-  const raw = (env.MATRIX_TARGET ?? "").trim() || "{}";
-  let entry: unknown;
-  try {
-    entry = JSON.parse(raw);
-  } catch {
-    throw new ConfigError("MATRIX_TARGET is not valid JSON");
+function checkSettings(env: NodeJS.ProcessEnv): void {
+  const prune = (env.PRUNE_OLDER_THAN ?? "").trim();
+  if (prune) {
+    const ms = parseDuration(prune);
+    if (ms === undefined || ms <= 0)
+      throw new ConfigError(
+        `the repository variable PRUNE_OLDER_THAN is '${prune}', not a duration such as 30d, 6w or P30D`,
+      );
   }
-  if (!(env.SYNC_TARGETS ?? "").trim()) return targets[0];
-  return resolve(entry, "this job's SYNC_TARGETS entry", true, env);
+  if (env.HAS_FLY_TOKEN !== undefined && env.HAS_FLY_TOKEN !== "true")
+    throw new ConfigError(
+      "the repository secret FLY_API_TOKEN is not set: create a token with 'fly tokens create ssh -a APP' and add it under Settings → Secrets and variables → Actions → Secrets",
+    );
 }
 
 function main(): number {
   const summaryFile = process.env.GITHUB_STEP_SUMMARY;
   try {
-    const target = resolveJobTarget(process.env);
-    const envFile = process.env.GITHUB_ENV;
-    if (!envFile) throw new ConfigError("GITHUB_ENV is not set: this step runs inside GitHub Actions");
-    const lines = [
-      `FLY_APP=${target.app}`,
-      `FLY_MACHINE=${target.machine}`,
-      `REMOTE_STATE_DIR=${target.stateDir}`,
-      `MEMORY_DIR=${target.memory}`,
-    ];
-    appendFileSync(envFile, `${lines.join("\n")}\n`);
-    process.stdout.write(
-      `target: app ${target.app}${target.machine ? `, machine ${target.machine}` : ""}, state dir ${target.stateDir} → ${target.memory}/\n`,
+    const targets = resolveTargets(process.env);
+    checkSettings(process.env);
+    const outputFile = process.env.GITHUB_OUTPUT;
+    if (!outputFile) throw new ConfigError("GITHUB_OUTPUT is not set: this step runs inside GitHub Actions");
+    const matrix = targets.map((t) => ({
+      app: t.app,
+      machine: t.machine,
+      state_dir: t.stateDir,
+      memory: t.memory,
+    }));
+    appendFileSync(outputFile, `targets=${JSON.stringify(matrix)}\n`);
+    const rows = targets.map(
+      (t) =>
+        `| ${t.app} | ${t.machine || "(the one holding the state dir)"} | \`${t.stateDir}\` | \`${t.memory}/\` |`,
     );
+    process.stdout.write(
+      targets
+        .map(
+          (t) =>
+            `target: app ${t.app}${t.machine ? `, machine ${t.machine}` : ""}, state dir ${t.stateDir} → ${t.memory}/\n`,
+        )
+        .join(""),
+    );
+    if (summaryFile)
+      appendFileSync(
+        summaryFile,
+        ["| app | machine | state dir | memory folder |", "| --- | --- | --- | --- |", ...rows, ""].join(
+          "\n",
+        ) + "\n",
+      );
     return 0;
   } catch (error) {
     if (!(error instanceof ConfigError)) throw error;
-    process.stderr.write(`target: error: ${error.message}\n`);
+    process.stderr.write(`targets: error: ${error.message}\n`);
     process.stdout.write(`::error title=configuration::${error.message}\n`);
     if (summaryFile)
       appendFileSync(
