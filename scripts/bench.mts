@@ -13,6 +13,7 @@ import {
   readdirSync,
   rmSync,
   statSync,
+  writeFileSync,
 } from "node:fs";
 import { once } from "node:events";
 import { tmpdir, cpus } from "node:os";
@@ -20,6 +21,7 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { UsageError, formatBytes, parseFlags, printJson, runMain } from "./lib/cli.mts";
 import { verify } from "./lib/verify.mts";
+import { applyStaged, createStaging, type StagedChange } from "./lib/store/apply.mts";
 import { rng } from "../test/helpers/statedir.mts";
 
 const HELP = `bench: full verification (secrets included) against a bare split + JSON.parse loop over the same files.
@@ -31,10 +33,15 @@ Options:
   --rounds N    runs of each kind; the best time counts (default: 3)
   --dir DIR     use (or fill) this folder instead of a temporary one
   --keep        keep the generated folder
+  --apply-files N  files changed by the apply benchmark (default: 10000; 0 skips it)
   --json        print the figures as one JSON document
   -h, --help    show this help
 
-Target: verification runs at ≥ 0.9× the bare loop's throughput with a peak RSS under 150 MB.`;
+Target: verification runs at ≥ 0.9× the bare loop's throughput with a peak RSS under 150 MB.
+
+The apply benchmark moves N changed files into a memory folder with store/apply.mts's journaled transaction
+(fsync of staged and replaced files, journal, folder fsyncs, commit point) and with plain renames, alternating,
+on the filesystem of --dir (or the temporary folder); the best round of each counts.`;
 
 interface Flags {
   size: string;
@@ -44,6 +51,7 @@ interface Flags {
   json: boolean;
   help: boolean;
   child?: string;
+  "apply-files": string;
 }
 
 const SELF = fileURLToPath(import.meta.url);
@@ -57,6 +65,7 @@ async function main(): Promise<number> {
     json: { type: "boolean", default: false },
     help: { type: "boolean", short: "h", default: false },
     child: { type: "string" },
+    "apply-files": { type: "string", default: "10000" },
   });
   if (flags.help) {
     process.stdout.write(`${HELP}\n`);
@@ -70,6 +79,9 @@ async function main(): Promise<number> {
     throw new UsageError(`--size must be a positive number of megabytes, not ${flags.size}`);
   if (!Number.isInteger(rounds) || rounds < 1)
     throw new UsageError(`--rounds must be a positive integer, not ${flags.rounds}`);
+  const applyFiles = Number(flags["apply-files"]);
+  if (!Number.isInteger(applyFiles) || applyFiles < 0)
+    throw new UsageError(`--apply-files must be a whole number, not ${flags["apply-files"]}`);
 
   const dir = flags.dir ?? mkdtempSync(join(tmpdir(), "ocsync-bench-"));
   const sessions = join(dir, "memory", "sessions");
@@ -120,7 +132,8 @@ async function main(): Promise<number> {
       ratio: bare.seconds / full.seconds,
     };
     const pass = result.ratio >= 0.9 && result.verify.peakRssMb < 150;
-    if (flags.json) printJson({ ...result, pass });
+    const apply = applyFiles ? await benchApply(dir, applyFiles, rounds) : undefined;
+    if (flags.json) printJson({ ...result, pass, apply });
     else {
       process.stdout.write(
         [
@@ -128,6 +141,11 @@ async function main(): Promise<number> {
           `bare:    ${result.bare.mbPerSecond.toFixed(0)} MB/s  (split on \\n + JSON.parse), peak RSS ${result.bare.peakRssMb.toFixed(0)} MB`,
           `verify:  ${result.verify.mbPerSecond.toFixed(0)} MB/s  (all checks, secrets included), peak RSS ${result.verify.peakRssMb.toFixed(0)} MB — ${full.result}`,
           `ratio:   ${result.ratio.toFixed(2)}× the bare loop (target ≥ 0.90×, peak RSS < 150 MB): ${pass ? "met" : "NOT met"}`,
+          ...(apply
+            ? [
+                `apply:   ${apply.files} changed files: journaled ${apply.journaled.seconds.toFixed(2)} s, plain renames ${apply.plain.seconds.toFixed(2)} s: ${apply.ratio.toFixed(2)}× the plain time`,
+              ]
+            : []),
           "",
         ].join("\n"),
       );
@@ -338,3 +356,52 @@ async function generate(dir: string, bytes: number): Promise<void> {
 }
 
 await runMain(main, "bench");
+
+/**
+ * The apply: `files` changed transcripts (~2 KB each, replacing older versions already on disk) moved into a
+ * memory folder by the journaled transaction and by plain renames, alternating; the best round of each counts.
+ * Only applyStaged() is timed; the old files are flushed (`sync`) before, as a day-old history would be.
+ */
+async function benchApply(dir: string, files: number, rounds: number) {
+  const root = mkdtempSync(join(dir, "apply-"));
+  const times = { journaled: [] as number[], plain: [] as number[] };
+  const random = rng(7);
+  const line = (n: number) =>
+    `${JSON.stringify({ type: "message", id: `m${n}`, text: text(random, 1800, 2200) })}\n`;
+  try {
+    for (let round = 0; round < rounds; round++) {
+      for (const kind of ["plain", "journaled"] as const) {
+        const memory = join(root, `${kind}-${round}`, "memory");
+        mkdirSync(join(memory, "sessions"), { recursive: true });
+        const body = line(round);
+        for (let i = 0; i < files; i++) writeFileSync(join(memory, "sessions", `s${i}.jsonl`), body);
+        spawnSync("sync");
+        const staging = await createStaging(memory);
+        const changes: StagedChange[] = [];
+        for (let i = 0; i < files; i++) {
+          const staged = join(staging, `s${i}.jsonl`);
+          writeFileSync(staged, body + body);
+          changes.push({ target: join("sessions", `s${i}.jsonl`), staged });
+        }
+        const started = performance.now();
+        await applyStaged(memory, staging, changes, { durable: kind === "journaled", kind: "bench" });
+        times[kind].push((performance.now() - started) / 1000);
+        rmSync(join(root, `${kind}-${round}`), { recursive: true, force: true });
+        rmSync(staging, { recursive: true, force: true });
+        process.stderr.write(
+          `bench: round ${round + 1} apply ${kind.padEnd(9)} ${files} files in ${times[kind].at(-1)!.toFixed(2)} s\n`,
+        );
+      }
+    }
+  } finally {
+    rmSync(root, { recursive: true, force: true });
+  }
+  const journaled = Math.min(...times.journaled);
+  const plain = Math.min(...times.plain);
+  return {
+    files,
+    journaled: { seconds: journaled, all: times.journaled },
+    plain: { seconds: plain, all: times.plain },
+    ratio: journaled / plain,
+  };
+}

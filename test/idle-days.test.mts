@@ -8,7 +8,7 @@ import { spawnSync } from "node:child_process";
 import { appendFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { makeStateDir } from "./helpers/statedir.mts";
+import { addIdleSession, makeStateDir } from "./helpers/statedir.mts";
 import { runScript, syncLocal } from "./helpers/run.mts";
 
 const tmp = mkdtempSync(join(tmpdir(), "ocsync-idle-"));
@@ -29,21 +29,10 @@ function git(cwd: string, ...args: string[]): string {
 function cloudWithOldSession(root: string) {
   const state = makeStateDir(root, { partialLastLine: false, secondAgent: false });
   const agent = state.agents[0];
+  addIdleSession(agent, OLD_ID, OLD_KEY, OLD);
   const line = (id: string, at: number) =>
     `${JSON.stringify({ type: "message", id, parentId: null, timestamp: new Date(at).toISOString(), message: { role: "user", content: [{ type: "text", text: "hi" }], timestamp: at } })}\n`;
-  writeFileSync(
-    join(agent.sessionsDir, `${OLD_ID}.jsonl`),
-    `${JSON.stringify({ type: "session", version: 3, id: OLD_ID, timestamp: new Date(OLD).toISOString(), cwd: "/w" })}\n${line("a1", OLD)}`,
-  );
-  const indexPath = join(agent.sessionsDir, "sessions.json");
-  const index = JSON.parse(readFileSync(indexPath, "utf8"));
-  index[OLD_KEY] = {
-    sessionId: OLD_ID,
-    updatedAt: OLD,
-    sessionFile: `/data/agents/main/sessions/${OLD_ID}.jsonl`,
-  };
-  writeFileSync(indexPath, JSON.stringify(index, null, 2));
-  return { state, agent, indexPath, line };
+  return { state, agent, indexPath: join(agent.sessionsDir, "sessions.json"), line };
 }
 
 describe("idle days", () => {

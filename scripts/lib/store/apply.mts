@@ -161,26 +161,36 @@ export async function applyStaged(
     // 1. Staged bytes on disk; old files kept by hard links.
     const previous = join(stagingDir, PREVIOUS_DIR);
     await mkdir(previous, { recursive: true });
-    for (const change of changes) if ("staged" in change) await fsyncPath(change.staged);
+    // fsyncs run several at a time: the filesystem commits concurrent ones together.
+    await eachLimit(changes, async (change) => {
+      if ("staged" in change) await fsyncPath(change.staged);
+    });
     await faultPoint("staged files fsynced");
     const missingDirs = new Set<string>();
-    for (const [i, change] of changes.entries()) {
+    for (const change of changes) {
       const target = join(memoryDir, change.target);
       for (let dir = dirname(target); dir !== parent && dir.startsWith(memoryDir); dir = dirname(dir)) {
         if (missingDirs.has(dir) || (await deviceOf(dir)) !== undefined) break;
         missingDirs.add(dir);
       }
-      const op: JournalOp = { target: change.target };
-      if ("staged" in change) op.staged = relativeIn(stagingDir, change.staged);
-      else op.remove = true;
-      const existing = await stat(target).catch(() => undefined);
-      if (existing) {
-        op.backup = join(PREVIOUS_DIR, String(i));
-        await link(target, join(stagingDir, op.backup));
-        if (existing.isFile()) await fsyncPath(target);
-      } else if (op.remove) continue;
-      journal.ops.push(op);
     }
+    const ops = await mapLimit(
+      changes.map((change, i) => ({ change, i })),
+      async ({ change, i }) => {
+        const target = join(memoryDir, change.target);
+        const op: JournalOp = { target: change.target };
+        if ("staged" in change) op.staged = relativeIn(stagingDir, change.staged);
+        else op.remove = true;
+        const existing = await stat(target).catch(() => undefined);
+        if (existing) {
+          op.backup = join(PREVIOUS_DIR, String(i));
+          await link(target, join(stagingDir, op.backup));
+          if (existing.isFile()) await fsyncPath(target);
+        } else if (op.remove) return undefined;
+        return op;
+      },
+    );
+    journal.ops = ops.filter((op): op is JournalOp => op !== undefined);
     journal.createdDirs = [...missingDirs].map((dir) => relative(parent, dir)).sort();
     await fsyncPath(previous);
     await faultPoint("backups linked");
@@ -197,7 +207,7 @@ export async function applyStaged(
       else await unlink(target);
       await faultPoint(`${op.remove ? "removed" : "renamed into"} ${op.target}`);
     }
-    for (const dir of touchedDirs(memoryDir, journal)) await fsyncPath(dir);
+    await eachLimit(touchedDirs(memoryDir, journal), fsyncPath);
     await faultPoint("folders fsynced");
 
     // 4. The commit point, 5. clean-up.
@@ -219,6 +229,25 @@ export async function applyStaged(
     );
   }
   await finish(stagingDir);
+}
+
+const PARALLEL = 16;
+
+async function mapLimit<T, R>(items: T[], fn: (item: T) => Promise<R>): Promise<R[]> {
+  const results: R[] = new Array(items.length);
+  let next = 0;
+  const worker = async () => {
+    while (next < items.length) {
+      const i = next++;
+      results[i] = await fn(items[i]);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(PARALLEL, items.length) }, worker));
+  return results;
+}
+
+async function eachLimit<T>(items: T[], fn: (item: T) => Promise<void>): Promise<void> {
+  await mapLimit(items, fn);
 }
 
 function ignoreExists(error: NodeJS.ErrnoException): void {
