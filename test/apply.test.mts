@@ -5,6 +5,7 @@
 // Run: npx tsx test/run.mts apply
 import { after, describe, test } from "node:test";
 import assert from "node:assert/strict";
+import { spawnSync } from "node:child_process";
 import {
   appendFileSync,
   cpSync,
@@ -221,6 +222,35 @@ describe("a prune killed after any step", () => {
     }
     assert.ok(n > 8, `a prune has more than 8 steps (${n - 1} seen)`);
     assert.ok(outcomes.has("rolled back") && outcomes.has("completed"), [...outcomes].join(", "));
+  });
+});
+
+describe("leftovers of an earlier version's prune", () => {
+  test("its staging folder and temporaries inside memory/ are cleaned up, the files moved back", async () => {
+    const memory = join(tmp, "legacy", "memory");
+    mkdirSync(join(memory, "sessions"), { recursive: true });
+    writeFileSync(join(memory, "sessions", "kept.jsonl"), '{"type":"session","id":"kept"}\n');
+    const dead = Number(
+      spawnSync(process.execPath, ["-e", "process.stdout.write(String(process.pid))"]).stdout.toString(),
+    );
+    const uuid = "0b6f0c3e-5d2a-4c1e-9a7b-2f4e6d8c0a1b";
+    const staging = join(memory, `.prune-staging.${dead}.${uuid}`);
+    mkdirSync(staging);
+    writeFileSync(join(staging, "old.jsonl"), '{"type":"session","id":"old"}\n');
+    writeFileSync(join(memory, "sessions", `sessions.json.${dead}.${uuid}.tmp`), "{}");
+    writeFileSync(join(memory, `pruned.jsonl.${dead}.${uuid}.tmp`), "");
+    const result = await runScript("verify.mts", [memory]);
+    assert.match(
+      result.stderr,
+      new RegExp(
+        `cleaned up after an interrupted prune of an earlier version \\(pid ${dead}\\): moved 1 file\\(s\\) back .*, removed 2 temporary file\\(s\\)`,
+      ),
+    );
+    assert.deepEqual(Object.keys(snapshot(memory)).sort(), [
+      "sessions/",
+      "sessions/kept.jsonl",
+      "sessions/old.jsonl",
+    ]);
   });
 });
 

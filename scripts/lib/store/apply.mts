@@ -356,6 +356,8 @@ function mayBeRunning(leftover: Leftover): boolean {
  */
 export async function recoverInterrupted(memoryDir: string): Promise<string[]> {
   const lines: string[] = [];
+  const legacy = await recoverLegacyPrune(memoryDir);
+  if (legacy) lines.push(legacy);
   for (const leftover of await findLeftovers(memoryDir)) {
     if (mayBeRunning(leftover)) continue;
     const { journal, dir } = leftover;
@@ -389,9 +391,56 @@ export async function recoverInterrupted(memoryDir: string): Promise<string[]> {
   return lines;
 }
 
+const LEGACY_PRUNE_STAGING = /^\.prune-staging\.(\d+)\.[0-9a-f-]{36}$/;
+const LEGACY_TEMP = /\.(\d+)\.[0-9a-f-]{36}\.tmp$/;
+
+/**
+ * What a prune of an earlier version (before the journal) left when it was killed: its staging folder inside
+ * memory/ (the pruned files, moved there) and `*.<pid>.<uuid>.tmp` files. The files go back to sessions/ (git
+ * has them too), the temporaries go. Returns one line, or nothing when there was nothing.
+ */
+async function recoverLegacyPrune(memoryDir: string): Promise<string | undefined> {
+  let movedBack = 0;
+  let removed = 0;
+  const pids = new Set<string>();
+  const sessionsDir = join(memoryDir, "sessions");
+  for (const name of await readdir(memoryDir).catch(() => [] as string[])) {
+    const match = LEGACY_PRUNE_STAGING.exec(name);
+    if (!match || alive(Number(match[1]))) continue;
+    pids.add(match[1]);
+    const dir = join(memoryDir, name);
+    for (const file of await readdir(dir).catch(() => [] as string[])) {
+      const target = join(sessionsDir, file);
+      if (await stat(target).catch(() => undefined)) continue;
+      await rename(join(dir, file), target);
+      movedBack++;
+    }
+    await rm(dir, { recursive: true, force: true });
+  }
+  for (const dir of [memoryDir, sessionsDir]) {
+    for (const name of await readdir(dir).catch(() => [] as string[])) {
+      const match = LEGACY_TEMP.exec(name);
+      if (!match || alive(Number(match[1]))) continue;
+      pids.add(match[1]);
+      await rm(join(dir, name), { force: true });
+      removed++;
+    }
+  }
+  if (!pids.size) return undefined;
+  return `cleaned up after an interrupted prune of an earlier version (pid ${[...pids].join(", ")}): moved ${movedBack} file(s) back into ${sessionsDir}, removed ${removed} temporary file(s); check 'git status' before committing`;
+}
+
 /** Whether a run that is gone left a transaction or staging debris behind (cheap: no lock needed). */
 export async function hasInterrupted(memoryDir: string): Promise<boolean> {
-  return (await findLeftovers(memoryDir)).some((leftover) => !mayBeRunning(leftover));
+  if ((await findLeftovers(memoryDir)).some((leftover) => !mayBeRunning(leftover))) return true;
+  const names = [
+    ...(await readdir(memoryDir).catch(() => [] as string[])),
+    ...(await readdir(join(memoryDir, "sessions")).catch(() => [] as string[])),
+  ];
+  return names.some((name) => {
+    const pid = (LEGACY_PRUNE_STAGING.exec(name) ?? LEGACY_TEMP.exec(name))?.[1];
+    return pid !== undefined && !alive(Number(pid));
+  });
 }
 
 export interface WriterOpened {
