@@ -1,6 +1,15 @@
 // sync-memory: pull an OpenClaw bot's sessions (Fly.io volume, a host over ssh, or a local folder) into
 // memory/sessions/, exactly and safely. Run: npx tsx scripts/sync-memory.mts --help
-import { EXIT_FAILED, EXIT_OK, Reporter, UsageError, parseFlags, printJson, runMain } from "./lib/cli.mts";
+import {
+  EXIT_FAILED,
+  EXIT_OK,
+  Reporter,
+  UsageError,
+  escapeControls,
+  parseFlags,
+  printJson,
+  runMain,
+} from "./lib/cli.mts";
 import { formatSummary, sync } from "./lib/sync.mts";
 
 const HELP = `Usage: npx tsx scripts/sync-memory.mts [options]
@@ -131,6 +140,6 @@ await runMain(async () => {
   });
   for (const warning of summary.warnings) reporter.warn(warning);
   if (flags.json) printJson(summary);
-  else process.stdout.write(formatSummary(summary));
+  else process.stdout.write(escapeControls(formatSummary(summary), true));
   return summary.ok ? EXIT_OK : EXIT_FAILED;
 });

@@ -1,9 +1,18 @@
 // verify: checks the backed-up history for damage, secrets and files that should not be there.
-// Usage: npx tsx scripts/verify.mts [PATH...] [--staged] [--strict] [--json]
+// Usage: npx tsx scripts/verify.mts [PATH...] [--staged [--changed]] [--strict] [--json]
 import { stat } from "node:fs/promises";
 import { basename, dirname, resolve } from "node:path";
 import { recoverBeforeReading } from "./lib/store/apply.mts";
-import { Reporter, formatBytes, parseFlags, plural, printJson, red, runMain } from "./lib/cli.mts";
+import {
+  Reporter,
+  UsageError,
+  formatBytes,
+  parseFlags,
+  plural,
+  printJson,
+  red,
+  runMain,
+} from "./lib/cli.mts";
 import { formatProblem, verify, type VerifyReport } from "./lib/verify.mts";
 
 const HELP = `verify: check the backed-up history for damage, secrets and files that should not be there.
@@ -14,6 +23,9 @@ PATHs are files or folders (default: memory). Folders are searched recursively.
 
 Options:
   --staged   check what the next commit holds (git's index), not the work tree
+  --changed  with --staged: read only the files the commit changes (staged content differs from HEAD); the
+             names of all staged files are still checked (.syncignore, stray files). The pre-commit hook's mode;
+             a full check of everything (the daily workflow's) is verify without --changed
   --strict   a file changed since sync (see sync-provenance.json) is an error, not a warning
   --json     print the result as one JSON document on stdout
   -h, --help show this help
@@ -35,6 +47,7 @@ Exit status: 0 no errors (warnings allowed), 1 errors found, 2 bad usage.`;
 
 interface Flags {
   staged: boolean;
+  changed: boolean;
   strict: boolean;
   json: boolean;
   help: boolean;
@@ -50,6 +63,7 @@ async function main(): Promise<number> {
   const { values: flags, positionals } = parseFlags<Flags>(
     {
       staged: { type: "boolean", default: false },
+      changed: { type: "boolean", default: false },
       strict: { type: "boolean", default: false },
       json: { type: "boolean", default: false },
       help: { type: "boolean", short: "h", default: false },
@@ -62,6 +76,9 @@ async function main(): Promise<number> {
     return 0;
   }
 
+  if (flags.changed && !flags.staged)
+    throw new UsageError("--changed compares git's index with HEAD: use it together with --staged");
+
   const reporter = new Reporter("verify", flags.json);
   // A sync or prune that was killed is completed or rolled back first (store/apply.mts), so what is checked
   // is a whole state, never a half-applied one.
@@ -70,6 +87,7 @@ async function main(): Promise<number> {
   }
   const report = await verify(positionals, {
     staged: flags.staged,
+    changed: flags.changed,
     strict: flags.strict,
     onFile: (path, index, total) => reporter.progress(`[${index + 1}/${total}] ${path}`),
   });
@@ -80,7 +98,8 @@ async function main(): Promise<number> {
     return report.ok ? 0 : 1;
   }
   printProblems(report);
-  const what = `${plural(report.files, "file")} (${formatBytes(report.bytes)})${report.staged ? " staged" : ""}`;
+  const unchanged = flags.changed ? ` (and the names of ${plural(report.unchanged, "unchanged file")})` : "";
+  const what = `${plural(report.files, "file")} (${formatBytes(report.bytes)})${report.staged ? " staged" : ""}${unchanged}`;
   const found = `${plural(report.errors, "error")}, ${plural(report.warnings, "warning")}`;
   process.stderr.write(`verify: checked ${what}: ${report.ok ? found : red(found)}\n`);
   return report.ok ? 0 : 1;

@@ -5,7 +5,7 @@ import { cpSync, mkdirSync, mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, test } from "node:test";
-import { ROOT, runCommand } from "./helpers/run.mts";
+import { ROOT, runCommand, runScript } from "./helpers/run.mts";
 import { HEADER, LINE } from "./helpers/lines.mts";
 import { SAMPLES, secretPart } from "./secrets-samples.mts";
 
@@ -113,6 +113,84 @@ describe("pre-commit hook", () => {
     assert.equal(result.stderr, "");
     assert.equal(result.stdout, "");
     assert.equal(await commitCount(dir), 1);
+  });
+});
+
+describe("pre-commit hook: reads only what the commit changes", () => {
+  test("an already committed broken transcript is not re-read; a full verify still finds it", async () => {
+    const dir = await repo();
+    write(dir, "memory/sessions/sessions.json", INDEX);
+    write(dir, "memory/sessions/old.jsonl", BROKEN);
+    await git(dir, "add", "memory");
+    assert.equal((await git(dir, "commit", "-q", "--no-verify", "-m", "history")).code, 0);
+
+    write(dir, "memory/sessions/s1.jsonl", GOOD);
+    await git(dir, "add", "memory");
+    const result = await commit(dir, "one new transcript");
+    assert.equal(result.code, 0, result.stdout + result.stderr);
+    assert.equal(await commitCount(dir), 2);
+
+    const full = await runScript("verify.mts", ["--staged", "--", "memory"], { cwd: dir });
+    assert.equal(full.code, 1);
+    assert.match(full.stdout, /old\.jsonl:2:\d+: error: invalid JSON/);
+  });
+
+  test("a changed transcript is read in full: damage in its old part blocks the commit", async () => {
+    const dir = await repo();
+    write(dir, "memory/sessions/sessions.json", INDEX);
+    write(dir, "memory/sessions/s1.jsonl", BROKEN);
+    await git(dir, "add", "memory");
+    assert.equal((await git(dir, "commit", "-q", "--no-verify", "-m", "history")).code, 0);
+    write(dir, "memory/sessions/s1.jsonl", `${BROKEN}${LINE}\n`);
+    await git(dir, "add", "memory");
+    const result = await commit(dir, "grown");
+    assert.notEqual(result.code, 0);
+    assert.match(result.stdout + result.stderr, /s1\.jsonl:2:\d+: error: invalid JSON/);
+    assert.equal(await commitCount(dir), 1);
+  });
+
+  test("names of unchanged files still meet .syncignore: a newly ignored, committed transcript blocks the commit", async () => {
+    const dir = await repo();
+    write(dir, "memory/sessions/sessions.json", INDEX);
+    write(dir, "memory/sessions/s1.jsonl", GOOD);
+    write(dir, "memory/sessions/private.jsonl", GOOD);
+    await git(dir, "add", "memory");
+    assert.equal((await commit(dir, "history")).code, 0);
+    write(dir, "memory/.syncignore", "private.jsonl\n");
+    await git(dir, "add", "memory");
+    const result = await commit(dir, "ignore a session");
+    assert.notEqual(result.code, 0);
+    assert.match(result.stdout + result.stderr, /private\.jsonl: error: excluded by memory\/\.syncignore/);
+    assert.equal(await commitCount(dir), 1);
+  });
+
+  test("in a 2,000-file history one staged transcript is the only file read", async () => {
+    const dir = await repo();
+    const index: Record<string, { sessionId: string; updatedAt: number }> = {};
+    for (let i = 0; i < 2000; i++) {
+      write(dir, `memory/sessions/s${i}.jsonl`, `${HEADER}\n${LINE}\n`.repeat(1) + `${LINE}\n`.repeat(i % 7));
+      index[`agent:main:s${i}`] = { sessionId: `s${i}`, updatedAt: i };
+    }
+    write(dir, "memory/sessions/sessions.json", JSON.stringify(index));
+    await git(dir, "add", "memory");
+    assert.equal((await git(dir, "commit", "-q", "--no-verify", "-m", "history")).code, 0);
+    write(dir, "memory/sessions/s7.jsonl", `${HEADER}\n${LINE}\n${LINE}\n`);
+    await git(dir, "add", "memory");
+    const result = await runScript("verify.mts", ["--staged", "--changed", "--json", "--", "memory"], {
+      cwd: dir,
+    });
+    assert.equal(result.code, 0, result.stderr);
+    const report = JSON.parse(result.stdout) as { files: number; unchanged: number; bytes: number };
+    assert.equal(report.files, 1);
+    assert.equal(report.unchanged, 2000);
+    assert.equal(report.bytes, `${HEADER}\n${LINE}\n${LINE}\n`.length);
+  });
+
+  test("--changed without --staged is a usage error", async () => {
+    const dir = await repo();
+    const result = await runScript("verify.mts", ["--changed", "memory"], { cwd: dir });
+    assert.equal(result.code, 2);
+    assert.match(result.stderr, /--changed .* together with --staged/);
   });
 });
 

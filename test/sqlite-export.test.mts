@@ -2,6 +2,7 @@
 // databases built from the documented columns of layouts A, B and C.
 // Run: npx tsx test/run.mts sqlite
 // test tier: full — Node 24 from .tools
+import { REMOTE_EXCLUDE } from "../scripts/lib/openclaw/files.mts";
 import { describe, test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { createHash } from "node:crypto";
@@ -82,7 +83,8 @@ describe("export-sqlite.mjs", () => {
 
   test("+/- patterns filter the names", async () => {
     const state = await makeSqliteState(join(scratch, "patterns"), { layout: "B", leftovers: true });
-    const result = await runExporter(["manifest", state.root, "main", "-*.deleted.*", "+*.jsonl"]);
+    const rules = REMOTE_EXCLUDE.map((p) => `-${p}`); // the documented exclusions, as sync passes them
+    const result = await runExporter(["manifest", state.root, "main", ...rules, "-*.deleted.*", "+*.jsonl"]);
     assert.equal(result.code, 0, result.stderr);
     assert.equal(result.mode, "manifest");
     const names = [...result.files.keys()];

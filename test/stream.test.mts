@@ -2,7 +2,7 @@
 import { after, describe, test } from "node:test";
 import assert from "node:assert/strict";
 import { createHash } from "node:crypto";
-import { mkdirSync, mkdtempSync, readdirSync, rmSync } from "node:fs";
+import { mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Readable } from "node:stream";
@@ -23,7 +23,7 @@ const staging = () => {
 };
 const sha = (data: string) => createHash("sha256").update(data).digest("hex");
 const file = (name: string, data: string, hash = sha(data), size = Buffer.byteLength(data)) =>
-  `F ${size} ${hash} ${name}\n${data}\n`;
+  `F ${size} ${hash} ${Buffer.from(name).toString("hex")}\n${data}\n`;
 /** Feeds the stream in small pieces, as a network would. */
 const source = (data: string | Buffer) => {
   const bytes = Buffer.from(data);
@@ -47,7 +47,7 @@ describe("readRemoteStream", () => {
   const b = "{}";
 
   test("plain and gzip streams give the same files, checked", async () => {
-    const text = `OCSYNC 1 stream\nI era files\n${file("a.jsonl", a)}${file("sessions.json", b)}${file("empty.jsonl", "")}E 0 3\n`;
+    const text = `OCSYNC 2 stream\nI era files\n${file("a.jsonl", a)}${file("sessions.json", b)}${file("empty.jsonl", "")}E 0 3\n`;
     for (const data of [text, gzipSync(text)]) {
       const dir = staging();
       const result = await readRemoteStream(source(data), { stagingDir: dir });
@@ -60,37 +60,42 @@ describe("readRemoteStream", () => {
         ],
       );
       assert.equal(result.info.era, "files");
-      assert.deepEqual(readdirSync(dir).sort(), ["a.jsonl", "empty.jsonl", "sessions.json"]);
+      // staged under their sequence numbers, never under the bot's names
+      assert.deepEqual(readdirSync(dir).sort(), ["1", "2", "3"]);
+      assert.deepEqual(
+        result.files.map((f) => readFileSync(f.path!, "utf8")),
+        [a, b, ""],
+      );
     }
   });
 
   test("a wrong hash is a mismatch", () =>
     rejects(
-      `OCSYNC 1 stream\n${file("a.jsonl", a, sha("other"))}E 0 1\n`,
+      `OCSYNC 2 stream\n${file("a.jsonl", a, sha("other"))}E 0 1\n`,
       /a\.jsonl arrived with a different sha256/,
       "mismatch",
     ));
   test("an unsafe name is refused", () =>
-    rejects(`OCSYNC 1 stream\n${file("../a.jsonl", a)}E 0 1\n`, /unsafe file "\.\.\/a\.jsonl"/));
+    rejects(`OCSYNC 2 stream\n${file("../a.jsonl", a)}E 0 1\n`, /unsafe file "\.\.\/a\.jsonl"/));
   test("a name sent twice is refused", () =>
-    rejects(`OCSYNC 1 stream\n${file("a.jsonl", a)}${file("a.jsonl", a)}E 0 2\n`, /sends a\.jsonl twice/));
+    rejects(`OCSYNC 2 stream\n${file("a.jsonl", a)}${file("a.jsonl", a)}E 0 2\n`, /sends a\.jsonl twice/));
   test("a stream cut inside a file", () =>
     rejects(
-      `OCSYNC 1 stream\n${file("a.jsonl", a).slice(0, file("a.jsonl", a).indexOf("\n") + 10)}`,
+      `OCSYNC 2 stream\n${file("a.jsonl", a).slice(0, file("a.jsonl", a).indexOf("\n") + 10)}`,
       /ended in the middle of a\.jsonl/,
       "truncated",
     ));
   test("a stream without its end record", () =>
-    rejects(`OCSYNC 1 stream\n${file("a.jsonl", a)}`, /ended before its end record/, "truncated"));
+    rejects(`OCSYNC 2 stream\n${file("a.jsonl", a)}`, /ended before its end record/, "truncated"));
   test("the remote's own failure status", () =>
-    rejects(`OCSYNC 1 stream\n${file("a.jsonl", a)}E 4 1\n`, /reported failure \(status 4\)/, "remote"));
+    rejects(`OCSYNC 2 stream\n${file("a.jsonl", a)}E 4 1\n`, /reported failure \(status 4\)/, "remote"));
   test("fewer files than announced", () =>
-    rejects(`OCSYNC 1 stream\n${file("a.jsonl", a)}E 0 2\n`, /announced 2 files but sent 1/));
-  test("bytes after the end", () => rejects(`OCSYNC 1 stream\nE 0 0\nmore`, /data after the end/));
+    rejects(`OCSYNC 2 stream\n${file("a.jsonl", a)}E 0 2\n`, /announced 2 files but sent 1/));
+  test("bytes after the end", () => rejects(`OCSYNC 2 stream\nE 0 0\nmore`, /data after the end/));
   test("anything else on stdout", () =>
-    rejects(`Warning: a PTY is being forced\nOCSYNC 1 stream\nE 0 0\n`, /does not start like a sync stream/));
+    rejects(`Warning: a PTY is being forced\nOCSYNC 2 stream\nE 0 0\n`, /does not start like a sync stream/));
   test("a damaged gzip stream", () => {
-    const gz = gzipSync(`OCSYNC 1 stream\n${file("a.jsonl", a)}E 0 1\n`);
+    const gz = gzipSync(`OCSYNC 2 stream\n${file("a.jsonl", a)}E 0 1\n`);
     return rejects(gz.subarray(0, gz.length - 6), /ended early or is damaged/, "truncated");
   });
   test("nothing at all", () => rejects("", /sent nothing/, "truncated"));

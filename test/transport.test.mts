@@ -129,13 +129,14 @@ describe("git guard", () => {
 });
 
 describe("odd names on the bot", () => {
-  test("a file whose name starts with '-' neither breaks the transfer nor lands as history", async () => {
+  test("a file whose name starts with '-' neither breaks the transfer nor is lost: kept as an unknown kind, named", async () => {
     const state = makeStateDir(join(tmp, "dash", "state"));
     writeFileSync(join(state.agents[0].sessionsDir, "-n.jsonl"), '{"type":"session","version":3,"id":"x"}\n');
     const memory = join(tmp, "dash", "memory");
     const result = await syncLocal(state.root, memory, ["--json"]);
     assert.equal(result.code, 0, result.stderr);
-    assert.equal(JSON.parse(result.stdout).skipped.unknown, 1);
-    assert.equal(existsSync(join(memory, "sessions", "-n.jsonl")), false);
+    assert.deepEqual(JSON.parse(result.stdout).unknownFiles, ["-n.jsonl"]);
+    assert.match(result.stderr, /warning: -n\.jsonl is not a file name OpenClaw is known to write/);
+    assert.equal(existsSync(join(memory, "sessions", "-n.jsonl")), true);
   });
 });

@@ -61,6 +61,36 @@ export const yellow = paint("33");
 export const dim = paint("2");
 export const bold = paint("1");
 
+/**
+ * Text from the bot (file names, agent ids, versions, remote error text) may hold control characters: an ESC
+ * sequence would retitle the terminal or clear the screen. Every human-facing line goes through this: C0 and C1
+ * controls and DEL become visible escapes (`\x1b`, `\r`, `\u009b`); newlines are kept only where `keepNewlines`.
+ */
+export function escapeControls(text: string, keepNewlines = false): string {
+  return text.replace(/[\u0000-\u001f\u007f-\u009f\u2028\u2029]/g, (c) => {
+    if (keepNewlines && c === "\n") return c;
+    const named: Record<string, string> = { "\n": "\\n", "\r": "\\r", "\t": "\\t" };
+    if (named[c]) return named[c];
+    const code = c.charCodeAt(0);
+    return code < 0x80
+      ? `\\x${code.toString(16).padStart(2, "0")}`
+      : `\\u${code.toString(16).padStart(4, "0")}`;
+  });
+}
+
+/** A file name as shown in a message: control characters escaped, quoted when it holds spaces or escapes. */
+export function quoteName(name: string): string {
+  const escaped = escapeControls(name);
+  return escaped !== name || /[\s"']/.test(name)
+    ? JSON.stringify(name).replace(/[\u007f-\u009f]/g, (c) => escapeControls(c))
+    : name;
+}
+
+/** Writes human text to stderr with bot-controlled control characters escaped (ours are added after). */
+function say(text: string): void {
+  process.stderr.write(`${escapeControls(text, true)}\n`);
+}
+
 /** Human-facing messages go to stderr so that stdout carries only results (the summary or --json). */
 export class Reporter {
   private progressShown = false;
@@ -72,19 +102,19 @@ export class Reporter {
   info(message: string): void {
     if (this.quiet) return;
     this.clearProgress();
-    process.stderr.write(`${message}\n`);
+    say(message);
   }
 
   warn(message: string): void {
     this.clearProgress();
-    process.stderr.write(`${yellow("warning:")} ${message}\n`);
+    process.stderr.write(`${yellow("warning:")} ${escapeControls(message, true)}\n`);
   }
 
   /** A one-line progress indicator, only on a TTY; piped output stays quiet. */
   progress(message: string): void {
     if (this.quiet || !process.stderr.isTTY) return;
     const width = process.stderr.columns || 80;
-    process.stderr.write(`\r\x1b[2K${dim(message.slice(0, width - 1))}`);
+    process.stderr.write(`\r\x1b[2K${dim(escapeControls(message).slice(0, width - 1))}`);
     this.progressShown = true;
   }
 
@@ -110,13 +140,13 @@ export async function runMain(main: () => Promise<number | void>, program = scri
 
 export function reportError(program: string, error: unknown): number {
   if (error instanceof Failure) {
-    process.stderr.write(`${program}: ${red("error:")} ${error.message}\n`);
+    process.stderr.write(`${program}: ${red("error:")} ${escapeControls(error.message, true)}\n`);
     if (error.code === EXIT_USAGE) process.stderr.write(`Run '${program} --help' for the options.\n`);
-    if (error.detail) process.stderr.write(`${dim(error.detail)}\n`);
+    if (error.detail) process.stderr.write(`${dim(escapeControls(error.detail, true))}\n`);
     return error.code;
   }
   const text = error instanceof Error ? error.message : String(error);
-  process.stderr.write(`${program}: ${red("error:")} unexpected failure: ${text}\n`);
+  process.stderr.write(`${program}: ${red("error:")} unexpected failure: ${escapeControls(text, true)}\n`);
   if (process.env.OCSYNC_DEBUG && error instanceof Error && error.stack)
     process.stderr.write(`${error.stack}\n`);
   return EXIT_FAILED;

@@ -298,7 +298,8 @@ async function planSessions(memorySessions: string, agent: string): Promise<Plan
     const path = join(memorySessions, name);
     const stem = (info.transcript ?? name).replace(/\.jsonl$/, "");
     let key = `agent:${agent}:history:${stem}`;
-    if (info.kind === "archive") key = `agent:${agent}:history:${info.archive}:${stem}:${info.archivedAt}`;
+    if (info.kind === "archive")
+      key = `agent:${agent}:history:${info.archive}:${stem}:${info.archivedAt}${info.archiveNonce ? `:${info.archiveNonce}` : ""}`;
     key = key.toLowerCase();
     // An unindexed transcript keeps its name and id when no other entry uses the id; an archive, or a
     // transcript whose id is taken, becomes `<new id>.jsonl` with that id in its header.

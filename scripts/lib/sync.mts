@@ -5,8 +5,8 @@ import { createReadStream, createWriteStream } from "node:fs";
 import { once } from "node:events";
 import { mkdir, readFile, readdir, rename, rm, stat, writeFile } from "node:fs/promises";
 import { basename, join, resolve } from "node:path";
-import { Failure, Reporter, formatBytes, plural } from "./cli.mts";
-import { BACKED_UP, REMOTE_EXCLUDE, REMOTE_INCLUDE, classify, isConversation } from "./openclaw/files.mts";
+import { Failure, Reporter, formatBytes, plural, quoteName } from "./cli.mts";
+import { BACKED_UP, REMOTE_EXCLUDE, classify, isConversation, remoteFilterArgs } from "./openclaw/files.mts";
 import {
   VERSION_SOURCE_TEXT,
   chooseAgent,
@@ -104,7 +104,11 @@ export interface SyncSummary {
   redactions: { total: number; files: number; kinds: Record<string, number> };
   /** What .syncignore kept out: index keys dropped, files not transferred or dropped before apply. */
   excluded: { keys: number; files: number };
+  /** Files that arrived but are not backed up, by kind (each also named in `skippedFiles`). */
   skipped: Record<string, number>;
+  skippedFiles: { name: string; kind: string; reason: string }[];
+  /** Files backed up although OpenClaw is not known to write such a name (fail safe): named here and warned. */
+  unknownFiles: string[];
   warnings: string[];
   changes: FileChange[];
   provenanceWritten: boolean;
@@ -153,7 +157,7 @@ async function connect(options: SyncOptions): Promise<Connection> {
 async function discover(transport: Transport, options: SyncOptions): Promise<Discovery> {
   const text = await transport.call({
     program: "discover.sh",
-    args: [options.stateDir],
+    args: [options.stateDir, ...REMOTE_EXCLUDE.map((p) => `-${p}`)],
     label: "discovery",
     idleTimeoutMs: options.timeoutSeconds * 1000,
     consume: async (stdout) => {
@@ -270,7 +274,7 @@ async function syncLocked(
   const agent = chooseAgent(discovery, options.agent);
   const era: Era = storageEra(agent);
   reporter.info(
-    `agent ${agent.id}: storage era ${era}${era === "files" ? ` (${plural(agent.transcripts, "transcript")}, ${formatBytes(agent.bytes)})` : ""}`,
+    `agent ${agent.id}: storage era ${era}${era === "files" ? ` (${plural(agent.transcripts, "conversation")}, ${formatBytes(agent.bytes)})` : ""}`,
   );
   if (era === "files" && version && compareCalendar(version, FIRST_SQLITE_VERSION) >= 0) {
     reporter.warn(
@@ -298,12 +302,7 @@ async function syncLocked(
       `agent ${agent.id}: exporting ${discovery.stateDir}/agents/${agent.id}/agent/openclaw-agent.sqlite with node on the bot (read-only, one transaction)`,
     );
   }
-  const programArgs = [
-    discovery.stateDir,
-    agent.id,
-    ...REMOTE_EXCLUDE.map((p) => `-${p}`),
-    ...REMOTE_INCLUDE.map((p) => `+${p}`),
-  ];
+  const programArgs = [discovery.stateDir, agent.id, ...remoteFilterArgs()];
   // --- end of SQLite-era dispatch --------------------------------------------------------------------------
 
   const syncSource: SyncSource = {
@@ -374,10 +373,10 @@ async function syncLocked(
     const excludeArgs: string[] = [];
     if (rules && rules.patterns.length) {
       reporter.progress("reading the index for .syncignore…");
-      const onlyIndex = ["-*.jsonl", "-*.jsonl.*", "-sessions.json.bak.*"];
+      const onlyIndex = ["-*.jsonl", "-*.jsonl.*", "-sessions.json.bak.*", "+sessions.json"];
       const first = await fetch(
         "stream",
-        [...programArgs.slice(0, 2), ...onlyIndex, ...programArgs.slice(2)],
+        [...programArgs.slice(0, 2), ...REMOTE_EXCLUDE.map((p) => `-${p}`), ...onlyIndex],
         "index transfer",
       );
       const indexFile = first.files.find((f) => f.name === INDEX_FILE);
@@ -508,6 +507,8 @@ async function syncLocked(
       redactions: plan.redactions,
       excluded,
       skipped: plan.skipped,
+      skippedFiles: plan.skippedFiles,
+      unknownFiles: plan.unknownFiles,
       warnings: plan.warnings,
       changes: plan.changes,
       provenanceWritten: provenanceWritten && !options.dryRun,
@@ -550,6 +551,8 @@ interface Plan {
   heldBack: { lines: number; bytes: number };
   redactions: { total: number; files: number; kinds: Record<string, number> };
   skipped: Record<string, number>;
+  skippedFiles: { name: string; kind: string; reason: string }[];
+  unknownFiles: string[];
   warnings: string[];
   /** Keys prune had removed whose entries changed in the cloud: they are back. */
   revivedKeys: string[];
@@ -569,16 +572,21 @@ async function planChanges(
     heldBack: { lines: 0, bytes: 0 },
     redactions: { total: 0, files: 0, kinds: {} },
     skipped: {},
+    skippedFiles: [],
+    unknownFiles: [],
     warnings: [],
     revivedKeys: [],
   };
   for (const file of result.files) {
     const info = classify(file.name);
     if (!BACKED_UP.has(info.kind)) {
+      // The remote programs leave these out by the same rules; one that arrives anyway is named, not kept.
       plan.skipped[info.kind] = (plan.skipped[info.kind] ?? 0) + 1;
+      plan.skippedFiles.push({ name: file.name, kind: info.kind, reason: `a ${info.kind} file` });
       if (file.path) await rm(file.path, { force: true });
       continue;
     }
+    if (info.kind === "unknown") plan.unknownFiles.push(file.name);
     const known = provenance?.files[file.name];
     if (file.unchanged && known) {
       const present = await stat(join(sessionsDir, file.name)).catch(() => undefined);
@@ -679,6 +687,13 @@ async function planChanges(
       }
     }
   }
+  for (const change of plan.changes) {
+    if ((change.change === "new" || change.change === "updated") && plan.unknownFiles.includes(change.name)) {
+      plan.warnings.push(
+        `${quoteName(change.name)} is not a file name OpenClaw is known to write (docs/naming.md); backed up as is, as an unknown kind`,
+      );
+    }
+  }
   return plan;
 }
 
@@ -745,8 +760,16 @@ export function formatSummary(s: SyncSummary): string {
   if (s.excluded.keys || s.excluded.files) {
     lines.push(`  left out by .syncignore: ${s.excluded.keys} index key(s), ${s.excluded.files} file(s)`);
   }
-  const skipped = Object.entries(s.skipped).map(([kind, n]) => `${n} ${kind}`);
-  if (skipped.length) lines.push(`  not backed up: ${skipped.join(", ")}`);
+  if (s.unknownFiles.length) {
+    lines.push(
+      `  backed up as unknown kind (not a name OpenClaw is known to write): ${s.unknownFiles.map(quoteName).join(", ")}`,
+    );
+  }
+  if (s.skippedFiles.length) {
+    lines.push(
+      `  not backed up: ${s.skippedFiles.map((f) => `${quoteName(f.name)} (${f.reason})`).join(", ")}`,
+    );
+  }
   if (s.warnings.length) lines.push(`  warnings: ${s.warnings.length}`);
   if (!s.dryRun && !s.provenanceWritten) lines.push("  nothing changed");
   return `${lines.join("\n")}\n`;
@@ -840,7 +863,8 @@ async function planFetch(
       unchanged.push({ ...file, unchanged: true });
       continue;
     }
-    if (!isPlainName(file.name)) return undefined;
+    // Names travel as the hex of their bytes (any name the bot's filesystem allows).
+    const hex = (file.rawName ?? Buffer.from(file.name)).toString("hex");
     // The stored bytes are the cloud's first bytes when nothing was redacted (a held-back line only shortens).
     if (
       intact &&
@@ -849,10 +873,10 @@ async function planFetch(
       record.size > 0 &&
       file.size > record.size
     ) {
-      requests.push(`=${file.name}:${record.size}:${record.sha256}`);
+      requests.push(`=${hex}:${record.size}:${record.sha256}`);
       prefixes.set(file.name, localPath);
     } else {
-      requests.push(`=${file.name}:0:-`);
+      requests.push(`=${hex}:0:-`);
     }
   }
   // Each request is an argument of one command line (~120 bytes); past a few hundred, stream everything instead.

@@ -16,6 +16,7 @@ import { spawn, type ChildProcessWithoutNullStreams } from "node:child_process";
 import { open, readFile, readdir, stat } from "node:fs/promises";
 import { basename, dirname, join, relative, resolve, sep } from "node:path";
 import { UsageError } from "./cli.mts";
+import { runProcess } from "./proc.mts";
 import { JsonlValidator, type Severity } from "./jsonl.mts";
 import { classify } from "./openclaw/files.mts";
 import {
@@ -50,6 +51,11 @@ export interface Problem {
 export interface VerifyOptions {
   /** Read git's index instead of the work tree. */
   staged?: boolean;
+  /**
+   * With `staged`: read only the files whose staged blob differs from HEAD's (what the commit changes); every
+   * staged file's name still meets the name checks (.syncignore, stray files). The pre-commit hook's mode.
+   */
+  changed?: boolean;
   /** Changed-since-sync becomes an error. */
   strict?: boolean;
   /** Problems kept per file (the rest are counted). */
@@ -61,7 +67,10 @@ export interface VerifyOptions {
 export interface VerifyReport {
   ok: boolean;
   staged: boolean;
+  /** Files read (with `changed`: only those the commit changes). */
   files: number;
+  /** With `changed`: staged files identical to HEAD's, whose names alone were checked. */
+  unchanged: number;
   bytes: number;
   errors: number;
   warnings: number;
@@ -260,6 +269,24 @@ class StagedIndex implements Source {
     this.catFile.stdin.end();
     await new Promise((resolve) => this.catFile!.once("close", resolve));
   }
+}
+
+/**
+ * HEAD's blob id of every file under `paths` (`git ls-tree -r`: one command, no file contents read; paths relative
+ * to cwd like `git ls-files`), or undefined before the first commit (everything staged is new).
+ */
+async function headBlobs(cwd: string, paths: string[]): Promise<Map<string, string> | undefined> {
+  const head = await runProcess(["git", "rev-parse", "--verify", "--quiet", "HEAD^{tree}"], { cwd });
+  if (head.code !== 0) return undefined;
+  const output = await gitOutput(cwd, ["ls-tree", "-r", "-z", "HEAD", "--", ...paths]);
+  const blobs = new Map<string, string>();
+  for (const record of output.toString("utf8").split("\0")) {
+    if (!record) continue;
+    const tab = record.indexOf("\t");
+    const [, type, blob] = record.slice(0, tab).split(" ");
+    if (type === "blob") blobs.set(record.slice(tab + 1), blob);
+  }
+  return blobs;
 }
 
 function gitOutput(cwd: string, args: string[]): Promise<Buffer> {
@@ -479,6 +506,7 @@ export async function verify(paths: string[], options: VerifyOptions = {}): Prom
     ok: true,
     staged: Boolean(options.staged),
     files: 0,
+    unchanged: 0,
     bytes: 0,
     errors: 0,
     warnings: 0,
@@ -496,11 +524,15 @@ export async function verify(paths: string[], options: VerifyOptions = {}): Prom
   const perFile = new Map<string, number>();
   const scanning: Scanning = inlineScanning;
   try {
-    const files = await source.list(paths.length ? paths : ["memory"]);
+    const roots = paths.length ? paths : ["memory"];
+    const files = await source.list(roots);
+    const head = options.staged && options.changed ? await headBlobs(cwd, roots) : undefined;
     const contexts = new Map<string, MemoryContext>();
     let index = 0;
     for (const file of files) {
-      options.onFile?.(file.path, index++, files.length);
+      const unchanged = head !== undefined && file.blob !== undefined && head.get(file.path) === file.blob;
+      if (!unchanged) options.onFile?.(file.path, index, files.length);
+      index++;
       const memoryDir = memoryDirOf(file.path);
       let context = contexts.get(memoryDir);
       if (!context) {
@@ -508,8 +540,9 @@ export async function verify(paths: string[], options: VerifyOptions = {}): Prom
         contexts.set(memoryDir, context);
         for (const problem of context.problems) add(problem, perFile);
       }
-      report.files++;
-      const result = await checkFile(source, file, context, options, maxPerFile, scanning);
+      if (unchanged) report.unchanged++;
+      else report.files++;
+      const result = await checkFile(source, file, context, options, maxPerFile, scanning, unchanged);
       report.bytes += file.size ?? 0;
       for (const problem of result.problems) add(problem, perFile);
       const hiddenCount = result.hidden.errors + result.hidden.warnings;
@@ -540,6 +573,7 @@ async function checkFile(
   options: VerifyOptions,
   maxPerFile: number,
   scanning: Scanning,
+  namesOnly = false,
 ): Promise<FileResult> {
   const name = basename(file.path);
   const inSessions = basename(dirname(file.path)) === SESSIONS_DIR;
@@ -566,6 +600,8 @@ async function checkFile(
   } else if (inSessions && kind === "unknown" && name !== SYNCIGNORE_FILE) {
     problem("warning", "unknown-file", "not an OpenClaw session file name");
   }
+
+  if (namesOnly) return result;
 
   const isJsonl = kind === "transcript" || kind === "archive" || name.endsWith(".jsonl");
   const isJson = kind === "index" || kind === "index-backup" || name === PROVENANCE_FILE;

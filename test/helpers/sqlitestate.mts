@@ -10,6 +10,7 @@ import { fileURLToPath } from "node:url";
 import { gunzipSync } from "node:zlib";
 import { toolPath } from "../../scripts/dev/test-tools.mts";
 import { conversation } from "./statedir.mts";
+import { remoteFilterArgs } from "../../scripts/lib/openclaw/files.mts";
 
 const HERE = dirname(fileURLToPath(import.meta.url));
 export const EXPORTER = join(HERE, "..", "..", "scripts", "lib", "remote", "export-sqlite.mjs");
@@ -171,8 +172,19 @@ export async function makeSqliteState(root: string, options: SqliteStateOptions)
       corruptHash: options.corruptArchive,
     });
     expected.set(resetName, resetBytes);
-    const deletedName = `${goneId}.jsonl.deleted.2026-11-10T09-00-00.000Z`;
+    // Layout C is what 2026.8.1+ writes: `.deleted.<ts>.<32 hex>.zst`, a database row AND the same file in
+    // sessions/ (as the real 2026.9.6 `openclaw sessions delete` leaves it; see docs/naming.md).
+    const deletedName =
+      layout === "C"
+        ? `${goneId}.jsonl.deleted.2026-11-10T09-00-00.000Z.3fdfeb113a4347ec999465941849a368`
+        : `${goneId}.jsonl.deleted.2026-11-10T09-00-00.000Z`;
     const deletedBytes = text(strip(conversation(random, goneId, now - 40 * 86_400_000, 3).lines));
+    if (layout === "C") {
+      zstdFiles.push({
+        path: join(sessionsDir, `${deletedName}.zst`),
+        base64: deletedBytes.toString("base64"),
+      });
+    }
     archives.push({
       sessionId: goneId,
       generation: "g1",
@@ -309,7 +321,9 @@ export interface ExportResult {
 
 /** Runs the exporter as sync does: `node --input-type=module - MODE STATE AGENT [patterns]`, source on stdin. */
 export async function runExporter(args: string[]): Promise<ExportResult> {
-  const result = await runNode24(["--input-type=module", "-", ...args], readFileSync(EXPORTER));
+  // Without patterns, the lists sync passes (scripts/lib/openclaw/files.mts, the one copy).
+  const argv = args.length === 3 ? [...args, ...remoteFilterArgs()] : args;
+  const result = await runNode24(["--input-type=module", "-", ...argv], readFileSync(EXPORTER));
   const parsed: ExportResult = {
     code: result.code,
     stderr: result.stderr,
@@ -328,7 +342,7 @@ export async function runExporter(args: string[]): Promise<ExportResult> {
     at = nl + 1;
     return value;
   };
-  const header = /^OCSYNC 1 (manifest|stream)$/.exec(line());
+  const header = /^OCSYNC 2 (manifest|stream)$/.exec(line());
   if (!header) throw new Error("stream does not start with an OCSYNC header");
   parsed.mode = header[1];
   for (;;) {
@@ -338,8 +352,9 @@ export async function runExporter(args: string[]): Promise<ExportResult> {
     else if ((m = /^E (\d+) (\d+)$/.exec(record))) {
       parsed.end = { status: Number(m[1]), count: Number(m[2]) };
       break;
-    } else if ((m = /^F (\d+) ([0-9a-f]{64}) (.+)$/.exec(record))) {
-      const [size, sha256, name] = [Number(m[1]), m[2], m[3]];
+    } else if ((m = /^F (\d+) ([0-9a-f]{64}) ((?:[0-9a-f]{2})+)$/.exec(record))) {
+      // names travel as the hex of their bytes
+      const [size, sha256, name] = [Number(m[1]), m[2], Buffer.from(m[3], "hex").toString("utf8")];
       if (parsed.files.has(name)) throw new Error(`${name} sent twice`);
       parsed.manifest.push({ name, size, sha256 });
       if (parsed.mode === "stream") {

@@ -21,13 +21,15 @@ export interface Discovery {
   agents: AgentInfo[];
 }
 
-export type VersionSource = "cli" | "app" | "package" | "config";
-/** `openclaw --version`, `node /app/openclaw.mjs --version`, /app/package.json, openclaw.json meta. */
-export const VERSION_ORDER: VersionSource[] = ["cli", "app", "package", "config"];
+export type VersionSource = "cli" | "app" | "package" | "installed" | "config";
+/** `openclaw --version`, `node /app/openclaw.mjs --version`, /app/package.json, the npm-installed package's
+ * package.json (when the CLI is not on PATH), openclaw.json meta. */
+export const VERSION_ORDER: VersionSource[] = ["cli", "app", "package", "installed", "config"];
 export const VERSION_SOURCE_TEXT: Record<VersionSource, string> = {
   cli: "openclaw --version",
   app: "node /app/openclaw.mjs --version",
   package: "/app/package.json",
+  installed: "the installed openclaw package.json",
   config: "openclaw.json meta.lastTouchedVersion",
 };
 

@@ -2,18 +2,21 @@
 # Tells the local side what is there before anything is transferred: the state dir, its agents, which storage
 # era each agent's sessions are in, the OpenClaw version from every source, and the tools available.
 #
-# Invoked as:  sh -s -- STATE_DIR        (this file on stdin; never through a PTY)
+# Invoked as:  sh -s -- STATE_DIR [-EXCLUDE]...   (this file on stdin; never through a PTY)
+#   -EXCLUDE: shell patterns of names that are not conversations (scripts/lib/openclaw/files.mts), left out of
+#   the transcript count
 # Output (stdout, one record per line, tab-separated):
 #   OCSYNC-DISCOVER 1
 #   state <ok|missing|unreadable> <dir>
-#   version <cli|app|package|config> <text>
+#   version <cli|app|package|installed|config> <text>
 #   tool <name> <yes|no>
-#   agent <id> <sessions:0|1> <sqlite:0|1> <transcripts> <bytes> <legacy-import-archive:0|1>
+#   agent <id> <sessions:0|1> <sqlite:0|1> <conversations> <bytes> <legacy-import-archive:0|1>
 #   end 0
 set -u
 LC_ALL=C
 export LC_ALL
 state=${1:-/data}
+[ $# -gt 0 ] && shift
 tab=$(printf '\t')
 
 out() {
@@ -64,6 +67,16 @@ if [ -r /app/package.json ]; then
   v=$(sed -n 's/^[[:space:]]*"version"[[:space:]]*:[[:space:]]*"\([^"]*\)".*/\1/p' /app/package.json | head -n 1)
   [ -n "$v" ] && out version package "$v"
 fi
+# No CLI on PATH: the package npm installed next to the bot's node (global prefix), or in the usual places.
+if ! have openclaw; then
+  for p in "$(dirname "$(dirname "$(command -v node 2>/dev/null || echo /x/x/node)")")/lib/node_modules/openclaw/package.json" \
+    /usr/local/lib/node_modules/openclaw/package.json /usr/lib/node_modules/openclaw/package.json \
+    /opt/openclaw/package.json "$HOME/.npm-global/lib/node_modules/openclaw/package.json"; do
+    [ -r "$p" ] || continue
+    v=$(sed -n 's/^[[:space:]]*"version"[[:space:]]*:[[:space:]]*"\([^"]*\)".*/\1/p' "$p" | head -n 1)
+    [ -n "$v" ] && out version installed "$v" && break
+  done
+fi
 if [ -r "$state/openclaw.json" ]; then
   v=$(sed -n 's/.*"\{0,1\}lastTouchedVersion"\{0,1\}[[:space:]]*:[[:space:]]*["'"'"']\([^"'"'"']*\)["'"'"'].*/\1/p' "$state/openclaw.json" | head -n 1)
   [ -n "$v" ] && out version config "$v"
@@ -86,6 +99,11 @@ if [ -d "$state/agents" ]; then
       sessions=1
       for f in "$a"/sessions/*.jsonl "$a"/sessions/*.jsonl.reset.* "$a"/sessions/*.jsonl.deleted.* "$a"/sessions/*.jsonl.bak.*; do
         [ -f "$f" ] || continue
+        skip=0
+        for p do
+          case ${f##*/} in ${p#-}) skip=1 ;; esac
+        done
+        [ "$skip" = 1 ] && continue
         count=$((count + 1))
         size=$(wc -c <"$f" 2>/dev/null) || size=0
         bytes=$((bytes + size))

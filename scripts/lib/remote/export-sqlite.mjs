@@ -5,8 +5,9 @@
 // Invoked as:  node --input-type=module - MODE STATE_DIR AGENT [-EXCLUDE_PATTERN | +INCLUDE_PATTERN]...
 //   (this file's source on stdin; `node export-sqlite.mjs MODE ...` works too)
 //   MODE      manifest (sizes and hashes only) or stream (the files too)
-//   patterns  shell-style patterns (* ? [...]) on file names. A -pattern drops any name it matches. File-era
-//             leftovers must also match a +pattern (default: transcripts and their archives, see LEFTOVERS).
+//   patterns  shell-style patterns (* ? [...]) on file names, as sync passes them from scripts/lib/openclaw/files.mts
+//             (the one list of what a backup leaves out). A -pattern drops any name it matches. File-era leftovers
+//             must also match a +pattern (with no +pattern: every name).
 //
 // What it reads, inside ONE read transaction (a consistent snapshot, WAL-only commits included):
 //   <state>/agents/<agent>/agent/openclaw-agent.sqlite, opened read-only. When the database has no -wal/-shm
@@ -16,9 +17,10 @@
 //   and sha256 and once to send it (see docs/sqlite-era.md).
 //
 // Output on stdout, gzip-compressed:
-//   OCSYNC 1 <mode>\n
+//   OCSYNC 2 <mode>\n
 //   I <key> <value>\n                    era, layout, user_version, schema_version, app_version, agent_id, node
-//   F <size> <sha256> <name>\n          then, in stream mode, exactly <size> bytes and "\n"
+//   F <size> <sha256> <hexname>\n       then, in stream mode, exactly <size> bytes and "\n"; <hexname> is the
+//                                        name's bytes in hex (any byte but "/" and NUL travels exactly)
 //   E <status> <files>\n                 last record: 0 when everything was sent
 // Names (plain names inside the backup's sessions/ folder):
 //   sessions.json                        {session_key: entry_json}, as JSON.stringify(store, null, 2)
@@ -47,18 +49,12 @@ import zlib from "node:zlib";
 
 const SESSION_ID = /^[a-z0-9][a-z0-9._-]{0,127}$/i;
 const CHUNK = 64 * 1024;
-/** Default +patterns for file-era leftovers: transcripts, their archives and old index backups. */
-const LEFTOVERS = ["*.jsonl", "*.jsonl.reset.*", "*.jsonl.deleted.*", "*.jsonl.bak.*", "sessions.json.bak.*"];
-/** Always dropped: locks, temporaries, repair copies and sidecars (not conversations). */
-const NEVER = [
-  "*.lock",
-  "*.tmp",
-  "*.bak-*",
-  "*.checkpoint.*.jsonl",
-  "*.trajectory.jsonl",
-  "*.trajectory-path.json",
-  "*.acp-stream.jsonl",
-];
+// Names are handled as byte strings (latin1: one char per byte), so a name that is not UTF-8 stays exact.
+const bytesOf = (name) => Buffer.from(name, "latin1");
+const fromText = (text) => Buffer.from(text, "utf8").toString("latin1");
+const shown = (name) => bytesOf(name).toString("utf8");
+/** A path whose last part is a byte-string name. */
+const pathOf = (dir, name) => Buffer.concat([Buffer.from(`${dir}/`), bytesOf(name)]);
 
 class ExportError extends Error {}
 const fail = (sentence) => {
@@ -87,11 +83,9 @@ function globToRegExp(pattern) {
 }
 
 function makeFilter(patterns) {
-  const exclude = [...NEVER, ...patterns.filter((p) => p.startsWith("-")).map((p) => p.slice(1))].map(
-    globToRegExp,
-  );
-  const includes = patterns.filter((p) => p.startsWith("+")).map((p) => p.slice(1));
-  const include = (includes.length ? includes : LEFTOVERS).map(globToRegExp);
+  const exclude = patterns.filter((p) => p.startsWith("-")).map((p) => globToRegExp(fromText(p.slice(1))));
+  const includes = patterns.filter((p) => p.startsWith("+")).map((p) => fromText(p.slice(1)));
+  const include = (includes.length ? includes : ["*"]).map(globToRegExp);
   const excluded = (name) => exclude.some((re) => re.test(name));
   return {
     /** Names made from the database: sent unless excluded. */
@@ -101,9 +95,15 @@ function makeFilter(patterns) {
   };
 }
 
+/** A byte-string name a POSIX filesystem allows: 1-255 bytes, no "/" or NUL, not "." or "..". */
 function safeName(name) {
   return (
-    typeof name === "string" && name.length > 0 && name !== "." && name !== ".." && !/[/\\\n\r\0]/.test(name)
+    typeof name === "string" &&
+    name.length > 0 &&
+    name.length <= 255 &&
+    name !== "." &&
+    name !== ".." &&
+    !/[/\0]/.test(name)
   );
 }
 
@@ -314,7 +314,7 @@ function collect(db, detected, paths, filter, agent) {
   const taken = new Map(); // name → record
   const add = (name, produce, origin) => {
     if (!safeName(name))
-      fail(`${origin} would be written under the unsafe file name ${JSON.stringify(name)}`);
+      fail(`${origin} would be written under the unsafe file name ${JSON.stringify(shown(name))}`);
     records.push({ name, produce, origin });
     taken.set(name, records[records.length - 1]);
   };
@@ -366,8 +366,8 @@ function collect(db, detected, paths, filter, agent) {
       const zstd = row.encoding === "zstd";
       if (!zstd && row.encoding !== "identity")
         fail(`archive ${row.archive_name} has unknown encoding ${row.encoding}`);
-      const name =
-        zstd && row.archive_name.endsWith(".zst") ? row.archive_name.slice(0, -4) : row.archive_name;
+      const archiveName = fromText(row.archive_name);
+      const name = zstd && archiveName.endsWith(".zst") ? archiveName.slice(0, -4) : archiveName;
       if (!filter.database(name)) continue;
       if (taken.has(name)) fail(`archive ${row.archive_name} has the same file name as another record`);
       add(
@@ -387,18 +387,18 @@ function collect(db, detected, paths, filter, agent) {
   // File-era leftovers still in sessions/ (archives kept by the migration, published archives, .zst deleted ones).
   const leftovers = [];
   if (existsSync(paths.sessions)) {
-    for (const entry of readdirSync(paths.sessions, { withFileTypes: true }).sort((a, b) =>
-      a.name < b.name ? -1 : 1,
-    )) {
-      if (!entry.isFile()) continue;
+    for (const entry of readdirSync(paths.sessions, { withFileTypes: true, encoding: "buffer" })
+      .map((e) => ({ entry: e, name: e.name.toString("latin1") }))
+      .sort((a, b) => (a.name < b.name ? -1 : 1))) {
+      if (!entry.entry.isFile()) continue;
       const zstd = entry.name.endsWith(".zst");
       const name = zstd ? entry.name.slice(0, -4) : entry.name;
       if (!filter.leftover(name)) continue;
       leftovers.push({
         name,
-        path: join(paths.sessions, entry.name),
+        path: pathOf(paths.sessions, entry.name),
         zstd,
-        origin: `sessions/${entry.name}`,
+        origin: `sessions/${shown(entry.name)}`,
       });
     }
   }
@@ -408,10 +408,10 @@ function collect(db, detected, paths, filter, agent) {
   // `legacy-store.sessions.json.imported-<ms>` (the file-era index, sent as sessions.json.bak.<ms>).
   if (existsSync(paths.importArchive)) {
     const original = migrationSourceNames(paths, agent);
-    for (const entry of readdirSync(paths.importArchive, { withFileTypes: true }).sort((a, b) =>
-      a.name < b.name ? -1 : 1,
-    )) {
-      const m = /^(.+?)\.(.+)\.imported-(\d+)$/.exec(entry.name);
+    for (const entry of readdirSync(paths.importArchive, { withFileTypes: true, encoding: "buffer" })
+      .map((e) => ({ isFile: () => e.isFile(), name: e.name.toString("latin1") }))
+      .sort((a, b) => (a.name < b.name ? -1 : 1))) {
+      const m = /^(.+?)\.(.+)\.imported-(\d+)$/s.exec(entry.name);
       if (!entry.isFile() || !m) continue;
       const movedAt = Number(m[3]);
       let name = original.get(entry.name) ?? m[2];
@@ -421,9 +421,9 @@ function collect(db, detected, paths, filter, agent) {
       if (!filter.leftover(name)) continue;
       leftovers.push({
         name,
-        path: join(paths.importArchive, entry.name),
+        path: pathOf(paths.importArchive, entry.name),
         zstd,
-        origin: `session-sqlite-import-archive/${entry.name}`,
+        origin: `session-sqlite-import-archive/${shown(entry.name)}`,
         movedAt,
       });
     }
@@ -433,7 +433,7 @@ function collect(db, detected, paths, filter, agent) {
     const produce = () => fileBytes(file.path, file.zstd, size);
     let name = file.name;
     if (taken.has(name)) {
-      const base = /^(.*?\.jsonl)/.exec(name)?.[1] ?? name;
+      const base = /^(.*?\.jsonl)/s.exec(name)?.[1] ?? name;
       const ms = file.movedAt ?? Math.floor(statSync(file.path).mtimeMs);
       name = `${base}.bak.${archiveStamp(ms)}`;
       for (let n = 1; taken.has(name); n++) name = `${base}.bak.${archiveStamp(ms + n)}`;
@@ -465,7 +465,7 @@ function migrationSourceNames(paths, agent) {
         const source = move.sourcePath.split(/[\\/]/).pop();
         // The manifest has the paths the gateway saw; match on the agent's folder and the file name.
         if (archived.at(-2) === "session-sqlite-import-archive" && archived.at(-3) === agent && source)
-          names.set(archived.at(-1), source);
+          names.set(fromText(archived.at(-1)), fromText(source));
       }
     }
   }
@@ -571,7 +571,7 @@ async function exportSnapshot(db, { mode, agent, patterns, paths, live, before }
   let status = 0;
   let count = 0;
   try {
-    await write(`OCSYNC 1 ${mode}\n`);
+    await write(`OCSYNC 2 ${mode}\n`);
     const info = [
       ["era", "sqlite"],
       ["layout", detected.layout],
@@ -600,7 +600,7 @@ async function exportSnapshot(db, { mode, agent, patterns, paths, live, before }
         const lines = await completeLines(record);
         if (twin && lines.size > 0 && (await measure(twin, lines.size)).sha256 === lines.sha256) continue;
       }
-      await write(`F ${first.size} ${first.sha256} ${record.name}\n`);
+      await write(`F ${first.size} ${first.sha256} ${bytesOf(record.name).toString("hex")}\n`);
       if (mode === "stream") {
         const hash = createHash("sha256");
         let size = 0;

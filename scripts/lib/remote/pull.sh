@@ -7,16 +7,17 @@
 #   stream    [-EXCLUDE | +INCLUDE]...  the chosen files with their data
 #             (shell `case` patterns on file names: a name matching any -pattern is skipped, then it must
 #             match a +pattern to be sent)
-#   fetch     [=NAME:OFFSET:SHA256]...  exactly the named files; with OFFSET > 0, when the file's first OFFSET
-#             bytes still hash to SHA256 (the backup already has them), only the bytes after OFFSET
+#   fetch     [=HEXNAME:OFFSET:SHA256]...  exactly the named files; with OFFSET > 0, when the file's first
+#             OFFSET bytes still hash to SHA256 (the backup already has them), only the bytes after OFFSET
 #
 # Output on stdout, gzip-compressed when gzip exists, except the small manifest (the local side tells by the
-# magic bytes):
-#   OCSYNC 1 <mode>\n
-#   F <size> <sha256> <name>\n                 then, except in manifest mode, exactly <size> bytes and "\n"
-#   P <offset> <size> <sha256> <name>\n        (fetch) the bytes from <offset> to <size>, then "\n"; the hash
+# magic bytes). Every <hexname> is the file name's bytes in lowercase hex: any name the filesystem allows (any
+# byte but "/" and NUL, newlines and backslashes included) travels byte-exact.
+#   OCSYNC 2 <mode>\n
+#   F <size> <sha256> <hexname>\n              then, except in manifest mode, exactly <size> bytes and "\n"
+#   P <offset> <size> <sha256> <hexname>\n     (fetch) the bytes from <offset> to <size>, then "\n"; the hash
 #                                              is of the whole first <size> bytes
-#   G <name>\n                                 (fetch) the named file is gone
+#   G <hexname>\n                              (fetch) the named file is gone
 #   E <status> <files>\n                       last record: the program's own exit status
 # A file is sent as its first <size> bytes, measured just before it is read, so a transcript the bot appends to
 # meanwhile is sent as a consistent prefix. A file that shrank meanwhile is padded with NULs so the framing
@@ -40,6 +41,25 @@ dir="$state/agents/$agent/sessions"
 [ -d "$dir" ] || fail "no sessions folder at $dir"
 cd "$dir" 2>/dev/null || fail "cannot open $dir"
 command -v sha256sum >/dev/null 2>&1 || fail "sha256sum is not installed on the bot's machine"
+command -v od >/dev/null 2>&1 || fail "od is not installed on the bot's machine"
+
+# hexname NAME: the name's bytes as lowercase hex
+hexname() {
+  printf '%s' "$1" | od -An -v -tx1 | tr -d ' \n'
+}
+
+# unhex HEX: the bytes HEX spells, into $f (a trailing newline survives: the x is cut after)
+unhex() {
+  h=$1
+  esc=
+  while [ -n "$h" ]; do
+    t=${h#??}
+    esc="$esc\\0$(printf '%03o' "0x${h%"$t"}")"
+    h=$t
+  done
+  f=$(printf "%b"x "$esc")
+  f=${f%x}
+}
 
 wanted() {
   name=$1
@@ -80,11 +100,11 @@ send() {
   sum=$(hash "$p" "$size") || { status=4; printf 'ocsync-error: cannot hash %s\n' "$f" >&2; return 1; }
   offset=${2:-0}
   if [ "$offset" -gt 0 ] && [ "$size" -ge "$offset" ] && [ "$(hash "$p" "$offset")" = "$3" ]; then
-    printf 'P %s %s %s %s\n' "$offset" "$size" "$sum" "$f"
+    printf 'P %s %s %s %s\n' "$offset" "$size" "$sum" "$(hexname "$f")"
     bytes "$p" "$offset" "$((size - offset))"
     printf '\n'
   else
-    printf 'F %s %s %s\n' "$size" "$sum" "$f"
+    printf 'F %s %s %s\n' "$size" "$sum" "$(hexname "$f")"
     if [ "$mode" != manifest ]; then
       bytes "$p" 0 "$size"
       printf '\n'
@@ -94,7 +114,7 @@ send() {
 }
 
 emit() {
-  printf 'OCSYNC 1 %s\n' "$mode"
+  printf 'OCSYNC 2 %s\n' "$mode"
   if [ "$mode" = fetch ]; then
     for arg do
       case $arg in =*) ;; *) continue ;; esac
@@ -102,19 +122,20 @@ emit() {
       base=${spec##*:}
       rest=${spec%:*}
       offset=${rest##*:}
-      f=${rest%:*}
-      if [ ! -f "$f" ] || [ -L "$f" ]; then
-        printf 'G %s\n' "$f"
+      hex=${rest%:*}
+      unhex "$hex"
+      case $f in */* | . | ..) f= ;; esac
+      if [ -z "$f" ] || [ ! -f "./$f" ] || [ -L "./$f" ]; then
+        printf 'G %s\n' "$hex"
         continue
       fi
       send "$f" "$offset" "$base" || break
     done
   else
-    for f in *; do
-      [ -f "$f" ] || continue
-      [ -L "$f" ] && continue
-      case $f in *'
-'*) continue ;; esac
+    # Every name, dot-files too (`.*` also yields . and .., which are not regular files).
+    for f in * .*; do
+      [ -f "./$f" ] || continue
+      [ -L "./$f" ] && continue
       wanted "$f" "$@" || continue
       send "$f" || break
     done

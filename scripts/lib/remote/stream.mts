@@ -1,22 +1,32 @@
 // Reads the stream the remote programs send (pull.sh for the file era, export-sqlite.mjs for the SQLite era)
 // and writes each file into a staging folder, checking every size and sha256 against what the remote computed.
 //
-//   gzip?( "OCSYNC 1 <mode>\n"
+//   gzip?( "OCSYNC 2 <mode>\n"
 //          ("I <key> <value>\n")*
-//          ("F <size> <sha256> <name>\n" <size bytes> "\n")*     (manifest mode: no bytes)
+//          ("F <size> <sha256> <hexname>\n" <size bytes> "\n")*     (manifest mode: no bytes)
 //          "E <status> <count>\n" )
 //
-// Nothing here trusts the stream: a missing end record, a short file, a bad hash, an unsafe name, a duplicate
-// name or bytes after the end all fail the whole transfer.
+// <hexname> is the file name's bytes in lowercase hex, so any name the bot's filesystem allows (up to 255 bytes,
+// any byte but "/" and NUL: backslashes, carriage returns, newlines, bytes that are not UTF-8) travels exactly.
+// Staged files are written under their sequence number (`1`, `2`, ...), never under the bot's name: a long
+// legal name cannot become too long in staging, and what the local filesystem can hold is decided later
+// (store/names.mts).
+//
+// Nothing here trusts the stream: a missing end record, a short file, a bad hash, a name with "/" or NUL, a
+// duplicate name or bytes after the end all fail the whole transfer. A staging write that fails (disk full,
+// permission, I/O error) fails it with a StreamError of kind "write" that says so in one sentence.
 import { createHash } from "node:crypto";
 import { createReadStream, createWriteStream, type WriteStream } from "node:fs";
 import { join } from "node:path";
-import { once } from "node:events";
 import { createGunzip } from "node:zlib";
+import { once } from "node:events";
 import { PassThrough, type Readable } from "node:stream";
 
 export interface StreamedFile {
+  /** The name as text: the bot's bytes decoded as UTF-8, or, when they are not UTF-8, their escaped form. */
   name: string;
+  /** The name's exact bytes on the bot, when they are not valid UTF-8 (otherwise `name` is exact). */
+  rawName?: Buffer;
   size: number;
   sha256: string;
   /** Sent as an append: the first `appendedFrom` bytes came from the backup's own copy. */
@@ -42,17 +52,86 @@ export interface StreamResult {
 export class StreamError extends Error {
   constructor(
     message: string,
-    readonly kind: "truncated" | "corrupt" | "mismatch" | "remote" = "corrupt",
+    readonly kind: "truncated" | "corrupt" | "mismatch" | "remote" | "write" = "corrupt",
   ) {
     super(message);
     this.name = "StreamError";
   }
 }
 
-const SAFE_NAME = /^[^/\\\0\n]+$/;
+/** A name a POSIX filesystem allows in one folder: 1-255 bytes, no "/" or NUL, not "." or "..". */
+export function isSafeName(name: string | Buffer): boolean {
+  const bytes = typeof name === "string" ? Buffer.from(name) : name;
+  return (
+    bytes.length > 0 &&
+    bytes.length <= 255 &&
+    !bytes.includes(0x2f) &&
+    !bytes.includes(0) &&
+    !(bytes.length === 1 && bytes[0] === 0x2e) &&
+    !(bytes.length === 2 && bytes[0] === 0x2e && bytes[1] === 0x2e)
+  );
+}
 
-export function isSafeName(name: string): boolean {
-  return SAFE_NAME.test(name) && name !== "." && name !== ".." && Buffer.byteLength(name) <= 255;
+const utf8 = new TextDecoder("utf-8", { fatal: true });
+/** The name as text: exact when the bytes are UTF-8; otherwise each byte outside valid UTF-8 becomes `%XX` and
+ * each "%" becomes `%25` (reversible; `rawName` keeps the bytes). */
+export function nameText(bytes: Buffer): { name: string; rawName?: Buffer } {
+  try {
+    return { name: utf8.decode(bytes) };
+  } catch {
+    let name = "";
+    let at = 0;
+    while (at < bytes.length) {
+      const length = utf8Length(bytes, at);
+      if (length > 0) {
+        const text = bytes.subarray(at, at + length).toString("utf8");
+        name += text === "%" ? "%25" : text;
+        at += length;
+      } else {
+        name += `%${bytes[at].toString(16).toUpperCase().padStart(2, "0")}`;
+        at++;
+      }
+    }
+    return { name, rawName: Buffer.from(bytes) };
+  }
+}
+
+/** Length of the valid UTF-8 sequence starting at `at`, or 0. */
+function utf8Length(bytes: Buffer, at: number): number {
+  const b = bytes[at];
+  const length =
+    b < 0x80 ? 1 : b >= 0xc2 && b < 0xe0 ? 2 : b >= 0xe0 && b < 0xf0 ? 3 : b >= 0xf0 && b < 0xf5 ? 4 : 0;
+  if (length <= 1) return length;
+  if (at + length > bytes.length) return 0;
+  try {
+    utf8.decode(bytes.subarray(at, at + length));
+    return length;
+  } catch {
+    return 0;
+  }
+}
+
+/** A hex name field → its bytes, or undefined when it is not hex. */
+function hexName(field: string): Buffer | undefined {
+  return /^(?:[0-9a-f]{2})+$/.test(field) ? Buffer.from(field, "hex") : undefined;
+}
+
+/** The one-sentence reason a staging write failed. */
+export function writeFailure(error: unknown, where: string): string {
+  const code = (error as NodeJS.ErrnoException)?.code;
+  const reason =
+    code === "ENOSPC" || code === "EDQUOT"
+      ? "the disk is full"
+      : code === "EACCES" || code === "EPERM" || code === "EROFS"
+        ? "permission denied"
+        : code === "EIO"
+          ? "an I/O error"
+          : code === "ENAMETOOLONG"
+            ? "a file name too long for this filesystem"
+            : code === "EMFILE" || code === "ENFILE"
+              ? "too many open files"
+              : `${code ?? "an error"}`;
+  return `cannot write ${where}: ${reason}`;
 }
 
 export interface ReadStreamOptions {
@@ -84,6 +163,7 @@ export async function readRemoteStream(
     if (code === "Z_BUF_ERROR" || code === "Z_DATA_ERROR" || /unexpected end/i.test(String(error))) {
       throw new StreamError("the compressed stream from the bot ended early or is damaged", "truncated");
     }
+    if (code) throw new StreamError(writeFailure(error, "the staging folder"), "write");
     throw error;
   }
   const result = await parser.finish();
@@ -137,6 +217,7 @@ class Parser {
   gone: string[] = [];
   files: StreamedFile[] = [];
   names = new Set<string>();
+  private writeError?: unknown;
   pending: Buffer = Buffer.alloc(0);
   received = 0;
   currentName?: string;
@@ -161,7 +242,7 @@ class Parser {
         const take = Math.min(current.remaining, buffer.length);
         const piece = buffer.subarray(0, take);
         current.hash.update(piece);
-        if (current.out && !current.out.write(piece)) await once(current.out, "drain");
+        if (current.out && !current.out.write(piece)) await this.drain(current.out);
         current.remaining -= take;
         buffer = buffer.subarray(take);
         if (current.remaining === 0) await this.closeFile();
@@ -192,7 +273,7 @@ class Parser {
 
   private async record(line: string): Promise<void> {
     if (this.state === "header") {
-      const match = /^OCSYNC 1 (manifest|stream|fetch)$/.exec(line);
+      const match = /^OCSYNC 2 (manifest|stream|fetch)$/.exec(line);
       if (!match)
         throw new StreamError(
           "the bot's answer does not start like a sync stream (something else wrote to stdout)",
@@ -209,20 +290,17 @@ class Parser {
       return;
     }
     if (type === "F") {
-      const match = /^F (\d+) ([0-9a-f]{64}) (.+)$/.exec(line);
+      const match = /^F (\d+) ([0-9a-f]{64}) (\S+)$/.exec(line);
       if (!match) throw new StreamError("malformed file record in the stream");
-      const [, sizeText, sha256, name] = match;
-      if (!isSafeName(name)) throw new StreamError(`the stream names an unsafe file ${JSON.stringify(name)}`);
-      if (this.names.has(name)) throw new StreamError(`the stream sends ${name} twice`);
-      this.names.add(name);
-      const file: StreamedFile = { name, size: Number(sizeText), sha256 };
+      const [, sizeText, sha256, hex] = match;
+      const name = this.checkName(hex);
+      const file: StreamedFile = { ...nameText(Buffer.from(hex, "hex")), size: Number(sizeText), sha256 };
       this.files.push(file);
       if (this.mode === "manifest") return;
       const staging = this.options.stagingDir;
       if (!staging) throw new StreamError("no staging folder for a data stream");
-      file.path = join(staging, name);
-      const out = createWriteStream(file.path, { flags: "wx", mode: 0o600 });
-      this.writers.push(out);
+      file.path = join(staging, String(this.files.length));
+      const out = this.open(file.path);
       this.current = { file, remaining: file.size, hash: createHash("sha256"), out };
       this.currentName = name;
       if (file.size === 0) await this.closeFile();
@@ -230,41 +308,39 @@ class Parser {
       return;
     }
     if (type === "G" && this.mode === "fetch") {
-      const name = line.slice(2);
-      if (!isSafeName(name)) throw new StreamError(`the stream names an unsafe file ${JSON.stringify(name)}`);
-      this.gone.push(name);
+      const bytes = hexName(line.slice(2));
+      if (!bytes || !isSafeName(bytes)) throw new StreamError("malformed gone record in the stream");
+      this.gone.push(nameText(bytes).name);
       return;
     }
     if (type === "P" && this.mode === "fetch") {
-      const match = /^P (\d+) (\d+) ([0-9a-f]{64}) (.+)$/.exec(line);
+      const match = /^P (\d+) (\d+) ([0-9a-f]{64}) (\S+)$/.exec(line);
       if (!match) throw new StreamError("malformed append record in the stream");
-      const [, offsetText, sizeText, sha256, name] = match;
+      const [, offsetText, sizeText, sha256, hex] = match;
       const offset = Number(offsetText);
       const size = Number(sizeText);
+      const name = this.checkName(hex);
       const prefix = this.options.prefixes?.get(name);
-      if (!isSafeName(name) || !prefix || offset > size) {
+      if (!prefix || offset > size) {
         throw new StreamError(`the stream sends an append to ${name} that was not asked for`);
       }
-      if (this.names.has(name)) throw new StreamError(`the stream sends ${name} twice`);
-      this.names.add(name);
       const file: StreamedFile = {
-        name,
+        ...nameText(Buffer.from(hex, "hex")),
         size,
         sha256,
         appendedFrom: offset,
-        path: join(this.options.stagingDir!, name),
+        path: join(this.options.stagingDir!, String(this.files.length + 1)),
       };
       this.files.push(file);
       // The first `offset` bytes come from the backup's copy; the whole is checked against the bot's hash.
-      const out = createWriteStream(file.path!, { flags: "wx", mode: 0o600 });
-      this.writers.push(out);
+      const out = this.open(file.path!);
       const hash = createHash("sha256");
       let copied = 0;
       if (offset > 0) {
         for await (const chunk of createReadStream(prefix, { start: 0, end: offset - 1 })) {
           hash.update(chunk as Buffer);
           copied += (chunk as Buffer).length;
-          if (!out.write(chunk)) await once(out, "drain");
+          if (!out.write(chunk)) await this.drain(out);
         }
       }
       if (copied !== offset)
@@ -285,14 +361,59 @@ class Parser {
     throw new StreamError("the stream holds an unknown record (something else wrote to stdout)");
   }
 
+  /** Checks a hex name field: the name's bytes are a legal file name and arrive once. Returns it as text. */
+  private checkName(hex: string): string {
+    const bytes = hexName(hex);
+    if (!bytes) throw new StreamError("the stream holds a file record whose name is not hex");
+    const { name } = nameText(bytes);
+    if (!isSafeName(bytes)) throw new StreamError(`the stream names an unsafe file ${JSON.stringify(name)}`);
+    if (this.names.has(hex)) throw new StreamError(`the stream sends ${name} twice`);
+    this.names.add(hex);
+    return name;
+  }
+
+  /** A staging file; a write error is kept and turned into one sentence at the next await. */
+  private open(path: string): WriteStream {
+    const out = createWriteStream(path, { flags: "wx", mode: 0o600 });
+    out.on("error", (error) => (this.writeError ??= error));
+    this.writers.push(out);
+    return out;
+  }
+
+  private checkWrite(): void {
+    if (this.writeError !== undefined)
+      throw new StreamError(writeFailure(this.writeError, "the staging folder"), "write");
+  }
+
+  private async drain(out: WriteStream): Promise<void> {
+    await new Promise<void>((resolve) => {
+      const done = () => {
+        out.off("drain", done);
+        out.off("error", done);
+        out.off("close", done);
+        resolve();
+      };
+      out.on("drain", done);
+      out.on("error", done);
+      out.on("close", done);
+    });
+    this.checkWrite();
+  }
+
   private async closeFile(): Promise<void> {
     const current = this.current!;
     this.current = undefined;
     this.currentName = undefined;
     const actual = current.hash.digest("hex");
     if (current.out) {
-      current.out.end();
-      await once(current.out, "finish");
+      const out = current.out;
+      this.checkWrite();
+      await new Promise<void>((resolve) => {
+        out.once("finish", resolve);
+        out.once("error", () => resolve());
+        out.end();
+      });
+      this.checkWrite();
     }
     if (actual !== current.file.sha256) {
       throw new StreamError(

@@ -138,6 +138,9 @@ export abstract class Transport {
     }
     // The command exited 0 but its output did not hold up: the stream consumer said why.
     const text = consumeError instanceof Error ? consumeError.message : String(consumeError);
+    // Our side could not write what arrived (disk full, permission, I/O error): that is the one sentence.
+    if ((consumeError as { kind?: string } | undefined)?.kind === "write")
+      return { message: `${text}; nothing was changed`, transient: false };
     if (remote) return { message: `the ${label} failed on the bot's machine: ${remote}`, transient: false };
     return {
       message: `the ${label} from ${this.describe()} is incomplete: ${text}; nothing was changed`,
