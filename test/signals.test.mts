@@ -1,5 +1,5 @@
 // SIGTERM and SIGINT while a sync is half-way through writing memory/, through each way the README and the
-// workflow start it: `npx tsx scripts/sync-memory.mts`, `tsx scripts/sync-memory.mts` and
+// workflow start it: `npx tsx scripts/sync-memory.mts`, `npm run sync --`, `tsx scripts/sync-memory.mts` and
 // `node --import tsx scripts/sync-memory.mts` (what scripts/ci/step.sh runs), the signal sent to the launcher
 // only, to the whole process group (Ctrl-C, `timeout`, a cancelled job), or to the node process only.
 // The run is paused deterministically right after its first rename into memory/ (OPENCLAW_SYNC_FAULT=pause-at).
@@ -33,6 +33,7 @@ after(() => rmSync(tmp, { recursive: true, force: true }));
 const SCRIPT = join("scripts", "sync-memory.mts");
 const LAUNCHERS: Record<string, string[]> = {
   "npx tsx": [join(dirname(process.execPath), "npx"), "tsx", SCRIPT],
+  "npm run sync --": [join(dirname(process.execPath), "npm"), "run", "--silent", "sync", "--"],
   tsx: [join(ROOT, "node_modules", ".bin", "tsx"), SCRIPT],
   "node --import tsx": [process.execPath, "--import", "tsx", SCRIPT],
 };

@@ -391,24 +391,36 @@ export async function recoverInterrupted(memoryDir: string): Promise<string[]> {
   return lines;
 }
 
-const LEGACY_PRUNE_STAGING = /^\.prune-staging\.(\d+)\.[0-9a-f-]{36}$/;
-const LEGACY_TEMP = /\.(\d+)\.[0-9a-f-]{36}\.tmp$/;
+const LEGACY_PRUNE_STAGING = /^\.prune-staging\.(\d+\.[0-9a-f-]{36})$/;
+// Only these two temporaries are unmistakably the old prune's: `sessions/sessions.json.<pid>.<uuid>.tmp` looks
+// like OpenClaw's own atomic-write temporary and is removed only next to one of these with the same tag.
+const LEGACY_TEMP = /^(?:pruned\.jsonl|sync-provenance\.json)\.(\d+\.[0-9a-f-]{36})\.tmp$/;
+
+const tagPid = (tag: string) => Number(tag.split(".")[0]);
+
+/** The tags (`<pid>.<uuid>`) of what a killed prune of an earlier version left in memoryDir. */
+async function legacyTags(memoryDir: string): Promise<Set<string>> {
+  const tags = new Set<string>();
+  for (const name of await readdir(memoryDir).catch(() => [] as string[])) {
+    const tag = (LEGACY_PRUNE_STAGING.exec(name) ?? LEGACY_TEMP.exec(name))?.[1];
+    if (tag && !alive(tagPid(tag))) tags.add(tag);
+  }
+  return tags;
+}
 
 /**
  * What a prune of an earlier version (before the journal) left when it was killed: its staging folder inside
- * memory/ (the pruned files, moved there) and `*.<pid>.<uuid>.tmp` files. The files go back to sessions/ (git
- * has them too), the temporaries go. Returns one line, or nothing when there was nothing.
+ * memory/ (the pruned files, moved there) and its `*.<pid>.<uuid>.tmp` files. The files go back to sessions/
+ * (git has them too), the temporaries go. Returns one line, or nothing when there was nothing.
  */
 async function recoverLegacyPrune(memoryDir: string): Promise<string | undefined> {
+  const tags = await legacyTags(memoryDir);
+  if (!tags.size) return undefined;
   let movedBack = 0;
   let removed = 0;
-  const pids = new Set<string>();
   const sessionsDir = join(memoryDir, "sessions");
-  for (const name of await readdir(memoryDir).catch(() => [] as string[])) {
-    const match = LEGACY_PRUNE_STAGING.exec(name);
-    if (!match || alive(Number(match[1]))) continue;
-    pids.add(match[1]);
-    const dir = join(memoryDir, name);
+  for (const tag of tags) {
+    const dir = join(memoryDir, `.prune-staging.${tag}`);
     for (const file of await readdir(dir).catch(() => [] as string[])) {
       const target = join(sessionsDir, file);
       if (await stat(target).catch(() => undefined)) continue;
@@ -416,31 +428,25 @@ async function recoverLegacyPrune(memoryDir: string): Promise<string | undefined
       movedBack++;
     }
     await rm(dir, { recursive: true, force: true });
-  }
-  for (const dir of [memoryDir, sessionsDir]) {
-    for (const name of await readdir(dir).catch(() => [] as string[])) {
-      const match = LEGACY_TEMP.exec(name);
-      if (!match || alive(Number(match[1]))) continue;
-      pids.add(match[1]);
-      await rm(join(dir, name), { force: true });
-      removed++;
+    for (const temp of [
+      join(memoryDir, `pruned.jsonl.${tag}.tmp`),
+      join(memoryDir, `sync-provenance.json.${tag}.tmp`),
+      join(sessionsDir, `sessions.json.${tag}.tmp`),
+    ]) {
+      if (await stat(temp).catch(() => undefined)) {
+        await rm(temp, { force: true });
+        removed++;
+      }
     }
   }
-  if (!pids.size) return undefined;
-  return `cleaned up after an interrupted prune of an earlier version (pid ${[...pids].join(", ")}): moved ${movedBack} file(s) back into ${sessionsDir}, removed ${removed} temporary file(s); check 'git status' before committing`;
+  const pids = [...new Set([...tags].map(tagPid))];
+  return `cleaned up after an interrupted prune of an earlier version (pid ${pids.join(", ")}): moved ${movedBack} file(s) back into ${sessionsDir}, removed ${removed} temporary file(s); check 'git status' before committing`;
 }
 
 /** Whether a run that is gone left a transaction or staging debris behind (cheap: no lock needed). */
 export async function hasInterrupted(memoryDir: string): Promise<boolean> {
   if ((await findLeftovers(memoryDir)).some((leftover) => !mayBeRunning(leftover))) return true;
-  const names = [
-    ...(await readdir(memoryDir).catch(() => [] as string[])),
-    ...(await readdir(join(memoryDir, "sessions")).catch(() => [] as string[])),
-  ];
-  return names.some((name) => {
-    const pid = (LEGACY_PRUNE_STAGING.exec(name) ?? LEGACY_TEMP.exec(name))?.[1];
-    return pid !== undefined && !alive(Number(pid));
-  });
+  return (await legacyTags(memoryDir)).size > 0;
 }
 
 export interface WriterOpened {
