@@ -2,8 +2,9 @@
 // prints the command that starts the gateway on it. memory/ is only read. Run with --help for the options.
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { Failure, parseFlags, plural, printJson, Reporter, runMain, UsageError } from "./lib/cli.mts";
-import { buildLocalState, LocalStateError, splitCommand } from "./lib/local-state.mts";
+import { parseFlags, plural, printJson, Reporter, runMain, UsageError } from "./lib/cli.mts";
+import { buildLocalState } from "./lib/local-state.mts";
+import { splitCommand } from "./lib/local-state/openclaw-cli.mts";
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), "..");
 
@@ -74,22 +75,16 @@ async function main(): Promise<number> {
       throw new UsageError(`--${name} needs a value`);
   }
   const reporter = new Reporter("local-state", Boolean(flags.json));
-  let report;
-  try {
-    report = await buildLocalState({
-      memory: flags.memory ?? join(ROOT, "memory"),
-      out: flags.out ?? join(ROOT, "local-state"),
-      agent: flags.agent,
-      openclaw: splitCommand(flags.openclaw ?? "openclaw"),
-      config: flags.config,
-      refresh: Boolean(flags.refresh),
-      log: (message) => reporter.info(message),
-      warn: (message) => reporter.warn(message),
-    });
-  } catch (error) {
-    if (error instanceof LocalStateError) throw new Failure(error.message);
-    throw error;
-  }
+  const report = await buildLocalState({
+    memory: flags.memory ?? join(ROOT, "memory"),
+    out: flags.out ?? join(ROOT, "local-state"),
+    agent: flags.agent,
+    openclaw: splitCommand(flags.openclaw ?? "openclaw"),
+    config: flags.config,
+    refresh: Boolean(flags.refresh),
+    log: (message) => reporter.info(message),
+    warn: (message) => reporter.warn(message),
+  });
 
   if (flags.json) {
     printJson(report);

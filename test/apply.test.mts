@@ -19,7 +19,7 @@ import {
 } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { makeStateDir } from "./helpers/statedir.mts";
+import { makeStateDir } from "../scripts/dev/statedir.mts";
 import { runScript, syncLocal, type RunResult } from "./helpers/run.mts";
 import { sha256, snapshot } from "./helpers/tree.mts";
 

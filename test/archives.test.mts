@@ -3,21 +3,20 @@
 // fixture. Sync backs them up under their decoded name, prune ages them with their session, verify checks them,
 // local-state lists them.
 // test tier: full — Node 24 and OpenClaw 2026.9.6 from .tools
-import { after, describe, test } from "node:test";
+import { describe, test } from "node:test";
 import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
-import { mkdtempSync, readFileSync, readdirSync, rmSync } from "node:fs";
+import { readFileSync, readdirSync } from "node:fs";
 import { createServer, connect } from "node:net";
-import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
-import { makeStateDir } from "./helpers/statedir.mts";
+import { makeStateDir } from "../scripts/dev/statedir.mts";
 import { makeSqliteState, migrateWithOpenClaw, node24 } from "./helpers/sqlitestate.mts";
 import { runCommand, runScript } from "./helpers/run.mts";
 import { toolPath } from "../scripts/dev/test-tools.mts";
 import { classify } from "../scripts/lib/openclaw/files.mts";
+import { tempDir } from "./helpers/tmp.mts";
 
-const tmp = mkdtempSync(join(tmpdir(), "ocsync-archives-"));
-after(() => rmSync(tmp, { recursive: true, force: true }));
+const tmp = tempDir("archives");
 
 const NEW_ARCHIVE = /^(.+\.jsonl)\.deleted\.\d{4}-\d{2}-\d{2}T\d{2}-\d{2}-\d{2}\.\d{3}Z\.[0-9a-f]{32}$/;
 const withNode24 = () => ({ PATH: `${dirname(node24())}:${process.env.PATH}` });

@@ -1,15 +1,14 @@
 // Every script also runs under Deno (from npm): --help, and the demo sync, as a user would run them.
-import { after, describe, test } from "node:test";
+import { describe, test } from "node:test";
 import assert from "node:assert/strict";
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { existsSync, readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { globby } from "globby";
 import { ROOT, runCommand } from "./helpers/run.mts";
+import { tempDir } from "./helpers/tmp.mts";
 
 const deno = join(ROOT, "node_modules", ".bin", "deno");
-const tmp = mkdtempSync(join(tmpdir(), "ocsync-deno-"));
-after(() => rmSync(tmp, { recursive: true, force: true }));
+const tmp = tempDir("deno");
 const env = { DENO_DIR: join(tmp, "deno-dir"), DENO_NO_UPDATE_CHECK: "1" };
 
 describe("Deno", () => {
@@ -41,8 +40,10 @@ describe("Deno", () => {
       const local = readFileSync(join(memory, "sessions", name));
       assert.ok(cloud.subarray(0, local.length).equals(local), `${name} matches the sample`);
     }
-    const demo = await runCommand(deno, ["run", "-A", "scripts/demo.mts"], { env });
+    // The demo leaves its result for the user to look at: in this test's temporary folder.
+    const demo = await runCommand(deno, ["run", "-A", "scripts/demo.mts"], { env: { ...env, TMPDIR: tmp } });
     assert.equal(demo.code, 0, demo.stderr);
     assert.match(demo.stdout, /The history is in .*openclaw-memory-demo-.*memory/);
+    assert.ok(demo.stdout.includes(`The history is in ${join(tmp, "openclaw-memory-demo-")}`), demo.stdout);
   });
 });

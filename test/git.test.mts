@@ -1,17 +1,16 @@
 // scripts/lib/store/git.mts and store/committed.mts: the one `git status` parser (renames included), the
 // uncommitted-changes guard and the committed-in-HEAD view, on real repositories.
 // Run: npx tsx test/run.mts git
-import { after, describe, test } from "node:test";
+import { describe, test } from "node:test";
 import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync, realpathSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { mkdirSync, writeFileSync, realpathSync } from "node:fs";
 import { join } from "node:path";
 import { parseStatus, uncommittedChanges } from "../scripts/lib/store/git.mts";
 import { gitView } from "../scripts/lib/store/committed.mts";
+import { tempDir } from "./helpers/tmp.mts";
 
-const root = mkdtempSync(join(tmpdir(), "ocsync-git-"));
-after(() => rmSync(root, { recursive: true, force: true }));
+const root = tempDir("git");
 
 function repo(name: string): string {
   const dir = join(root, name);

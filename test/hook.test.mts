@@ -1,13 +1,13 @@
 // The pre-commit hook in real temporary git repositories, driven by real `git commit`; and the prepare script
 // that activates it.
 import assert from "node:assert/strict";
-import { cpSync, mkdirSync, mkdtempSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { cpSync, mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, test } from "node:test";
 import { ROOT, runCommand, runScript } from "./helpers/run.mts";
 import { HEADER, LINE } from "./helpers/lines.mts";
-import { SAMPLES, secretPart } from "./secrets-samples.mts";
+import { SAMPLES, secretPart } from "./helpers/secrets-samples.mts";
+import { tempDir } from "./helpers/tmp.mts";
 
 const GOOD = `${HEADER}\n${LINE}\n`;
 const BROKEN = `${HEADER}\n{"type":"mess\n${LINE}\n`;
@@ -19,7 +19,7 @@ async function git(cwd: string, ...args: string[]) {
 
 /** A repository whose hooks are this project's hooks/ (as `npm install` would set up). */
 async function repo(): Promise<string> {
-  const dir = mkdtempSync(join(tmpdir(), "ocsync-hook-"));
+  const dir = tempDir("hook");
   await git(dir, "init", "-q", "-b", "main");
   await git(dir, "config", "user.email", "test@example.com");
   await git(dir, "config", "user.name", "Test");
@@ -196,7 +196,7 @@ describe("pre-commit hook: reads only what the commit changes", () => {
 
 describe("prepare: activating the hook", () => {
   function project(): string {
-    const dir = mkdtempSync(join(tmpdir(), "ocsync-prepare-"));
+    const dir = tempDir("prepare");
     mkdirSync(join(dir, "hooks"));
     cpSync(join(ROOT, "hooks", "install.mjs"), join(dir, "hooks", "install.mjs"));
     cpSync(join(ROOT, "hooks", "pre-commit"), join(dir, "hooks", "pre-commit"));
@@ -216,7 +216,7 @@ describe("prepare: activating the hook", () => {
   });
 
   test("a project in a subfolder of a repository gets the path from the top", async () => {
-    const top = mkdtempSync(join(tmpdir(), "ocsync-prepare-top-"));
+    const top = tempDir("prepare-top");
     await git(top, "init", "-q");
     const dir = join(top, "tools", "memory-sync");
     mkdirSync(join(dir, "hooks"), { recursive: true });

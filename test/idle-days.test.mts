@@ -8,7 +8,7 @@ import { spawnSync } from "node:child_process";
 import { appendFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { addIdleSession, makeStateDir } from "./helpers/statedir.mts";
+import { addIdleSession, makeStateDir } from "../scripts/dev/statedir.mts";
 import { runScript, syncLocal } from "./helpers/run.mts";
 
 const tmp = mkdtempSync(join(tmpdir(), "ocsync-idle-"));

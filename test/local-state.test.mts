@@ -4,7 +4,7 @@
 // The memory folder is hashed around every run: local-state must never change it.
 // Run: npx tsx test/run.mts local-state
 // test tier: full — the real OpenClaw 2026.7.1 and 2026.9.6 and Node 24 from .tools
-import { after, before, describe, test } from "node:test";
+import { before, describe, test } from "node:test";
 import assert from "node:assert/strict";
 import { createHash } from "node:crypto";
 import {
@@ -17,25 +17,23 @@ import {
   readdirSync,
   readFileSync,
   realpathSync,
-  rmSync,
   statSync,
   writeFileSync,
 } from "node:fs";
-import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { conversation, makeStateDir } from "./helpers/statedir.mts";
+import { conversation, makeStateDir } from "../scripts/dev/statedir.mts";
 import { ROOT, runCommand, runScript, type RunResult } from "./helpers/run.mts";
 import { ensureTools, toolPath } from "../scripts/dev/test-tools.mts";
 import { classify } from "../scripts/lib/openclaw/files.mts";
 import type { LocalStateReport } from "../scripts/lib/local-state.mts";
+import { tempDir } from "./helpers/tmp.mts";
 
 ensureTools();
 const NODE24 = toolPath("node24");
 const VERSIONS = ["2026.7.1", "2026.9.6"] as const;
 const openclawCommand = (version: string) => `${NODE24} ${toolPath(`openclaw-${version}`)}`;
 
-const root = mkdtempSync(join(tmpdir(), "local-state-test-"));
-after(() => rmSync(root, { recursive: true, force: true }));
+const root = tempDir("local-state");
 
 /** A memory folder as sync leaves it: the backed-up files of one agent, complete lines only, plus a transcript
  * the cloud's index no longer names (sync keeps what the cloud dropped). */

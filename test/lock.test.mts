@@ -19,7 +19,7 @@ import { hostname, tmpdir } from "node:os";
 import { join } from "node:path";
 import { Failure } from "../scripts/lib/cli.mts";
 import { STALE_AFTER_MS, acquireLock, lockPath } from "../scripts/lib/store/lock.mts";
-import { makeStateDir } from "./helpers/statedir.mts";
+import { makeStateDir } from "../scripts/dev/statedir.mts";
 import { syncLocal } from "./helpers/run.mts";
 
 const tmp = mkdtempSync(join(tmpdir(), "ocsync-lock-"));

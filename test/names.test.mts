@@ -15,7 +15,7 @@ import {
 } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { makeStateDir } from "./helpers/statedir.mts";
+import { makeStateDir } from "../scripts/dev/statedir.mts";
 import { syncLocal } from "./helpers/run.mts";
 
 const tmp = mkdtempSync(join(tmpdir(), "ocsync-names-"));

@@ -8,31 +8,23 @@ import {
   cpSync,
   existsSync,
   mkdirSync,
-  mkdtempSync,
   readFileSync,
   readdirSync,
   rmSync,
   utimesSync,
   writeFileSync,
 } from "node:fs";
-import { hostname, tmpdir } from "node:os";
+import { hostname } from "node:os";
 import { join } from "node:path";
 import { runScript } from "./helpers/run.mts";
-import { makeStateDir } from "./helpers/statedir.mts";
+import { makeStateDir } from "../scripts/dev/statedir.mts";
+import { tempDir } from "./helpers/tmp.mts";
 
 const DAY = 86_400_000;
 const NOW = Date.parse("2026-11-20T09:00:00.000Z");
 const NOW_ISO = new Date(NOW).toISOString();
 
-const tmpRoots: string[] = [];
-function tmp(): string {
-  const dir = mkdtempSync(join(tmpdir(), "prune-test-"));
-  tmpRoots.push(dir);
-  return dir;
-}
-process.on("exit", () => {
-  for (const dir of tmpRoots) rmSync(dir, { recursive: true, force: true });
-});
+const tmp = () => tempDir("prune");
 
 /** Transcript lines whose newest activity is `last` (epoch ms); `message.timestamp` carries the newest one. */
 function transcript(id: string, last: number, extra: string[] = []): string {

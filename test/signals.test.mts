@@ -23,7 +23,7 @@ import {
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
-import { makeStateDir, type GeneratedStateDir } from "./helpers/statedir.mts";
+import { makeStateDir, type GeneratedStateDir } from "../scripts/dev/statedir.mts";
 import { ROOT, runScript, syncLocal } from "./helpers/run.mts";
 import { sha256, snapshot } from "./helpers/tree.mts";
 

@@ -1,4 +1,4 @@
-// The real upgrade: a file-era state dir (test/helpers/statedir.mts) migrated by the real OpenClaw 2026.9.6
+// The real upgrade: a file-era state dir (scripts/dev/statedir.mts) migrated by the real OpenClaw 2026.9.6
 // (`doctor --fix`, layout C), exported by export-sqlite.mjs on Node 24, and reconciled with a backup taken before
 // the upgrade. Every complete line the file era had must come back byte for byte.
 // Run: npx tsx test/run.mts sqlite
@@ -9,7 +9,7 @@ import { createHash } from "node:crypto";
 import { cpSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { makeStateDir, type GeneratedStateDir } from "./helpers/statedir.mts";
+import { makeStateDir, type GeneratedStateDir } from "../scripts/dev/statedir.mts";
 import {
   migrateWithOpenClaw,
   node24,

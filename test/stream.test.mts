@@ -1,20 +1,19 @@
 // The transfer stream: the parser trusts nothing (library level), and a corrupting link is caught end to end.
-import { after, describe, test } from "node:test";
+import { describe, test } from "node:test";
 import assert from "node:assert/strict";
 import { createHash } from "node:crypto";
-import { mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { mkdirSync, readFileSync, readdirSync } from "node:fs";
 import { join } from "node:path";
 import { Readable } from "node:stream";
 import { gzipSync } from "node:zlib";
 import { readRemoteStream, StreamError } from "../scripts/lib/remote/stream.mts";
-import { makeStateDir } from "./helpers/statedir.mts";
+import { makeStateDir } from "../scripts/dev/statedir.mts";
 import { busyboxBin, fakeFly, setMachineEnv } from "./helpers/fly.mts";
 import { runScript } from "./helpers/run.mts";
 import { snapshot } from "./helpers/tree.mts";
+import { tempDir } from "./helpers/tmp.mts";
 
-const tmp = mkdtempSync(join(tmpdir(), "ocsync-stream-"));
-after(() => rmSync(tmp, { recursive: true, force: true }));
+const tmp = tempDir("stream");
 let n = 0;
 const staging = () => {
   const dir = join(tmp, `s${++n}`);

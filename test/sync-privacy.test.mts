@@ -1,17 +1,16 @@
 // Secrets and private sessions never reach memory/: sync redacts detected secrets and leaves out what
 // memory/.syncignore names, without ever transferring it.
-import { after, describe, test } from "node:test";
+import { describe, test } from "node:test";
 import assert from "node:assert/strict";
-import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { makeStateDir } from "./helpers/statedir.mts";
+import { makeStateDir } from "../scripts/dev/statedir.mts";
 import { runScript, syncLocal } from "./helpers/run.mts";
 import { fakeFly } from "./helpers/fly.mts";
 import { sha256 } from "./helpers/tree.mts";
+import { tempDir } from "./helpers/tmp.mts";
 
-const tmp = mkdtempSync(join(tmpdir(), "ocsync-privacy-"));
-after(() => rmSync(tmp, { recursive: true, force: true }));
+const tmp = tempDir("privacy");
 // Built at run time so that no literal credential sits in this repository.
 const GITHUB = ["ghp", "a1B2c3D4e5F6g7H8i9J0k1L2m3N4o5P6q7R8"].join("_");
 const POSTGRES = ["postgres://admin:", "s3cretPassw0rd", "@db.example.com:5432/app"].join("");

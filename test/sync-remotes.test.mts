@@ -4,26 +4,18 @@
 import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
 import { spawn, spawnSync, type ChildProcess } from "node:child_process";
-import {
-  appendFileSync,
-  existsSync,
-  mkdirSync,
-  mkdtempSync,
-  readFileSync,
-  rmSync,
-  writeFileSync,
-} from "node:fs";
+import { appendFileSync, existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { createConnection } from "node:net";
-import { tmpdir, userInfo } from "node:os";
+import { userInfo } from "node:os";
 import { dirname, join } from "node:path";
-import { assertExactCopy, makeStateDir } from "./helpers/statedir.mts";
+import { makeStateDir } from "../scripts/dev/statedir.mts";
 import { runScript } from "./helpers/run.mts";
 import { busyboxBin, fakeFly, setMachineEnv } from "./helpers/fly.mts";
 import { makeSqliteState, node24 } from "./helpers/sqlitestate.mts";
-import { snapshot } from "./helpers/tree.mts";
+import { assertExactCopy, snapshot } from "./helpers/tree.mts";
+import { tempDir } from "./helpers/tmp.mts";
 
-const tmp = mkdtempSync(join(tmpdir(), "ocsync-remotes-"));
-after(() => rmSync(tmp, { recursive: true, force: true }));
+const tmp = tempDir("remotes");
 
 function waitForPort(port: number, timeoutMs = 10_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;

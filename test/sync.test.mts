@@ -1,27 +1,25 @@
 // sync-memory.mts driven as a user would: the real script as a child process, real files, the local transport
 // and a fake flyctl that behaves as flyctl is documented to.
-import { after, describe, test } from "node:test";
+import { describe, test } from "node:test";
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
 import {
   appendFileSync,
   existsSync,
   mkdirSync,
-  mkdtempSync,
   readdirSync,
   readFileSync,
   rmSync,
   writeFileSync,
 } from "node:fs";
-import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { assertExactCopy, makeStateDir } from "./helpers/statedir.mts";
+import { makeStateDir } from "../scripts/dev/statedir.mts";
 import { runScript, startScript, syncLocal, type RunResult } from "./helpers/run.mts";
 import { fakeFly, machine } from "./helpers/fly.mts";
-import { sha256, snapshot } from "./helpers/tree.mts";
+import { assertExactCopy, sha256, snapshot } from "./helpers/tree.mts";
+import { tempDir } from "./helpers/tmp.mts";
 
-const tmp = mkdtempSync(join(tmpdir(), "ocsync-sync-"));
-after(() => rmSync(tmp, { recursive: true, force: true }));
+const tmp = tempDir("sync");
 
 let counter = 0;
 function workspace(options: Parameters<typeof makeStateDir>[1] = {}) {

@@ -1,7 +1,6 @@
 // .syncignore: gitignore syntax over session keys and file names (store/syncignore.mts).
 import assert from "node:assert/strict";
-import { mkdtempSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, test } from "node:test";
 import {
@@ -10,6 +9,7 @@ import {
   loadSyncIgnore,
   parseSyncIgnore,
 } from "../scripts/lib/store/syncignore.mts";
+import { tempDir } from "./helpers/tmp.mts";
 
 describe(".syncignore", () => {
   const rules = parseSyncIgnore(
@@ -76,7 +76,7 @@ describe(".syncignore", () => {
   });
 
   test("loadSyncIgnore reads <memory>/.syncignore, undefined without one", async () => {
-    const dir = mkdtempSync(join(tmpdir(), "ocsync-syncignore-"));
+    const dir = tempDir("syncignore");
     assert.equal(await loadSyncIgnore(dir), undefined);
     writeFileSync(join(dir, SYNCIGNORE_FILE), "cron:*\n");
     const loaded = await loadSyncIgnore(dir);

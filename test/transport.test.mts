@@ -1,21 +1,21 @@
 // Transport and store edge cases found in review: a slow local consumer is not a dead link, a lock left by a
 // dead run is taken over by exactly one of two racing runs, and a lock is only released by its owner.
-import { after, describe, test } from "node:test";
+import { describe, test } from "node:test";
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import { hostname, tmpdir } from "node:os";
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { hostname } from "node:os";
 import { join } from "node:path";
 import { LocalTransport } from "../scripts/lib/remote/transport.mts";
 import { readRemoteStream } from "../scripts/lib/remote/stream.mts";
 import { acquireLock, lockPath } from "../scripts/lib/store/lock.mts";
 import { Failure } from "../scripts/lib/cli.mts";
-import { makeStateDir } from "./helpers/statedir.mts";
+import { makeStateDir } from "../scripts/dev/statedir.mts";
 import { syncLocal } from "./helpers/run.mts";
 import { snapshot } from "./helpers/tree.mts";
+import { tempDir } from "./helpers/tmp.mts";
 
-const tmp = mkdtempSync(join(tmpdir(), "ocsync-transport-"));
-after(() => rmSync(tmp, { recursive: true, force: true }));
+const tmp = tempDir("transport");
 
 function deadPid(): number {
   return Number(spawnSync(process.execPath, ["-e", "process.stdout.write(String(process.pid))"]).stdout);

@@ -2,17 +2,17 @@
 // index checks, provenance, .syncignore, --json, exit codes.
 import assert from "node:assert/strict";
 import { createHash } from "node:crypto";
-import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { cpSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, test } from "node:test";
 import { JsonlValidator } from "../scripts/lib/jsonl.mts";
-import { makeStateDir } from "./helpers/statedir.mts";
+import { makeStateDir } from "../scripts/dev/statedir.mts";
 import { runScript } from "./helpers/run.mts";
 import { HEADER, LINE } from "./helpers/lines.mts";
+import { tempDir } from "./helpers/tmp.mts";
 
 function memoryDir(): { root: string; sessions: string } {
-  const root = mkdtempSync(join(tmpdir(), "ocsync-verify-"));
+  const root = tempDir("verify");
   const sessions = join(root, "memory", "sessions");
   mkdirSync(sessions, { recursive: true });
   return { root, sessions };

@@ -3,13 +3,12 @@
 // per target runs its steps in a fresh clone of a local bare `origin`, with only the runtime dependencies
 // installed and the fake flyctl put on PATH by the setup-flyctl step. Real git, the real scripts, a realistic
 // bot state dir.
-import { after, before, describe, test } from "node:test";
+import { before, describe, test } from "node:test";
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
-import { appendFileSync, cpSync, existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { appendFileSync, cpSync, existsSync, mkdirSync, writeFileSync } from "node:fs";
 import { delimiter, join } from "node:path";
-import { addIdleSession, makeStateDir, type GeneratedStateDir } from "./helpers/statedir.mts";
+import { addIdleSession, makeStateDir, type GeneratedStateDir } from "../scripts/dev/statedir.mts";
 import { fakeFly, type FakeFly } from "./helpers/fly.mts";
 import { ROOT } from "./helpers/run.mts";
 import {
@@ -21,10 +20,10 @@ import {
   type JobResult,
   type Step,
 } from "./helpers/actions.mts";
+import { tempDir } from "./helpers/tmp.mts";
 
 const WORKFLOW = join(ROOT, ".github", "workflows", "sync-memory.yml");
-const tmp = mkdtempSync(join(tmpdir(), "ocsync-workflow-"));
-after(() => rmSync(tmp, { recursive: true, force: true }));
+const tmp = tempDir("workflow");
 
 function git(cwd: string, ...args: string[]): string {
   const r = spawnSync("git", args, { cwd, encoding: "utf8", env: gitEnv() });
@@ -304,6 +303,27 @@ describe("sync-memory.yml", () => {
       assert.match(git(origin, "log", "-1", "--format=%b", "main"), /1 updated/);
       assert.match(step(result, "push").stdout, /rejected \(attempt 1 of 5\): rebasing/);
       assert.match(result.summary, /Pushed to `main` after 1 rebase\(s\)\./);
+    });
+
+    test("a push refused by branch protection fails at once with a sentence, without rebase retries", async () => {
+      const protectedOrigin = makeRepository("protected");
+      const hook = join(protectedOrigin, "hooks", "pre-receive");
+      writeFileSync(
+        hook,
+        '#!/bin/sh\necho "error: GH006: Protected branch update failed for refs/heads/main." >&2\necho "error: Changes must be made through a pull request." >&2\nexit 1\n',
+        { mode: 0o755 },
+      );
+      const head = git(protectedOrigin, "rev-parse", "main");
+      const result = await run(protectedOrigin);
+      assert.equal(result.ok, false);
+      assert.equal(step(result, "commit").outcome, "success");
+      assert.equal(step(result, "push").outcome, "failure");
+      assert.doesNotMatch(step(result, "push").stdout, /rebasing/);
+      assert.match(
+        result.summary,
+        /\*\*Error \(push\):\*\* the push to main was refused by GitHub \(a branch protection rule or ruleset, or the token's permissions: error: GH006: Protected branch update failed for refs\/heads\/main\.\); allow GitHub Actions to push there/,
+      );
+      assert.equal(git(protectedOrigin, "rev-parse", "main"), head);
     });
 
     test("a failing sync commits nothing and puts its error sentence into the job summary", async () => {

@@ -122,11 +122,18 @@ step_push() {
     return 0
   fi
   local attempts="${PUSH_ATTEMPTS:-5}" delay="${PUSH_RETRY_DELAY:-5}" attempt
+  local err="$WORK/push.stderr"
   for ((attempt = 1; ; attempt++)); do
-    if git push origin "HEAD:refs/heads/$branch"; then
+    if git push origin "HEAD:refs/heads/$branch" 2>"$err"; then
+      cat "$err" >&2
       summary "Pushed to \`$branch\`$( ((attempt > 1)) && echo " after $((attempt - 1)) rebase(s)")." ""
       output pushed true
       return 0
+    fi
+    cat "$err" >&2
+    # Refused by a rule or a permission, not because origin moved on: rebasing would not help.
+    if grep -Eqi 'protected branch|GH006|GH013|repository rule|permission to .* denied|403|write access .* not granted' "$err"; then
+      fail "the push to $branch was refused by GitHub (a branch protection rule or ruleset, or the token's permissions: $(grep -m1 -Ei 'protected|GH0|rule|denied|403|not granted' "$err" | sed 's/^remote: *//; s/[[:space:]]*$//')); allow GitHub Actions to push there (README: \"What the workflow needs from GitHub\"); the commit was not pushed"
     fi
     ((attempt < attempts)) || fail "the push to $branch was rejected $attempts times; the commit was not pushed"
     echo "The push was rejected (attempt $attempt of $attempts): rebasing onto origin/$branch and retrying."

@@ -4,7 +4,7 @@
 import { rmSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { makeStateDir } from "../../test/helpers/statedir.mts";
+import { makeStateDir } from "./statedir.mts";
 
 const target = join(dirname(fileURLToPath(import.meta.url)), "..", "..", "sample", "openclaw-state");
 rmSync(target, { recursive: true, force: true });

@@ -2,7 +2,7 @@
 // exit codes (0 ok, 1 failed, 2 usage), one plain sentence on stderr per failure, colour only on a TTY
 // without NO_COLOR, progress only on a TTY.
 import { parseArgs, type ParseArgsConfig } from "node:util";
-import { basename } from "node:path";
+import { basename, isAbsolute, relative } from "node:path";
 
 export const EXIT_OK = 0;
 export const EXIT_FAILED = 1;
@@ -141,7 +141,7 @@ export async function runMain(main: () => Promise<number | void>, program = scri
 export function reportError(program: string, error: unknown): number {
   if (error instanceof Failure) {
     process.stderr.write(`${program}: ${red("error:")} ${escapeControls(error.message, true)}\n`);
-    if (error.code === EXIT_USAGE) process.stderr.write(`Run '${program} --help' for the options.\n`);
+    if (error.code === EXIT_USAGE) process.stderr.write(`Run '${helpCommand(program)}' for the options.\n`);
     if (error.detail) process.stderr.write(`${dim(escapeControls(error.detail, true))}\n`);
     return error.code;
   }
@@ -150,6 +150,14 @@ export function reportError(program: string, error: unknown): number {
   if (process.env.OCSYNC_DEBUG && error instanceof Error && error.stack)
     process.stderr.write(`${error.stack}\n`);
   return EXIT_FAILED;
+}
+
+/** The command that shows a script's help, as the user can type it: `npx tsx scripts/prune.mts --help`. */
+export function helpCommand(program: string): string {
+  const script = process.argv[1];
+  if (!script || !/\.m?[jt]s$/.test(script)) return `npx tsx scripts/${program}.mts --help`;
+  const shown = relative(process.cwd(), script);
+  return `npx tsx ${shown.startsWith("..") || isAbsolute(shown) ? script : shown} --help`;
 }
 
 export function scriptName(): string {

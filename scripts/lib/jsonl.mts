@@ -1,5 +1,8 @@
-// The project's one JSONL reader: a streaming line validator that tracks each line's number and byte offset
-// itself, keeps going after a problem, and classifies what it finds (see shared/reference/peers.md):
+// The project's JSONL validator: a streaming line reader that tracks each line's number and byte offset itself,
+// keeps going after a problem, and classifies what it finds. verify checks every *.jsonl with it, and
+// openclaw/activity.mts reads transcripts through it (prune, local-state). Code that only needs the bytes up to
+// the last complete line (store/content.mts) or raw line text (secrets redaction, continuity) splits on "\n"
+// itself; the remote exporter (remote/export-sqlite.mjs) stays a self-contained file.
 //   truncated last line (no newline, not JSON)   error    the bot was mid-append, or the file was cut off
 //   last line without newline (but valid JSON)   warning
 //   invalid JSON in the middle                   error    corruption
@@ -52,7 +55,7 @@ export interface JsonlOptions {
 }
 
 /** Windows of about 64 KiB keep decoded text small enough to be collected young. */
-export const TEXT_WINDOW = 64 * 1024;
+const TEXT_WINDOW = 64 * 1024;
 
 /** Where the window of whole lines that starts at `from` ends (buffer[from, to) ends at a line end). */
 export function windowEnd(buffer: Buffer, from: number, to: number): number {
@@ -71,7 +74,7 @@ export interface JsonlSummary {
 }
 
 const NEWLINE = 0x0a;
-export const DEFAULT_MAX_LINE_BYTES = 32 * 1024 * 1024;
+const DEFAULT_MAX_LINE_BYTES = 32 * 1024 * 1024;
 
 export class JsonlValidator {
   private carry: Buffer[] = [];
@@ -317,7 +320,7 @@ function jsonReason(error: unknown): string {
 }
 
 /** Offset of the first byte that starts an invalid UTF-8 sequence in buf[start, end), or -1. */
-export function firstInvalidUtf8(buf: Buffer, start: number, end: number): number {
+function firstInvalidUtf8(buf: Buffer, start: number, end: number): number {
   let i = start;
   while (i < end) {
     const b = buf[i];

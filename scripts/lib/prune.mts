@@ -20,7 +20,7 @@ import { createHash } from "node:crypto";
 import { readFile, readdir, rm, stat, writeFile } from "node:fs/promises";
 import { join, resolve } from "node:path";
 import { Failure } from "./cli.mts";
-import { readActivity } from "./openclaw/activity.mts";
+import { readActivity, timeFromName } from "./openclaw/activity.mts";
 import { classify, isConversation } from "./openclaw/files.mts";
 import {
   INDEX_FILE,
@@ -131,15 +131,6 @@ interface Unit {
   keys: string[];
   updatedAt?: number;
   files: { name: string; bytes: number; newest?: number; nameTime?: number }[];
-}
-
-const ISO_FROM_NAME = /^(\d{4}-\d{2}-\d{2})T(\d{2})-(\d{2})-(\d{2})(?:[.-](\d{3}))?Z$/;
-
-function nameTime(stamp: string | undefined): number | undefined {
-  const match = stamp ? ISO_FROM_NAME.exec(stamp) : null;
-  if (!match) return undefined;
-  const ms = Date.parse(`${match[1]}T${match[2]}:${match[3]}:${match[4]}.${match[5] ?? "000"}Z`);
-  return Number.isNaN(ms) ? undefined : ms;
 }
 
 const iso = (ms: number | undefined) => (ms === undefined ? null : new Date(ms).toISOString());
@@ -324,7 +315,7 @@ export async function planPrune(options: PruneOptions): Promise<PrunePlan & { st
       name,
       bytes: activity.bytes,
       newest: activity.newest,
-      nameTime: nameTime(info.archivedAt ?? info.forkedAt),
+      nameTime: timeFromName(info.archivedAt ?? info.forkedAt),
     });
   }
 

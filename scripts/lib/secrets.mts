@@ -2,7 +2,13 @@
 // (@secretlint/secretlint-rule-preset-recommend): the rules run in-process and offline, driven directly and
 // synchronously (no secretlint core, no config files, no network). Two rules are left out: filter-comments
 // (a chat message saying "secretlint-disable" must not switch detection off) and gcp (it only judges whole
-// `.json`/`.p12` files; a service-account key pasted into a chat is caught by the private-key rule).
+// `.json`/`.p12` files; a service-account key pasted into a chat is caught by the private-key rule). This
+// project's own rules (secret-rules.mts: Google API keys, AWS access key ids, Fly, Telegram, OpenRouter) run too.
+//
+// Encodings: the rules see a line's decoded text (every JSON escape, `\/` and `\uXXXX` for ASCII included, and
+// again for JSON inside a string), and redaction rewrites the JSON string holding the secret, so a line stays
+// valid JSON and the secret is gone in every form. verify (SecretChunkScanner) and sync (redactJsonlChunk) share
+// the one `SecretScanner.find`.
 //
 // Speed: the rules are ~30 regular expressions; running them on every line would cost several times more than
 // parsing the line. A literal prefilter (`hasCandidate`) looks for the fixed parts every rule's pattern needs
@@ -15,6 +21,7 @@ import { readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { rules as presetRules } from "@secretlint/secretlint-rule-preset-recommend";
 import { windowEnd } from "./jsonl.mts";
+import { projectRules } from "./secret-rules.mts";
 
 export interface SecretHit {
   kind: string;
@@ -57,9 +64,12 @@ interface Translated {
 }
 
 const LEFT_OUT = new Set(["@secretlint/secretlint-rule-filter-comments", "@secretlint/secretlint-rule-gcp"]);
-const RULES = (presetRules as unknown as RuleCreator[]).filter((rule) => !LEFT_OUT.has(rule.meta.id));
+const RULES = [
+  ...(presetRules as unknown as RuleCreator[]).filter((rule) => !LEFT_OUT.has(rule.meta.id)),
+  ...(projectRules as unknown as RuleCreator[]),
+];
 
-/** The rules that apply, by secretlint id, with the kinds each reports. */
+/** The rules that apply, by secretlint id, with the kinds each reports (the preset's, then this project's own). */
 export const SECRET_RULES: ReadonlyArray<{ id: string; kinds: string[] }> = RULES.map((rule) => ({
   id: rule.meta.id,
   kinds: Object.keys(rule.messages ?? {}),
@@ -141,91 +151,84 @@ export class SecretScanner {
     });
   }
 
-  /** Secrets in one JSONL line: the raw text, and (when it has escapes) each decoded string inside it. */
-  private find(line: string, parsed?: unknown): Finding[] {
-    if (!hasCandidate(line)) return [];
-    const found = this.runRules(line);
-    if (line.includes("\\")) {
-      let value = parsed;
-      if (value === undefined) {
-        try {
-          value = JSON.parse(line);
-        } catch {
-          value = undefined;
-        }
-      }
-      if (value !== undefined) {
-        for (const text of strings(value)) {
-          if (!hasCandidate(text)) continue;
-          for (const finding of this.runRules(text)) {
-            const encoded = JSON.stringify(finding.value).slice(1, -1);
-            const duplicate = found.some(
-              (f) => f.value.includes(encoded) || encoded.includes(f.value) || f.value === finding.value,
-            );
-            if (!duplicate) found.push({ ...finding, start: -1, end: -1 });
-          }
-        }
-      }
+  /**
+   * Secrets in one line. The rules see the line and its decoded text: every JSON string escape (`\/`, `\uXXXX`
+   * for any character including ASCII and surrogate pairs, `\n`, `\t`, `\"`, …) replaced by the character it
+   * stands for, wherever it is, and again for JSON inside a JSON string (a tool result holding an API's
+   * response), so a secret is found in whatever form an encoder wrote it. Ranges are in the raw line.
+   */
+  private find(line: string): { found: Finding[]; views: DecodedView[] } {
+    if (line.indexOf("\\") < 0) {
+      // No escape: the decoded text is the line itself.
+      if (!hasRuleCandidate(line)) return { found: [], views: [] };
+      return { found: dedupe(this.runRules(line)), views: [plainView(line)] };
     }
-    return dedupe(found);
+    // Only `\/` and `\u00XX` for printable ASCII can hide the fixed part of a pattern (the other escapes decode
+    // to a quote, a backslash, a control or a non-ASCII character, which no prefilter needle contains; a nested
+    // `\\u0067` still shows as `\u0067`): without them the raw line's prefilter answer is a superset of every
+    // decoded level's, and a line without a candidate is not decoded.
+    if (!hasDeepEscape(line, 0)) {
+      if (!hasRuleCandidate(line)) return { found: [], views: [] };
+    } else if (!hasRuleCandidate(line)) {
+      // Decode without the position maps first: most such lines hold nothing once decoded either.
+      let text = line;
+      let candidate = false;
+      for (let depth = 0; depth < 3 && !candidate && text.includes("\\"); depth++) {
+        const next = decodeText(text);
+        if (next === text) break;
+        candidate = hasRuleCandidate(next);
+        text = next;
+      }
+      if (!candidate) return { found: [], views: [] };
+    }
+    const views = decodedLevels(line);
+    const found: Finding[] = [];
+    for (const view of views) {
+      if (!hasRuleCandidate(view.text)) continue;
+      for (const finding of this.runRules(view.text))
+        found.push({ ...finding, start: rawAt(view, finding.start), end: rawAt(view, finding.end) });
+    }
+    return { found: dedupe(found), views };
   }
 
   /** Kinds of the secrets in a line (one entry per secret), for verify. */
   scanLine(line: string): string[] {
-    return this.find(line).map((finding) => finding.kind);
+    return this.find(line).found.map((finding) => finding.kind);
   }
 
   /**
-   * Replaces each secret in a JSONL line (without its "\n") by `[REDACTED:<kind>]`. A line that was valid JSON
-   * stays valid JSON; a line without secrets comes back as the same string.
+   * Replaces each secret in a line (without its "\n") by `[REDACTED:<kind>]`, inside the JSON string that holds
+   * it: the string is rewritten, so a line that was valid JSON stays valid JSON, and the bytes outside the
+   * rewritten strings stay as they were. Every other occurrence of the secret's text on the line goes too,
+   * whatever its encoding. A line without secrets comes back as the same string.
    */
   redactLine(line: string): { text: string; kinds: string[] } {
-    const found = this.find(line);
-    if (found.length === 0) return { text: line, kinds: [] };
-    const kinds = found.map((finding) => finding.kind);
-    let wasJson = true;
-    let original: unknown;
-    try {
-      original = JSON.parse(line);
-    } catch {
-      wasJson = false;
-    }
-    let text = replaceInRaw(line, found);
-    if (wasJson && !parses(text)) text = JSON.stringify(this.redactValue(original, found));
-    // Belt and braces: whatever the rules still see is cut out of the raw text.
-    for (let round = 0; round < 2; round++) {
-      const left = this.find(text).filter((finding) => finding.start >= 0);
-      if (left.length === 0) break;
-      const next = replaceInRaw(text, left);
-      if (wasJson && !parses(next)) break;
+    const first = this.find(line);
+    if (first.found.length === 0) return { text: line, kinds: [] };
+    const kinds = first.found.map((finding) => finding.kind);
+    const json = parses(line);
+    const values = new Map<string, string>();
+    let text = line;
+    let { found, views } = first;
+    for (let round = 0; round < 4; round++) {
+      for (const finding of found) if (!values.has(finding.value)) values.set(finding.value, finding.kind);
+      if (views.length === 0) views = decodedLevels(text);
+      const ranges = found.map((f) => ({ start: f.start, end: f.end, kind: f.kind }));
+      // The same text elsewhere on the line, in any form (a rule may need context another copy lacks).
+      for (const view of views) {
+        for (const [value, kind] of values) {
+          if (value.length < 8) continue;
+          for (let at = view.text.indexOf(value); at >= 0; at = view.text.indexOf(value, at + value.length))
+            ranges.push({ start: rawAt(view, at), end: rawAt(view, at + value.length), kind });
+        }
+      }
+      if (ranges.length === 0) break;
+      const next = rewrite(text, ranges, json);
+      if (next === text) break;
       text = next;
+      ({ found, views } = this.find(text));
     }
     return { text, kinds };
-  }
-
-  /** The same value with secrets replaced inside every string (keys included). */
-  private redactValue(value: unknown, known: Finding[]): unknown {
-    const decodedKnown = known
-      .map((finding) => ({ kind: finding.kind, value: decodeJsonString(finding.value) }))
-      .filter((entry) => entry.value.length >= 8);
-    const fix = (text: string): string => {
-      let out = text;
-      if (hasCandidate(out)) out = replaceInRaw(out, this.runRules(out));
-      for (const entry of decodedKnown)
-        if (out.includes(entry.value)) out = out.split(entry.value).join(marker(entry.kind));
-      return out;
-    };
-    const walk = (node: unknown): unknown => {
-      if (typeof node === "string") return fix(node);
-      if (Array.isArray(node)) return node.map(walk);
-      if (node && typeof node === "object") {
-        const result: Record<string, unknown> = {};
-        for (const [key, child] of Object.entries(node)) result[fix(key)] = walk(child);
-        return result;
-      }
-      return node;
-    };
-    return walk(value);
   }
 }
 
@@ -482,19 +485,21 @@ function countNewlinesIn(text: string, from: number, to: number): number {
 // indexOf scans (a few GB/s) and a short look at the characters around each hit. Keep in step with the preset:
 //   '_' after  sk rk (stripe) gh[pousr] github (github) glc glsa (grafana) npm gsk (groq) hf lin (linear) ntn
 //              shppa shpca shpat shpss ops (1password) vc[piark] (vercel) dckr (docker) figd cfk cfut cfat,
-//              and `_authToken` (npm)
-//   '-' after  sk (openai, anthropic) glpat xox[bpaor] xapp (slack) tskey x (x-oauth-basic); `-----BEGIN`
+//              and `_authToken` (npm); fm1_ fm2_ fm1a_ … (fly, ours)
+//   '-' after  sk (openai, anthropic, openrouter: ours) glpat xox[bpaor] xapp (slack) tskey x (x-oauth-basic); `-----BEGIN`
 //   `SG.` (sendgrid), `hvs.` `hvb.` `hvr.` (vault)
 //   `://` followed by `user:password@` or hooks.slack.com (basic auth, database URLs, slack webhooks)
 //   `dapi` (databricks), `key`/`Key`/`KEY` after secret_access in the three spellings (aws secret access key)
+//   ours (secret-rules.mts): `AIza` (google), `AKIA` `ASIA` (aws key ids), `<digit>:AA` (telegram)
 // Each native indexOf restarts at every occurrence of its needle's first character, so a needle is searched by a
 // part that starts with a rarer character (`//` for `://`, `pi` for `dapi`, `hv` and `SG.` rather than `.`,
-// `key` and `K` rather than `ccess`).
+// `key` and `K` rather than `ccess`, `za` for `AIza`, `IA` for `AKIA`).
 
 const UNDERSCORE_PREFIX =
-  /(?:sk|rk|gh[pousr]|github|glc|glsa|npm|gsk|hf|lin|ntn|shp(?:pa|ca|at|ss)|ops|vc[piark]|dckr|figd|cfk|cfut|cfat)$/;
+  /(?:sk|rk|gh[pousr]|github|glc|glsa|npm|gsk|hf|lin|ntn|shp(?:pa|ca|at|ss)|ops|vc[piark]|dckr|figd|cfk|cfut|cfat|fm[12][ar]?)$/;
 const DASH_PREFIX = /(?:sk|glpat|xox[bpaor]|xapp|tskey)$/;
-const URL_CREDENTIALS = /:\/\/(?:[^\s/@]{1,100}:[^\s/@]{1,256}@|hooks\.slack\.com\/)/iy;
+// Six times the rules' bounds: in a raw line a decoded character may take up to six (`\u001b`).
+const URL_CREDENTIALS = /:\/\/(?:[^\s/@]{1,600}:[^\s/@]{1,1536}@|hooks\.slack\.com\/)/iy;
 const AWS_BEFORE = /(?:SECRET|secret|Secret)_?(?:ACCESS|access|Access)_?$/;
 
 // The two characters before a gate character, as a table of allowed pairs: most occurrences (dates, UUIDs,
@@ -519,6 +524,12 @@ const BEFORE_UNDERSCORE = pairs(
     "gd",
     "fk",
     "ut",
+    "m1",
+    "m2",
+    "1a",
+    "1r",
+    "2a",
+    "2r",
   ]),
 );
 const BEFORE_DASH = pairs(["sk", "at", "xb", "xp", "xa", "xo", "xr", "pp", "ey", "--"]);
@@ -532,14 +543,42 @@ function awsBefore(text: string, i: number): boolean {
   return (c === 0x73 || c === 0x53) && AWS_BEFORE.test(text.slice(Math.max(0, i - 14), i)); // acces[sS]
 }
 
-/** Whether a text contains something a rule could match. */
+/**
+ * Whether a raw line could hold something a rule matches once its escapes are decoded: a prefilter needle, or a
+ * `\uXXXX` / `\/` escape (which could hide one; such lines are decoded and checked again).
+ */
 export function hasCandidate(text: string): boolean {
   return nextCandidate(text, 0) >= 0;
 }
 
+/** Whether a text (decoded, or without escapes) contains something a rule could match. */
+export function hasRuleCandidate(text: string): boolean {
+  return nextCandidate(text, 0, undefined, RULE_GATES) >= 0;
+}
+
+/**
+ * Escapes that could hide part of a needle: `\/`, or a `\u00XX` for printable ASCII (needles are printable ASCII;
+ * `\u001b` in coloured tool output or `\ud83d` cannot be part of one). A nested `\\u0067` contains `\u0067` too,
+ * so one search covers every level. Two gates (one needle each), so that nextCandidate's cache works.
+ */
+function asciiEscape(text: string, from: number): number {
+  for (let u = text.indexOf("\\u00", from); u >= 0; u = text.indexOf("\\u00", u + 4)) {
+    const c = text.charCodeAt(u + 4);
+    if (c >= 0x32 && c <= 0x37) return u; // 2-7
+  }
+  return -1;
+}
+function slashEscape(text: string, from: number): number {
+  return text.indexOf("\\/", from);
+}
+
+function hasDeepEscape(text: string, from: number): boolean {
+  return slashEscape(text, from) >= 0 || asciiEscape(text, from) >= 0;
+}
+
 type Gate = (text: string, from: number) => number;
 
-const GATES: Gate[] = [
+const RULE_GATES: Gate[] = [
   (text, from) => {
     for (let i = text.indexOf("_", from); i >= 0; i = text.indexOf("_", i + 1)) {
       if (text.charCodeAt(i + 1) === 0x61 && text.startsWith("_authToken", i)) return i;
@@ -596,20 +635,42 @@ const GATES: Gate[] = [
     }
     return best;
   },
+  // this project's rules (secret-rules.mts): AIza (google), AKIA/ASIA (aws ids), <digits>:AA (telegram)
+  (text, from) => {
+    for (let i = text.indexOf("za", from + 2); i >= 0; i = text.indexOf("za", i + 1)) {
+      if (text.charCodeAt(i - 1) === 0x49 && text.charCodeAt(i - 2) === 0x41) return i - 2; // AI
+    }
+    return -1;
+  },
+  (text, from) => {
+    for (let i = text.indexOf("IA", from + 2); i >= 0; i = text.indexOf("IA", i + 1)) {
+      const c = text.charCodeAt(i - 1);
+      if ((c === 0x4b || c === 0x53) && text.charCodeAt(i - 2) === 0x41) return i - 2; // AKIA, ASIA
+    }
+    return -1;
+  },
+  (text, from) => {
+    for (let i = text.indexOf("AA", from + 1); i >= 0; i = text.indexOf("AA", i + 1)) {
+      const c = text.charCodeAt(i - 2);
+      if (text.charCodeAt(i - 1) === 0x3a && c >= 0x30 && c <= 0x39) return i - 1; // <digit>:AA
+    }
+    return -1;
+  },
 ];
+const GATES: Gate[] = [...RULE_GATES, slashEscape, asciiEscape];
 
 /**
  * The position of the first candidate at or after `from` (approximately: within the right line), or -1.
  * `cache` (one slot per gate, reused across calls on the same text with growing `from`) avoids rescanning.
  */
-export function nextCandidate(text: string, from: number, cache?: number[]): number {
+export function nextCandidate(text: string, from: number, cache?: number[], gates: Gate[] = GATES): number {
   let best = -1;
-  for (let g = 0; g < GATES.length; g++) {
+  for (let g = 0; g < gates.length; g++) {
     let at: number;
     const known = cache?.[g];
     if (known !== undefined && (known === -1 || known >= from)) at = known;
     else {
-      at = GATES[g](text, from);
+      at = gates[g](text, from);
       if (cache) cache[g] = at;
     }
     if (at >= 0 && (best < 0 || at < best)) best = at;
@@ -636,23 +697,162 @@ function dedupe(found: Finding[]): Finding[] {
   return out;
 }
 
-/** Replaces each finding's text in `text`: by range where known, otherwise every JSON-encoded occurrence. */
-function replaceInRaw(text: string, found: Finding[]): string {
-  let out = text;
-  const ranged = found
-    .filter((f) => f.start >= 0 && out.slice(f.start, f.end) === f.value)
-    .sort((a, b) => b.start - a.start);
-  let floor = Infinity;
-  for (const finding of ranged) {
-    if (finding.end > floor) continue; // overlaps a later replacement already made
-    out = `${out.slice(0, finding.start)}${marker(finding.kind)}${out.slice(finding.end)}`;
-    floor = finding.start;
+// ---------------------------------------------------------------------------------------------------------------
+// Decoding and rewriting
+
+/** A line's decoded text, and for each of its characters where that character's escape starts in the raw line. */
+interface DecodedView {
+  text: string;
+  /** map[i] = raw offset of decoded char i; map[text.length] = the raw length. Absent: the identity. */
+  map?: Int32Array;
+}
+
+/** Offset in the raw line of a position in a decoded text. */
+function rawAt(view: DecodedView, i: number): number {
+  return view.map ? view.map[i] : i;
+}
+
+/** The raw line, then its decoded text, then that decoded again (JSON inside a JSON string), up to 3 levels. */
+function decodedLevels(line: string): DecodedView[] {
+  const views: DecodedView[] = [plainView(line)];
+  let current = views[0];
+  for (let depth = 0; depth < 3 && current.text.includes("\\"); depth++) {
+    const next = decodeEscapes(current.text);
+    if (next.text === current.text) break;
+    const inner = current.map;
+    if (inner && next.map) for (let i = 0; i < next.map.length; i++) next.map[i] = inner[next.map[i]];
+    views.push(next);
+    current = next;
   }
-  for (const finding of found) {
-    if (ranged.includes(finding)) continue;
-    const encoded = JSON.stringify(finding.value).slice(1, -1);
-    if (out.includes(encoded)) out = out.split(encoded).join(marker(finding.kind));
-    else if (out.includes(finding.value)) out = out.split(finding.value).join(marker(finding.kind));
+  return views;
+}
+
+function plainView(text: string): DecodedView {
+  return { text };
+}
+
+const SIMPLE_ESCAPES: Record<string, string> = {
+  '"': '"',
+  "\\": "\\",
+  "/": "/",
+  b: "\b",
+  f: "\f",
+  n: "\n",
+  r: "\r",
+  t: "\t",
+};
+const HEX4 = /^[0-9a-fA-F]{4}$/;
+
+/**
+ * Decodes every JSON string escape in `raw`, wherever it is (in valid JSON escapes only occur inside strings; in
+ * anything else decoding them too errs on the side of finding more). A backslash that starts no valid escape
+ * stays as it is. `\uD83D\uDE00` gives the two UTF-16 units of one character, as JSON.parse does.
+ */
+export function decodeEscapes(raw: string): DecodedView {
+  const map = new Int32Array(raw.length + 1);
+  const parts: string[] = [];
+  let d = 0;
+  let i = 0;
+  for (let b = raw.indexOf("\\"); b >= 0; b = raw.indexOf("\\", i)) {
+    if (b > i) {
+      parts.push(raw.slice(i, b));
+      for (let k = i; k < b; k++) map[d++] = k;
+    }
+    const next = raw[b + 1];
+    let char = next === undefined ? undefined : SIMPLE_ESCAPES[next];
+    let length = 2;
+    if (next === "u") {
+      const hex = raw.slice(b + 2, b + 6);
+      if (HEX4.test(hex)) {
+        char = String.fromCharCode(parseInt(hex, 16));
+        length = 6;
+      }
+    }
+    map[d++] = b;
+    if (char === undefined) {
+      parts.push("\\");
+      i = b + 1;
+    } else {
+      parts.push(char);
+      i = b + length;
+    }
+  }
+  if (i < raw.length) {
+    parts.push(raw.slice(i));
+    for (let k = i; k < raw.length; k++) map[d++] = k;
+  }
+  map[d] = raw.length;
+  return { text: parts.join(""), map: map.subarray(0, d + 1) };
+}
+
+const ESCAPE = /\\(?:u([0-9a-fA-F]{4})|(["\\/bfnrt]))/g;
+
+/** decodeEscapes(raw).text, without the position map. */
+function decodeText(raw: string): string {
+  return raw.replace(ESCAPE, (_, hex: string | undefined, simple: string | undefined) =>
+    hex !== undefined ? String.fromCharCode(parseInt(hex, 16)) : SIMPLE_ESCAPES[simple!],
+  );
+}
+
+/** The content ranges [start, end) of the string literals in a raw JSON line (an unterminated one runs to the end). */
+function literals(raw: string): Array<[number, number]> {
+  const out: Array<[number, number]> = [];
+  let i = raw.indexOf('"');
+  while (i >= 0) {
+    const start = i + 1;
+    let j = start;
+    for (;;) {
+      const quote = raw.indexOf('"', j);
+      const slash = raw.indexOf("\\", j);
+      if (quote < 0) {
+        j = raw.length;
+        break;
+      }
+      if (slash >= 0 && slash < quote) {
+        j = slash + 2;
+        continue;
+      }
+      j = quote;
+      break;
+    }
+    out.push([start, Math.min(j, raw.length)]);
+    i = j < raw.length ? raw.indexOf('"', j + 1) : -1;
+  }
+  return out;
+}
+
+/**
+ * Replaces ranges of `raw` (at escape boundaries) by markers. In a JSON line only the parts inside string literals are
+ * rewritten (whole escape sequences, so each string stays a valid JSON string); otherwise the raw range itself.
+ */
+function rewrite(
+  raw: string,
+  ranges: Array<{ start: number; end: number; kind: string }>,
+  json: boolean,
+): string {
+  const rawRanges = ranges.filter((r) => r.end > r.start).sort((a, b) => a.start - b.start || b.end - a.end);
+  // Overlapping ranges become one.
+  const merged: typeof rawRanges = [];
+  for (const range of rawRanges) {
+    const last = merged[merged.length - 1];
+    if (last && range.start < last.end) last.end = Math.max(last.end, range.end);
+    else merged.push({ ...range });
+  }
+  let pieces: typeof merged = merged;
+  if (json) {
+    const strings = literals(raw);
+    pieces = [];
+    for (const range of merged) {
+      for (const [start, end] of strings) {
+        if (end <= range.start || start >= range.end) continue;
+        pieces.push({ start: Math.max(start, range.start), end: Math.min(end, range.end), kind: range.kind });
+      }
+    }
+  }
+  let out = raw;
+  for (let k = pieces.length - 1; k >= 0; k--) {
+    const piece = pieces[k];
+    out = `${out.slice(0, piece.start)}${marker(piece.kind)}${out.slice(piece.end)}`;
   }
   return out;
 }
@@ -663,24 +863,5 @@ function parses(text: string): boolean {
     return true;
   } catch {
     return false;
-  }
-}
-
-function decodeJsonString(raw: string): string {
-  try {
-    return JSON.parse(`"${raw}"`) as string;
-  } catch {
-    return raw;
-  }
-}
-
-function* strings(value: unknown): Generator<string> {
-  if (typeof value === "string") yield value;
-  else if (Array.isArray(value)) for (const item of value) yield* strings(item);
-  else if (value && typeof value === "object") {
-    for (const [key, child] of Object.entries(value)) {
-      yield key;
-      yield* strings(child);
-    }
   }
 }

@@ -562,6 +562,7 @@ function installRuntimeDependencies(workspace: string): { code: number; stdout: 
     packages: Record<string, { dev?: boolean; optional?: boolean; bin?: string | Record<string, string> }>;
   };
   const modules = join(workspace, "node_modules");
+  if (existsSync(modules)) throw new Unsupported(`${modules} exists before npm ci (committed by mistake?)`);
   mkdirSync(join(modules, ".bin"), { recursive: true });
   const installed: string[] = [];
   for (const [path, entry] of Object.entries(lock.packages)) {

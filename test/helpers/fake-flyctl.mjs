@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// A fake `flyctl` that behaves as shared/reference/flyctl.md documents the real one, for tests (no Fly account
+// A fake `flyctl` that behaves as the real one does for the commands sync uses, for tests (no Fly account
 // exists here). It runs the "remote" command on this machine. Configured by the JSON file in $FAKE_FLY_CONFIG:
 //   { "version": "0.4.87",
 //     "loggedIn": false,                      // else a token must be in FLY_API_TOKEN / FLY_ACCESS_TOKEN

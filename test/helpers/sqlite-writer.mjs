@@ -1,7 +1,7 @@
 // Writes a SQLite-era OpenClaw agent database from a JSON spec on stdin (see sqlitestate.mts, which builds the spec
 // and knows what the export must give back). Runs under Node 24 from .tools (node:sqlite, zstd); the suite itself
-// runs on Node 20. Tables and columns are the documented ones for layouts A, B and C
-// (shared/reference/openclaw-storage.md), with the constraints that matter to a reader (STRICT, primary keys).
+// runs on Node 20. Tables and columns are those of layouts A, B and C (docs/sqlite-era.md), with the constraints
+// that matter to a reader (STRICT, primary keys).
 //
 // With spec.walOnly, the events listed there are committed one transaction each after the rest has been
 // checkpointed into the main file, and then this process SIGKILLs itself: no checkpoint on close, so those events

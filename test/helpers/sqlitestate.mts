@@ -9,7 +9,7 @@ import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { gunzipSync } from "node:zlib";
 import { toolPath } from "../../scripts/dev/test-tools.mts";
-import { conversation } from "./statedir.mts";
+import { conversation, rng } from "../../scripts/dev/statedir.mts";
 import { remoteFilterArgs } from "../../scripts/lib/openclaw/files.mts";
 
 const HERE = dirname(fileURLToPath(import.meta.url));
@@ -53,15 +53,6 @@ export interface SqliteState {
   walOnlyLines: string[];
   /** Number of events stored zstd-compressed (layout C). */
   compressed: number;
-}
-
-function rng(seed: number) {
-  return () => {
-    seed = (seed + 0x6d2b79f5) | 0;
-    let t = Math.imul(seed ^ (seed >>> 15), 1 | seed);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 const strip = (lines: string[]) => lines.map((line) => line.replace(/\n$/, ""));

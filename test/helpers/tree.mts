@@ -1,7 +1,10 @@
-// Snapshots of folders, to assert that a failed run left everything exactly as it was.
+// Snapshots of folders, to assert that a failed run left everything exactly as it was, and the exact-copy check
+// of a synced sessions folder against the generated state dir it came from.
+import assert from "node:assert/strict";
 import { createHash } from "node:crypto";
 import { existsSync, readdirSync, readFileSync, statSync } from "node:fs";
 import { join, relative } from "node:path";
+import type { GeneratedStateDir } from "../../scripts/dev/statedir.mts";
 
 /** relative path → sha256 (folders as "dir"), for every entry below `root` (empty when it does not exist). */
 export function snapshot(root: string): Record<string, string> {
@@ -25,4 +28,21 @@ export function snapshot(root: string): Record<string, string> {
 
 export function sha256(data: string | Buffer): string {
   return createHash("sha256").update(data).digest("hex");
+}
+
+/** Asserts that `sessionsDir` holds exactly the main agent's backed-up files, byte-identical to the cloud's except
+ * for the unfinished last line, which is held back. */
+export function assertExactCopy(state: GeneratedStateDir, sessionsDir: string): void {
+  const agent = state.agents[0];
+  assert.deepEqual(
+    readdirSync(sessionsDir).sort(),
+    agent.backedUp,
+    "exactly the history files, no locks, temp files or sidecars",
+  );
+  for (const name of agent.backedUp) {
+    const cloud = readFileSync(join(agent.sessionsDir, name));
+    const expected =
+      agent.partial?.[0] === name ? cloud.subarray(0, cloud.length - agent.partial[1].length) : cloud;
+    assert.ok(readFileSync(join(sessionsDir, name)).equals(expected), `${name} is byte-identical`);
+  }
 }

@@ -3,7 +3,8 @@
 // of MB take bounded memory.
 // The newest of each line's entry `timestamp` (ISO string) and `message.timestamp` (epoch ms) wins.
 // Unparseable lines (a partial last line, crash debris, NUL padding, invalid UTF-8, a literal `undefined`) are
-// skipped and counted.
+// skipped and counted. A file without any timestamp may still carry one in its name (an archive's or a fork's):
+// timeFromName reads it.
 import { createReadStream } from "node:fs";
 import { validateJsonl } from "../jsonl.mts";
 
@@ -37,6 +38,17 @@ export function toEpochMs(value: unknown): number | undefined {
     return Number.isNaN(ms) ? undefined : ms;
   }
   return undefined;
+}
+
+const TIME_IN_NAME = /^(\d{4}-\d{2}-\d{2})T(\d{2})-(\d{2})-(\d{2})(?:[.-](\d{3}))?Z$/;
+
+/** Epoch ms of a time written in a file name (classify()'s `archivedAt` or `forkedAt`:
+ * `2026-04-07T02-04-55.264Z`, `2026-04-07T02-04-55-264Z`). */
+export function timeFromName(stamp: string | undefined): number | undefined {
+  const match = stamp ? TIME_IN_NAME.exec(stamp) : null;
+  if (!match) return undefined;
+  const ms = Date.parse(`${match[1]}T${match[2]}:${match[3]}:${match[4]}.${match[5] ?? "000"}Z`);
+  return Number.isNaN(ms) ? undefined : ms;
 }
 
 /** The newest activity timestamp of one parsed transcript line, if it has one. */

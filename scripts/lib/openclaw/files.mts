@@ -1,4 +1,4 @@
-// What each file in an OpenClaw sessions folder is (file era; see shared/reference/openclaw-storage.md).
+// What each file in an OpenClaw sessions folder is (file era; docs/naming.md lists which release writes which name).
 // The one place that knows the naming rules: sync, prune and verify all classify through here.
 
 export type FileKind =

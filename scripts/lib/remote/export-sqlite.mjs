@@ -191,20 +191,44 @@ function detectLayout(db) {
 // ---------------------------------------------------------------------------------------------------------------
 // Record producers: each is a function returning an async iterable of Buffers, called once per pass.
 
+// Memory stays flat whatever the sizes (a Fly machine shares 256-512 MB with the gateway): rows are read one at a
+// time, their text is encoded straight into one of a few reused 64 KiB buffers (no per-event Buffer, nothing for
+// the garbage collector to pile up), and a chunk handed out is valid until the consumer asks for the next one —
+// every consumer hashes or writes it (awaiting the write) before that.
+const pool = [];
+
 async function* batched(strings) {
-  let parts = [];
-  let size = 0;
-  for (const piece of strings) {
-    const buf = typeof piece === "string" ? Buffer.from(piece, "utf8") : piece;
-    parts.push(buf);
-    size += buf.length;
-    if (size >= CHUNK) {
-      yield Buffer.concat(parts);
-      parts = [];
-      size = 0;
+  const buf = pool.pop() ?? Buffer.allocUnsafeSlow(CHUNK);
+  let used = 0;
+  try {
+    for (const piece of strings) {
+      if (typeof piece === "string") {
+        // utf8 needs at most 3 bytes per UTF-16 unit; a piece that cannot fit even an empty buffer goes alone.
+        if (used + piece.length * 3 > CHUNK) {
+          if (used) yield buf.subarray(0, used);
+          used = 0;
+          if (piece.length * 3 > CHUNK) {
+            yield Buffer.from(piece, "utf8");
+            continue;
+          }
+        }
+        used += buf.write(piece, used, "utf8");
+      } else {
+        if (used + piece.length > CHUNK) {
+          if (used) yield buf.subarray(0, used);
+          used = 0;
+          if (piece.length > CHUNK) {
+            yield piece;
+            continue;
+          }
+        }
+        used += piece.copy(buf, used);
+      }
     }
+    if (used) yield buf.subarray(0, used);
+  } finally {
+    pool.push(buf);
   }
-  if (size) yield Buffer.concat(parts);
 }
 
 function indexRecord(db, layout) {
@@ -230,33 +254,65 @@ function indexRecord(db, layout) {
   return () => batched(pieces());
 }
 
+/** One prepared statement per query text for the whole run (thousands of sessions share it). */
+const statements = new Map();
+function statement(db, sql) {
+  let stmt = statements.get(sql);
+  if (!stmt) statements.set(sql, (stmt = db.prepare(sql)));
+  return stmt;
+}
+
 function transcriptRecord(db, layout, sessionId, cold) {
-  const columns = layout === "C" ? "seq, event_json, event_zstd, event_utf8_bytes" : "seq, event_json";
+  const columns = layout === "C" ? "event_json, seq, event_zstd, event_utf8_bytes" : "event_json, seq";
   const after = cold ? Number(cold.last_seq) : -Infinity;
-  const stmt = db.prepare(
-    `SELECT ${columns} FROM transcript_events WHERE session_id = ? AND seq > ? ORDER BY seq`,
-  );
-  function* events() {
-    for (const row of stmt.iterate(sessionId, Number.isFinite(after) ? after : -1)) {
-      if (row.event_json !== null && row.event_json !== undefined) {
-        yield row.event_json;
-      } else if (layout === "C" && row.event_zstd) {
-        const text = zlib.zstdDecompressSync(row.event_zstd);
-        if (row.event_utf8_bytes !== null && Number(row.event_utf8_bytes) !== text.length) {
-          fail(
-            `event ${row.seq} of session ${sessionId} decompresses to ${text.length} bytes, not the recorded ${row.event_utf8_bytes}`,
-          );
+  // The hot loop of a big export: rows as arrays where node:sqlite offers it, each event's text encoded straight
+  // into the reused buffer, one yield per 64 KiB.
+  async function* events() {
+    const stmt = statement(
+      db,
+      `SELECT ${columns} FROM transcript_events WHERE session_id = ? AND seq > ? ORDER BY seq`,
+    );
+    const arrays = typeof stmt.setReturnArrays === "function";
+    if (arrays) stmt.setReturnArrays(true);
+    const buf = pool.pop() ?? Buffer.allocUnsafeSlow(CHUNK);
+    let used = 0;
+    try {
+      for (const row of stmt.iterate(sessionId, Number.isFinite(after) ? after : -1)) {
+        let text = arrays ? row[0] : row.event_json;
+        if (text === null || text === undefined) {
+          const [seq, zstd, utf8Bytes] = arrays
+            ? row.slice(1)
+            : [row.seq, row.event_zstd, row.event_utf8_bytes];
+          if (layout !== "C" || !zstd)
+            fail(`event ${seq} of session ${sessionId} has neither event_json nor event_zstd`);
+          text = zlib.zstdDecompressSync(zstd);
+          if (utf8Bytes !== null && Number(utf8Bytes) !== text.length) {
+            fail(
+              `event ${seq} of session ${sessionId} decompresses to ${text.length} bytes, not the recorded ${utf8Bytes}`,
+            );
+          }
         }
-        yield text;
-      } else {
-        fail(`event ${row.seq} of session ${sessionId} has neither event_json nor event_zstd`);
+        const most = (typeof text === "string" ? text.length * 3 : text.length) + 1;
+        if (used + most > CHUNK && used) {
+          yield buf.subarray(0, used);
+          used = 0;
+        }
+        if (most > CHUNK) {
+          yield typeof text === "string" ? Buffer.from(text, "utf8") : text;
+          buf[used++] = 10;
+          continue;
+        }
+        used += typeof text === "string" ? buf.write(text, used, "utf8") : text.copy(buf, used);
+        buf[used++] = 10;
       }
-      yield "\n";
+      if (used) yield buf.subarray(0, used);
+    } finally {
+      pool.push(buf);
     }
   }
   return async function* () {
     if (cold) yield* coldBytes(cold);
-    yield* batched(events());
+    yield* events();
   };
 }
 
@@ -297,7 +353,7 @@ async function* fileBytes(path, zstd, size) {
         yield Buffer.alloc(left);
         return;
       }
-      yield Buffer.from(buf.subarray(0, n));
+      yield buf.subarray(0, n);
       left -= n;
     }
   } finally {
@@ -565,9 +621,10 @@ async function exportSnapshot(db, { mode, agent, patterns, paths, live, before }
 
   const out = zlib.createGzip({ level: 1 });
   out.pipe(process.stdout);
-  const write = async (data) => {
-    if (!out.write(data)) await once(out, "drain");
-  };
+  // Each write waits until gzip has consumed the chunk: producers reuse their buffers (see batched), and at most
+  // one chunk is in flight.
+  const write = (data) =>
+    new Promise((resolve, reject) => out.write(data, (error) => (error ? reject(error) : resolve())));
   let status = 0;
   let count = 0;
   try {

@@ -1,4 +1,4 @@
-// flyctl specifics (shared/reference/flyctl.md): finding the binary, refusing versions that lose output tails,
+// flyctl specifics: finding the binary, refusing versions that lose output tails,
 // choosing the machine whose volume holds the state dir, and turning flyctl's error texts into sentences.
 import { accessSync, constants, statSync } from "node:fs";
 import { delimiter, join } from "node:path";

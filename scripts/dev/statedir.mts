@@ -1,8 +1,7 @@
-// Builds realistic file-era OpenClaw state dirs (shared/reference/openclaw-storage.md): every file-name kind,
+// Builds realistic file-era OpenClaw state dirs (the layout openclaw/files.mts classifies): every file-name kind,
 // percent-encoded topic ids, forks, archives, a transcript caught mid-append, locks and temp files, sidecars,
 // and a second agent. Deterministic: the same options give the same bytes.
-import assert from "node:assert/strict";
-import { mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
+import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 
 export interface StateDirOptions {
@@ -326,23 +325,6 @@ function makeAgent(
     transient: transient.sort(),
     partial,
   };
-}
-
-/** Asserts that `sessionsDir` holds exactly the main agent's backed-up files, byte-identical to the cloud's except
- * for the unfinished last line, which is held back. */
-export function assertExactCopy(state: GeneratedStateDir, sessionsDir: string): void {
-  const agent = state.agents[0];
-  assert.deepEqual(
-    readdirSync(sessionsDir).sort(),
-    agent.backedUp,
-    "exactly the history files, no locks, temp files or sidecars",
-  );
-  for (const name of agent.backedUp) {
-    const cloud = readFileSync(join(agent.sessionsDir, name));
-    const expected =
-      agent.partial?.[0] === name ? cloud.subarray(0, cloud.length - agent.partial[1].length) : cloud;
-    assert.ok(readFileSync(join(sessionsDir, name)).equals(expected), `${name} is byte-identical`);
-  }
 }
 
 /**

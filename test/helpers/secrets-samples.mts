@@ -32,6 +32,12 @@ export const SAMPLES: Record<string, string> = {
   BasicAuth: ["https", "//deploy:Zq8vLm2pWx9r@git.internal.corp/repo.git"].join(":"),
   IncomingWebhook: ["https", `//hooks.slack.com/services/T${run(8)}/B${run(8)}/${run(24)}`].join(":"),
   MongoDBConnection: ["mongodb+srv", "//billing:Zq8vLm2pWx9r@cluster0.internal.corp/app"].join(":"),
+  // this project's own rules (scripts/lib/secret-rules.mts)
+  GOOGLE_API_KEY: ["AIza", "Sy", run(33)].join(""),
+  AWS_ACCESS_KEY_ID: ["AKIA", "QYLPMN5HHHFPZAM2"].join(""),
+  FLY_API_TOKEN: ["FlyV1", ` fm2_${run(60).replace(/[0-9]/g, "+")}==,fm2_${run(40)}`].join(""),
+  TELEGRAM_BOT_TOKEN: ["7123456789", `AA${run(33)}`].join(":"),
+  OPENROUTER_API_KEY: ["sk", "or", "v1", "0123456789abcdef".repeat(4)].join("-"),
   PrivateKey: [
     `-----BEGIN RSA PRIVATE KEY-----`,
     `MII${run(61)}`,
