@@ -2,7 +2,8 @@
 // prints the command that starts the gateway on it. memory/ is only read. Run with --help for the options.
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { parseFlags, plural, printJson, Reporter, runMain, UsageError } from "./lib/cli.mts";
+import { output, parseFlags, plural, printJson, Reporter, runMain, UsageError } from "./lib/cli.mts";
+import "./lib/secrets.mts"; // masks any secret in what this command prints
 import { buildLocalState } from "./lib/local-state.mts";
 import { splitCommand } from "./lib/local-state/openclaw-cli.mts";
 
@@ -42,7 +43,10 @@ Exit status: 0 built, 1 failed, 2 bad usage.
 
 Example:
   npx tsx scripts/local-state.mts
-  OPENCLAW_STATE_DIR=$PWD/local-state openclaw gateway`;
+  OPENCLAW_STATE_DIR=$PWD/local-state openclaw gateway --bind loopback
+
+OpenClaw is installed with npm (npm install -g openclaw@VERSION, the bot's version) and needs a recent Node:
+2026.9.x wants Node 24.16 or later, 2026.7.x Node 22.22 or later (see its package.json "engines").`;
 
 interface Flags {
   memory?: string;
@@ -84,6 +88,7 @@ async function main(): Promise<number> {
     refresh: Boolean(flags.refresh),
     log: (message) => reporter.info(message),
     warn: (message) => reporter.warn(message),
+    progress: (message) => reporter.progress(message),
   });
 
   if (flags.json) {
@@ -123,7 +128,7 @@ async function main(): Promise<number> {
   }
   for (const step of report.remaining) lines.push(`Remaining step: ${step}.`);
   lines.push("Start the gateway with:", `  ${report.startCommand}`);
-  process.stdout.write(`${lines.join("\n")}\n`);
+  output(`${lines.join("\n")}\n`);
   return 0;
 }
 

@@ -1,7 +1,17 @@
 // prune: trims memory/ to the recently active sessions; pruned sessions stay in git history and in a log.
 // Usage: npx tsx scripts/prune.mts [--memory DIR] [--older-than 30d] [--keep-last N] [--now ISO] [--dry-run] [--json]
 import { join, relative } from "node:path";
-import { Reporter, UsageError, formatBytes, parseFlags, plural, printJson, runMain } from "./lib/cli.mts";
+import {
+  Reporter,
+  UsageError,
+  formatBytes,
+  output,
+  parseFlags,
+  plural,
+  printJson,
+  runMain,
+} from "./lib/cli.mts";
+import "./lib/secrets.mts"; // masks any secret in what this command prints
 import { parseDuration } from "./lib/duration.mts";
 import { toEpochMs } from "./lib/openclaw/activity.mts";
 import { LOG_FILE, publicPlan, runPrune, type PrunePlan, type SessionInfo } from "./lib/prune.mts";
@@ -124,7 +134,7 @@ async function main(): Promise<number> {
     printJson({ dryRun: flags["dry-run"], ...publicPlan(plan), log: join(plan.memoryDir, LOG_FILE) });
     return 0;
   }
-  process.stdout.write(summary(plan, flags["dry-run"]));
+  output(summary(plan, flags["dry-run"]));
   return 0;
 }
 

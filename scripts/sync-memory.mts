@@ -6,6 +6,7 @@ import {
   Reporter,
   UsageError,
   escapeControls,
+  output,
   parseFlags,
   printJson,
   runMain,
@@ -140,6 +141,6 @@ await runMain(async () => {
   });
   for (const warning of summary.warnings) reporter.warn(warning);
   if (flags.json) printJson(summary);
-  else process.stdout.write(escapeControls(formatSummary(summary), true));
+  else output(escapeControls(formatSummary(summary), true));
   return summary.ok ? EXIT_OK : EXIT_FAILED;
 });

@@ -7,6 +7,7 @@ import {
   Reporter,
   UsageError,
   formatBytes,
+  output,
   parseFlags,
   plural,
   printJson,
@@ -122,14 +123,14 @@ function printProblems(report: VerifyReport): void {
   let last = "";
   const flush = (path: string) => {
     const more = report.omitted[path];
-    if (more) process.stdout.write(`${path}: ... and ${plural(more, "more problem")} (not listed)\n`);
+    if (more) output(`${path}: ... and ${plural(more, "more problem")} (not listed)\n`);
   };
   for (const problem of report.problems) {
     if (problem.path !== last) {
       if (last) flush(last);
       last = problem.path;
     }
-    process.stdout.write(`${formatProblem(problem)}\n`);
+    output(`${formatProblem(problem)}\n`);
   }
   if (last) flush(last);
   for (const path of Object.keys(report.omitted)) {

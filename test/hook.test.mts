@@ -85,6 +85,34 @@ describe("pre-commit hook", () => {
     assert.equal(await commitCount(dir), 0);
   });
 
+  test("a secret in any staged file under memory/ is blocked: a notes file, an upper-case .JSONL, a token as a file name", async () => {
+    const token = SAMPLES.GOOGLE_API_KEY;
+    const cases: Array<[string, string]> = [
+      ["memory/notes.md", `# notes\n\nthe maps key is ${token}\n`],
+      ["memory/sessions/S2.JSONL", `${HEADER}\n{"type":"message","id":"a1","text":"${token}"}\n`],
+      [`memory/sessions/${SAMPLES.GITHUB_TOKEN}.jsonl`, GOOD],
+    ];
+    for (const [path, content] of cases) {
+      const dir = await repo();
+      write(dir, "memory/sessions/s1.jsonl", GOOD);
+      write(dir, "memory/sessions/sessions.json", INDEX);
+      assert.equal((await git(dir, "add", "memory")).code, 0);
+      assert.equal((await commit(dir, "good")).code, 0);
+      write(dir, path, content);
+      await git(dir, "add", "memory");
+      const result = await commit(dir);
+      assert.notEqual(result.code, 0, `${path}: blocked`);
+      assert.equal(await commitCount(dir), 1, path);
+      const shown = path.replace(SAMPLES.GITHUB_TOKEN, "ghp_…");
+      assert.ok(
+        (result.stdout + result.stderr).includes(`${shown}:`),
+        `${path}: named (masked) in ${result.stdout}`,
+      );
+      for (const secret of [token, SAMPLES.GITHUB_TOKEN])
+        assert.ok(!(result.stdout + result.stderr).includes(secret), `${path}: no secret printed`);
+    }
+  });
+
   test("it judges what is staged: good staged + broken work tree passes; broken staged + fixed work tree is blocked", async () => {
     const dir = await repo();
     write(dir, "memory/sessions/sessions.json", INDEX);

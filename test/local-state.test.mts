@@ -149,7 +149,7 @@ for (const version of VERSIONS) {
       assert.match(
         report.startCommand,
         new RegExp(
-          `^OPENCLAW_STATE_DIR=${out.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")} .*openclaw\\.mjs gateway$`,
+          `^OPENCLAW_STATE_DIR=${out.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")} .*openclaw\\.mjs gateway --bind loopback$`,
         ),
       );
       if (version === "2026.7.1") {
@@ -362,7 +362,7 @@ describe("guards, config and usage", () => {
     const report = parseJson<LocalStateReport>(result, "local-state");
     assert.equal(report.openclaw.found, false);
     assert.match(report.remaining.join(" "), /doctor --fix --yes --non-interactive/);
-    assert.match(report.startCommand, /^OPENCLAW_STATE_DIR=.* openclaw gateway$/);
+    assert.match(report.startCommand, /^OPENCLAW_STATE_DIR=.* openclaw gateway --bind loopback$/);
   });
 
   test("--config is merged; a changed setting is reported, the user's other settings and file stay", async () => {

@@ -16,7 +16,11 @@ import {
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { makeStateDir } from "../scripts/dev/statedir.mts";
-import { syncLocal } from "./helpers/run.mts";
+import { ROOT, runCommand, runScript, syncLocal } from "./helpers/run.mts";
+import { snapshot } from "./helpers/tree.mts";
+
+const TSX = join(ROOT, "node_modules", "tsx", "dist", "esm", "index.mjs");
+const SYNC = join(ROOT, "scripts", "sync-memory.mts");
 
 const tmp = mkdtempSync(join(tmpdir(), "ocsync-names-"));
 const mounts: string[] = [];
@@ -136,5 +140,140 @@ describe("a write that fails is one sentence; no lock, no staging folder left", 
     assert.doesNotMatch(result.stderr, /\n\s+at /, "a stack trace");
     assert.deepEqual(readdirSync(mount), existsSync(memory) ? ["memory"] : []);
     if (existsSync(memory)) assert.deepEqual(readdirSync(memory), []);
+  });
+});
+
+describe("names the local filesystem cannot hold: stored under a stated escaped name, mapped in the provenance", () => {
+  const state = makeStateDir(join(tmp, "map", "state"));
+  const sessions = state.agents[0].sessionsDir;
+  const sessionId = state.agents[0].sessions[0].sessionId;
+  // 255 bytes on the bot, not UTF-8: each bad byte is three bytes as %XX, too long for any local filesystem.
+  const longRaw = Buffer.concat([
+    Buffer.from(`${sessionId}-topic-`),
+    Buffer.alloc(255 - sessionId.length - "-topic-".length - ".jsonl".length, 0xff),
+    Buffer.from(".jsonl"),
+  ]);
+  const upper = `${sessionId.toUpperCase()}.jsonl`;
+
+  test("a 255-byte non-UTF-8 name lands shortened with a hash; two names differing in case both land", async () => {
+    assert.equal(longRaw.length, 255);
+    writeFileSync(Buffer.concat([Buffer.from(`${sessions}/`), longRaw]), line("long"));
+    writeFileSync(join(sessions, upper), line("upper"));
+    const memory = join(tmp, "map", "memory");
+    // This machine's kernel mounts neither vfat nor casefold ext4 (checked: mount fails), so the case-insensitive
+    // filesystem is simulated: OCSYNC_TEST_CASEFOLD=1 makes sync treat the memory folder as one.
+    const result = await syncLocal(state.root, memory, ["--json"], { env: { OCSYNC_TEST_CASEFOLD: "1" } });
+    assert.equal(result.code, 0, result.stderr);
+    const summary = JSON.parse(result.stdout);
+    const provenance = JSON.parse(readFileSync(join(memory, "sync-provenance.json"), "utf8"));
+    const landed = readdirSync(join(memory, "sessions"));
+    // No two local names differ only in case; OpenClaw's own lower-case transcript keeps its name.
+    const folded = landed.map((n) => n.toLowerCase());
+    assert.equal(new Set(folded).size, folded.length, landed.join(", "));
+    assert.ok(landed.includes(`${sessionId}.jsonl`));
+    for (const [raw, body] of [
+      [longRaw, line("long")],
+      [Buffer.from(upper), line("upper")],
+    ] as const) {
+      const entry = Object.entries(
+        provenance.files as Record<string, { remoteName?: string; remoteNameHex?: string }>,
+      ).find(
+        ([, r]) =>
+          (r.remoteNameHex ?? Buffer.from(r.remoteName ?? "").toString("hex")) === raw.toString("hex"),
+      );
+      assert.ok(entry, `no provenance mapping for ${raw.toString("hex")}`);
+      const [local] = entry;
+      assert.ok(Buffer.byteLength(local) <= 255, local);
+      assert.match(local, /~[0-9a-f]{10}\.jsonl$/);
+      assert.equal(readFileSync(join(memory, "sessions", local), "utf8"), body);
+      assert.ok(summary.renamed.some((r: { name: string }) => r.name === local));
+    }
+    // local-state lists them by their names on the bot; verify knows what they are.
+    const out = join(tmp, "map", "local-state");
+    const local = await runScript(
+      "local-state.mts",
+      ["--memory", memory, "--out", out, "--openclaw", join(tmp, "no-openclaw"), "--json"],
+      { env: { HOME: join(tmp, "map", "home") } },
+    );
+    assert.equal(local.code, 0, local.stderr);
+    const listed = (JSON.parse(local.stdout) as { sessions: { key: string; source?: string }[] }).sessions;
+    for (const renamed of summary.renamed as { name: string; remoteName: string }[]) {
+      const entry = listed.find((s) => s.source === renamed.name);
+      assert.ok(entry, `local-state does not list ${renamed.name}`);
+      assert.ok(entry.key.includes(renamed.remoteName.replace(/\.jsonl$/, "").toLowerCase()), entry.key);
+    }
+    const verify = await runScript("verify.mts", [memory, "--json"]);
+    assert.doesNotMatch(verify.stdout, /unknown-file/);
+    // The same run again maps the same names and changes nothing.
+    const again = await syncLocal(state.root, memory, ["--json"], { env: { OCSYNC_TEST_CASEFOLD: "1" } });
+    assert.equal(again.code, 0, again.stderr);
+    assert.equal(JSON.parse(again.stdout).provenanceWritten, false);
+    assert.deepEqual(readdirSync(join(memory, "sessions")).sort(), landed.sort());
+  });
+});
+
+describe("forced write errors: one sentence, exit 1, no lock or staging left, memory unchanged", () => {
+  test("an I/O error on a staging write", async () => {
+    const state = makeStateDir(join(tmp, "eio", "state"));
+    const memory = join(tmp, "eio", "memory");
+    const result = await syncLocal(state.root, memory, [], {
+      env: { OCSYNC_TEST_FAULT: "staging-write:EIO" },
+    });
+    assert.equal(result.code, 1, result.stderr);
+    assert.match(
+      result.stderr,
+      /error: cannot write the staging folder: an I\/O error; nothing was changed\n$/,
+    );
+    assert.doesNotMatch(result.stderr, /\n\s+at /);
+    assert.deepEqual(readdirSync(join(tmp, "eio")).sort(), ["state"]);
+  });
+
+  test("permission denied (run as nobody: root ignores file modes) when memory/sessions is read-only", async (t) => {
+    const dir = join(tmp, "perm");
+    mkdirSync(dir, { recursive: true });
+    const state = makeStateDir(join(dir, "state"));
+    const memory = join(dir, "memory");
+    execFileSync("chmod", ["-R", "a+rwX", tmp]);
+    const asNobody = (env: Record<string, string> = {}) =>
+      runCommand(
+        "setpriv",
+        [
+          "--reuid=65534",
+          "--regid=65534",
+          "--clear-groups",
+          process.execPath,
+          "--import",
+          TSX,
+          SYNC,
+          "--local",
+          "--state-dir",
+          state.root,
+          "--memory",
+          memory,
+        ],
+        { env: { HOME: dir, ...env } },
+      );
+    const first = await asNobody();
+    if (first.code !== 0 && /setpriv|Operation not permitted/.test(first.stderr)) {
+      t.skip(`cannot run as another user here: ${first.stderr.trim()}`);
+      return;
+    }
+    assert.equal(first.code, 0, first.stderr);
+    writeFileSync(
+      join(state.agents[0].sessionsDir, "0badf00d-0000-4000-a000-000000000001.jsonl"),
+      line("new"),
+    );
+    execFileSync("chmod", ["555", join(memory, "sessions")]);
+    const before = snapshot(memory);
+    const result = await asNobody();
+    execFileSync("chmod", ["755", join(memory, "sessions")]);
+    assert.equal(result.code, 1, result.stderr);
+    assert.match(
+      result.stderr,
+      /error: writing into .*memory failed \(EACCES: permission denied, rename .*\); it was left as it was before the sync\n$/,
+    );
+    assert.doesNotMatch(result.stderr, /\n\s+at /);
+    assert.deepEqual(snapshot(memory), before);
+    assert.deepEqual(readdirSync(dir).sort(), ["memory", "state"], "no lock or staging folder left");
   });
 });

@@ -6,7 +6,16 @@ import { REMOTE_EXCLUDE } from "../scripts/lib/openclaw/files.mts";
 import { describe, test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { createHash } from "node:crypto";
-import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from "node:fs";
+import {
+  linkSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  symlinkSync,
+  writeFileSync,
+} from "node:fs";
 import { tmpdir } from "node:os";
 import { join, relative } from "node:path";
 import { makeSqliteState, runExporter, type Layout } from "./helpers/sqlitestate.mts";
@@ -79,6 +88,27 @@ describe("export-sqlite.mjs", () => {
     const result = await runExporter(["stream", state.root, "main"]);
     assert.equal(result.code, 0, result.stderr);
     assertSameFiles(result.files, state.expected);
+  });
+
+  test("only regular files with one link are read: a hard link to openclaw.json named like a transcript is reported, not sent", async () => {
+    const state = await makeSqliteState(join(scratch, "hardlink"), { layout: "C", leftovers: true });
+    const config = join(state.root, "openclaw.json");
+    writeFileSync(config, '{"channels":{"telegram":{"botToken":"secret-in-config"}}}\n');
+    const sessions = join(state.root, "agents", "main", "sessions");
+    const hard = "0b7c1e2a-0000-4000-a000-0000000000aa.jsonl";
+    const soft = "0b7c1e2a-0000-4000-a000-0000000000bb.jsonl";
+    linkSync(config, join(sessions, hard));
+    symlinkSync(config, join(sessions, soft));
+    const result = await runExporter(["stream", state.root, "main"]);
+    assert.equal(result.code, 0, result.stderr);
+    assertSameFiles(result.files, state.expected);
+    assert.deepEqual(
+      result.skipped.filter((s) => s.name === hard || s.name === soft),
+      [
+        { name: hard, why: "hardlink" },
+        { name: soft, why: "symlink" },
+      ],
+    );
   });
 
   test("+/- patterns filter the names", async () => {

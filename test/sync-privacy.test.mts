@@ -2,7 +2,7 @@
 // memory/.syncignore names, without ever transferring it.
 import { describe, test } from "node:test";
 import assert from "node:assert/strict";
-import { mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
+import { linkSync, mkdirSync, readdirSync, readFileSync, symlinkSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { makeStateDir } from "../scripts/dev/statedir.mts";
 import { runScript, syncLocal } from "./helpers/run.mts";
@@ -56,6 +56,77 @@ describe("redaction during sync", () => {
     // The next sync sees the same redacted content: nothing changes.
     const again = await syncLocal(state.root, memory, ["--json"]);
     assert.equal(JSON.parse(again.stdout).provenanceWritten, false);
+  });
+
+  test("a token used as a session id (a file name, an index value) is never printed: sync masks it, verify reports it", async () => {
+    const dir = join(tmp, "token-name");
+    const state = makeStateDir(join(dir, "state"));
+    const sessionsDir = state.agents[0].sessionsDir;
+    const indexPath = join(sessionsDir, "sessions.json");
+    const index = JSON.parse(readFileSync(indexPath, "utf8"));
+    index["agent:main:telegram:direct:42"] = { sessionId: GITHUB, updatedAt: Date.now() };
+    writeFileSync(indexPath, JSON.stringify(index, null, 2));
+    writeFileSync(
+      join(sessionsDir, `${GITHUB}.jsonl`),
+      `${JSON.stringify({ type: "session", version: 3, id: GITHUB, timestamp: "2026-04-07T02:04:55.700Z" })}\n`,
+    );
+    const memory = join(dir, "memory");
+    for (const args of [["--json"], []]) {
+      const result = await syncLocal(state.root, memory, [...args, "--force"]);
+      assert.equal(result.code, 0, result.stderr);
+      assert.ok(!(result.stdout + result.stderr).includes(GITHUB), "sync prints no token");
+      if (args.length) assert.ok(result.stdout.includes("ghp_…"), "the name is shown masked");
+    }
+    const stored = readFileSync(join(memory, "sessions", "sessions.json"), "utf8");
+    assert.ok(!stored.includes(GITHUB), "the index value is redacted");
+    for (const args of [["--json"], []]) {
+      const verify = await runScript("verify.mts", [...args, memory]);
+      assert.equal(verify.code, 1);
+      assert.ok(!(verify.stdout + verify.stderr).includes(GITHUB), "verify prints no token");
+      assert.match(verify.stdout, /sessions\/ghp_….jsonl/);
+      assert.match(verify.stdout, /secret-in-name|the file's path holds a secret \(GITHUB_TOKEN\)/);
+    }
+  });
+
+  test("only regular files with one link are read on the bot: a hard link to openclaw.json named like a transcript is reported and skipped", async () => {
+    const dir = join(tmp, "hardlink");
+    const state = makeStateDir(join(dir, "state"));
+    const sessionsDir = state.agents[0].sessionsDir;
+    // The channel tokens live in openclaw.json; a second name for it inside the sessions folder.
+    const config = join(state.root, "openclaw.json");
+    const marker = "telegram-token-in-config-0123456789";
+    writeFileSync(config, `${readFileSync(config, "utf8").trimEnd().replace(/}$/, `,"x":"${marker}"}`)}\n`);
+    const hardName = "0b7d2c1e-0000-4000-a000-000000000001.jsonl";
+    const softName = "0b7d2c1e-0000-4000-a000-000000000002.jsonl";
+    linkSync(config, join(sessionsDir, hardName));
+    symlinkSync(config, join(sessionsDir, softName));
+    const memory = join(dir, "memory");
+    // The first run streams everything; the second lists first and fetches (the incremental path).
+    for (const round of [1, 2]) {
+      const result = await syncLocal(state.root, memory, ["--json", "--force"]);
+      assert.equal(result.code, 0, result.stderr);
+      const summary = JSON.parse(result.stdout);
+      const warnings: string[] = summary.warnings;
+      assert.ok(
+        warnings.some((w) => w.startsWith(`${hardName} in the bot's sessions folder is a hard link`)),
+        `round ${round}: ${warnings}`,
+      );
+      assert.ok(
+        warnings.some((w) => w.startsWith(`${softName} in the bot's sessions folder is a symbolic link`)),
+      );
+      assert.match(
+        result.stderr,
+        new RegExp(`warning: ${hardName} in the bot's sessions folder is a hard link`),
+      );
+      const names = readdirSync(join(memory, "sessions"));
+      assert.ok(!names.includes(hardName) && !names.includes(softName), `round ${round}: not backed up`);
+      for (const name of names)
+        assert.ok(
+          !readFileSync(join(memory, "sessions", name), "utf8").includes(marker),
+          `${name}: no config`,
+        );
+      assert.ok(!readFileSync(join(memory, "sync-provenance.json"), "utf8").includes(hardName));
+    }
   });
 
   test("--no-redact keeps the bytes exactly as the cloud has them", async () => {

@@ -149,6 +149,21 @@ describe("sync --local", () => {
     );
   });
 
+  test("the text dry run lists the files the JSON lists as changing", async () => {
+    const w = workspace();
+    const json = JSON.parse((await syncLocalFast(w.state.root, w.memory, ["--dry-run", "--json"])).stdout);
+    const text = await syncLocalFast(w.state.root, w.memory, ["--dry-run"]);
+    assert.equal(text.code, 0, text.stderr);
+    const listed = [...text.stdout.matchAll(/^ {2}(new|updated): +(\S+) \(/gm)].map((m) => `${m[1]} ${m[2]}`);
+    const expected = json.changes
+      .filter((c: { change: string }) => c.change === "new" || c.change === "updated")
+      .map((c: { change: string; name: string }) => `${c.change} ${c.name}`);
+    assert.equal(listed.length, 11);
+    assert.deepEqual(listed, expected);
+    assert.match(text.stdout, /unfinished last line a real run would hold back is not known yet/);
+    assert.equal(existsSync(w.memory), false);
+  });
+
   test("picks the only agent, refuses to guess between several, names unknown ones", async () => {
     const w = workspace();
     rmSync(join(w.state.root, "agents", "main"), { recursive: true });

@@ -8,6 +8,7 @@ import { existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from "no
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { toolPath } from "./test-tools.mts";
+import { REMOTE_NODE_FLAGS } from "../lib/remote/transport.mts";
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), "..", "..");
 const EXPORTER = join(ROOT, "scripts", "lib", "remote", "export-sqlite.mjs");
@@ -63,10 +64,14 @@ export function benchExporter(
   writeFileSync(preload, REPORT_RSS);
   const baseline = spawnSync(node, ["--require", preload, "-e", "0"], { encoding: "utf8" });
   const started = performance.now();
-  const run = spawnSync(node, ["--require", preload, "--input-type=module", "-", "stream", state, "main"], {
-    input: readFileSync(EXPORTER),
-    maxBuffer: 4 * 1024 ** 3,
-  });
+  const run = spawnSync(
+    node,
+    ["--require", preload, ...REMOTE_NODE_FLAGS, "--input-type=module", "-", "stream", state, "main"],
+    {
+      input: readFileSync(EXPORTER),
+      maxBuffer: 4 * 1024 ** 3,
+    },
+  );
   const seconds = (performance.now() - started) / 1000;
   const stderr = run.stderr.toString("utf8");
   if (run.status !== 0) throw new Error(`the exporter failed: ${stderr}`);

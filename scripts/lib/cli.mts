@@ -86,9 +86,26 @@ export function quoteName(name: string): string {
     : name;
 }
 
+/**
+ * What every line a command prints passes through last: secrets.mts installs a filter that masks any secret
+ * (a token used as a session id becomes a file name) to a short prefix, so no command prints one in full.
+ */
+let outputFilter: (text: string) => string = (text) => text;
+export function setOutputFilter(filter: (text: string) => string): void {
+  outputFilter = filter;
+}
+function shown(text: string): string {
+  return outputFilter(text);
+}
+
+/** Writes a command's result text on stdout (through the output filter). */
+export function output(text: string): void {
+  process.stdout.write(shown(text));
+}
+
 /** Writes human text to stderr with bot-controlled control characters escaped (ours are added after). */
 function say(text: string): void {
-  process.stderr.write(`${escapeControls(text, true)}\n`);
+  process.stderr.write(`${shown(escapeControls(text, true))}\n`);
 }
 
 /** Human-facing messages go to stderr so that stdout carries only results (the summary or --json). */
@@ -107,14 +124,14 @@ export class Reporter {
 
   warn(message: string): void {
     this.clearProgress();
-    process.stderr.write(`${yellow("warning:")} ${escapeControls(message, true)}\n`);
+    process.stderr.write(`${yellow("warning:")} ${shown(escapeControls(message, true))}\n`);
   }
 
   /** A one-line progress indicator, only on a TTY; piped output stays quiet. */
   progress(message: string): void {
     if (this.quiet || !process.stderr.isTTY) return;
     const width = process.stderr.columns || 80;
-    process.stderr.write(`\r\x1b[2K${dim(escapeControls(message).slice(0, width - 1))}`);
+    process.stderr.write(`\r\x1b[2K${dim(shown(escapeControls(message)).slice(0, width - 1))}`);
     this.progressShown = true;
   }
 
@@ -140,13 +157,15 @@ export async function runMain(main: () => Promise<number | void>, program = scri
 
 export function reportError(program: string, error: unknown): number {
   if (error instanceof Failure) {
-    process.stderr.write(`${program}: ${red("error:")} ${escapeControls(error.message, true)}\n`);
+    process.stderr.write(`${program}: ${red("error:")} ${shown(escapeControls(error.message, true))}\n`);
     if (error.code === EXIT_USAGE) process.stderr.write(`Run '${helpCommand(program)}' for the options.\n`);
-    if (error.detail) process.stderr.write(`${dim(escapeControls(error.detail, true))}\n`);
+    if (error.detail) process.stderr.write(`${dim(shown(escapeControls(error.detail, true)))}\n`);
     return error.code;
   }
   const text = error instanceof Error ? error.message : String(error);
-  process.stderr.write(`${program}: ${red("error:")} unexpected failure: ${escapeControls(text, true)}\n`);
+  process.stderr.write(
+    `${program}: ${red("error:")} unexpected failure: ${shown(escapeControls(text, true))}\n`,
+  );
   if (process.env.OCSYNC_DEBUG && error instanceof Error && error.stack)
     process.stderr.write(`${error.stack}\n`);
   return EXIT_FAILED;
@@ -164,9 +183,38 @@ export function scriptName(): string {
   return basename(process.argv[1] ?? "script").replace(/\.m?[jt]s$/, "");
 }
 
+/** Why a file operation failed, in words (`ENOSPC` → "the disk is full"). */
+export function errnoReason(error: unknown): string {
+  const code = (error as NodeJS.ErrnoException)?.code;
+  switch (code) {
+    case "ENOSPC":
+    case "EDQUOT":
+      return "the disk is full";
+    case "EACCES":
+    case "EPERM":
+      return "permission denied";
+    case "EROFS":
+      return "the filesystem is read-only";
+    case "EIO":
+      return "an I/O error";
+    case "ENAMETOOLONG":
+      return "a file name too long for this filesystem";
+    case "EMFILE":
+    case "ENFILE":
+      return "too many open files";
+    default:
+      return code ?? (error instanceof Error ? error.message : String(error));
+  }
+}
+
+/** The one sentence for a write that failed: `cannot write <where>: <reason>`. */
+export function writeFailure(error: unknown, where: string): string {
+  return `cannot write ${where}: ${errnoReason(error)}`;
+}
+
 /** Writes one JSON document on stdout. */
 export function printJson(value: unknown): void {
-  process.stdout.write(`${JSON.stringify(value, null, 2)}\n`);
+  process.stdout.write(`${shown(JSON.stringify(value, null, 2))}\n`);
 }
 
 export function formatBytes(bytes: number): string {

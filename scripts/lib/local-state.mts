@@ -46,6 +46,8 @@ export interface LocalStateOptions {
   env?: NodeJS.ProcessEnv;
   log?: (message: string) => void;
   warn?: (message: string) => void;
+  /** A progress line for long steps (the reporter shows it on a terminal only). */
+  progress?: (message: string) => void;
 }
 
 export interface LocalStateReport {
@@ -179,8 +181,19 @@ export async function buildLocalState(options: LocalStateOptions): Promise<Local
 
   if (openclaw.era === "sqlite") {
     // The build imports legacy files only through its doctor, which moves them into its database.
-    log(`OpenClaw ${openclaw.version} keeps sessions in SQLite: running its import (doctor --fix)`);
-    const doctor = await runDoctorImport(options.openclaw, out, env);
+    log(
+      `OpenClaw ${openclaw.version} keeps sessions in SQLite: running its import (doctor --fix; a few minutes for a long history)`,
+    );
+    const started = Date.now();
+    const ticker = setInterval(
+      () =>
+        options.progress?.(
+          `OpenClaw's import (doctor --fix) is running: ${Math.round((Date.now() - started) / 1000)}s`,
+        ),
+      1000,
+    );
+    const doctor = await runDoctorImport(options.openclaw, out, env).finally(() => clearInterval(ticker));
+    log(`OpenClaw's import finished in ${Math.round((Date.now() - started) / 1000)}s`);
     if (doctor.code !== 0) {
       warn(`${command} doctor --fix exited with ${doctor.code}; the import may be incomplete`);
       remaining.push(`OPENCLAW_STATE_DIR=${quotedOut} ${command} doctor --fix --yes --non-interactive`);
@@ -201,7 +214,9 @@ export async function buildLocalState(options: LocalStateOptions): Promise<Local
   }
   await writeFile(join(out, MANIFEST), `${JSON.stringify(manifest, null, 2)}\n`);
 
-  const startCommand = `OPENCLAW_STATE_DIR=${quotedOut} ${openclaw.found ? command : "openclaw"} gateway`;
+  // --bind loopback: without it a gateway in a container (devcontainer, Codespace, Docker) binds to every address
+  // and refuses to start without auth; on loopback it starts everywhere and stays private to this machine.
+  const startCommand = `OPENCLAW_STATE_DIR=${quotedOut} ${openclaw.found ? command : "openclaw"} gateway --bind loopback`;
   return {
     out,
     memory,

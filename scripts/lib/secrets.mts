@@ -20,6 +20,7 @@
 import { readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { rules as presetRules } from "@secretlint/secretlint-rule-preset-recommend";
+import { setOutputFilter } from "./cli.mts";
 import { windowEnd } from "./jsonl.mts";
 import { projectRules } from "./secret-rules.mts";
 
@@ -191,6 +192,26 @@ export class SecretScanner {
     return { found: dedupe(found), views };
   }
 
+  /**
+   * The text with each secret cut to a masked prefix (`ghp_…`), for anything a command prints: a file name or a
+   * session id that holds a token is shown, never in full.
+   */
+  mask(text: string): string {
+    if (!hasCandidate(text)) return text;
+    return text
+      .split("\n")
+      .map((line) => {
+        const { found } = this.find(line);
+        if (found.length === 0) return line;
+        return rewrite(
+          line,
+          found.map((f) => ({ ...f, replacement: maskedPrefix(f.value) })),
+          false,
+        );
+      })
+      .join("\n");
+  }
+
   /** Kinds of the secrets in a line (one entry per secret), for verify. */
   scanLine(line: string): string[] {
     return this.find(line).found.map((finding) => finding.kind);
@@ -231,6 +252,19 @@ export class SecretScanner {
     return { text, kinds };
   }
 }
+
+/** The first few characters of a secret (letters, digits, `_`, `-` only), then `…`. */
+export function maskedPrefix(value: string): string {
+  return `${value.slice(0, 4).replace(/[^A-Za-z0-9_-]/g, "")}…`;
+}
+
+/** See SecretScanner.mask (no allow list: an allowed value is masked in output too). */
+export function maskSecrets(text: string): string {
+  return scanner().mask(text);
+}
+
+// Whatever a command prints passes through the mask (cli.mts).
+setOutputFilter(maskSecrets);
 
 export function marker(kind: string): string {
   return `[REDACTED:${kind}]`;
@@ -827,7 +861,7 @@ function literals(raw: string): Array<[number, number]> {
  */
 function rewrite(
   raw: string,
-  ranges: Array<{ start: number; end: number; kind: string }>,
+  ranges: Array<{ start: number; end: number; kind: string; replacement?: string }>,
   json: boolean,
 ): string {
   const rawRanges = ranges.filter((r) => r.end > r.start).sort((a, b) => a.start - b.start || b.end - a.end);
@@ -845,14 +879,14 @@ function rewrite(
     for (const range of merged) {
       for (const [start, end] of strings) {
         if (end <= range.start || start >= range.end) continue;
-        pieces.push({ start: Math.max(start, range.start), end: Math.min(end, range.end), kind: range.kind });
+        pieces.push({ ...range, start: Math.max(start, range.start), end: Math.min(end, range.end) });
       }
     }
   }
   let out = raw;
   for (let k = pieces.length - 1; k >= 0; k--) {
     const piece = pieces[k];
-    out = `${out.slice(0, piece.start)}${marker(piece.kind)}${out.slice(piece.end)}`;
+    out = `${out.slice(0, piece.start)}${piece.replacement ?? marker(piece.kind)}${out.slice(piece.end)}`;
   }
   return out;
 }

@@ -5,7 +5,7 @@ import { createReadStream, createWriteStream } from "node:fs";
 import { once } from "node:events";
 import { mkdir, readFile, readdir, rename, rm, stat, writeFile } from "node:fs/promises";
 import { basename, join, resolve } from "node:path";
-import { Failure, Reporter, formatBytes, plural, quoteName } from "./cli.mts";
+import { Failure, Reporter, formatBytes, plural, quoteName, writeFailure } from "./cli.mts";
 import { BACKED_UP, REMOTE_EXCLUDE, classify, isConversation, remoteFilterArgs } from "./openclaw/files.mts";
 import {
   VERSION_SOURCE_TEXT,
@@ -26,6 +26,7 @@ import {
   stopRemoteCalls,
   type Transport,
 } from "./remote/transport.mts";
+import { isCaseInsensitive, localNames, type LocalName } from "./store/names.mts";
 import {
   applyStaged,
   createStaging,
@@ -109,6 +110,8 @@ export interface SyncSummary {
   skippedFiles: { name: string; kind: string; reason: string }[];
   /** Files backed up although OpenClaw is not known to write such a name (fail safe): named here and warned. */
   unknownFiles: string[];
+  /** Files stored under an escaped name because this filesystem cannot hold the bot's (store/names.mts). */
+  renamed: { name: string; remoteName: string; reason: string }[];
   warnings: string[];
   changes: FileChange[];
   provenanceWritten: boolean;
@@ -206,6 +209,13 @@ export async function sync(options: SyncOptions): Promise<SyncSummary> {
     summary = await syncOnce(options);
   } catch (error) {
     checkInterrupted();
+    // A file operation that failed outside the checks above (lock, staging, apply): one sentence, no stack.
+    const errno = error as NodeJS.ErrnoException;
+    if (!(error instanceof Failure) && typeof errno?.code === "string" && errno.syscall) {
+      throw new Failure(
+        `${writeFailure(error, errno.path ? errno.path : "the memory folder")}; nothing was changed`,
+      );
+    }
     throw error;
   } finally {
     process.off("SIGINT", onSignal);
@@ -396,6 +406,32 @@ async function syncLocked(
       }
     }
 
+    // Local names: the bot's own wherever this filesystem can hold them (store/names.mts), decided once per run
+    // from the first full listing, so an incremental fetch lands under the same names.
+    let mapping: Map<string, LocalName> | undefined;
+    // (OCSYNC_TEST_CASEFOLD=1: tests on a machine that cannot mount a case-insensitive filesystem simulate one.)
+    const caseInsensitive = process.env.OCSYNC_TEST_CASEFOLD === "1" || (await isCaseInsensitive(stagingDir));
+    const nameLocally = (files: StreamedFile[]) => {
+      if (!mapping) {
+        const previous = new Map<string, string>();
+        for (const [local, record] of Object.entries(provenance?.files ?? {}))
+          if (record.remoteName) previous.set(local, record.remoteName);
+        const current = new Set(files.map((f) => f.name));
+        const reserved = Object.entries(provenance?.files ?? {})
+          .filter(([local, record]) => !current.has(record.remoteName ?? local))
+          .map(([local]) => local);
+        mapping = localNames(files, { caseInsensitive, previous, reserved });
+      }
+      for (const file of files) {
+        const local = mapping.get(file.remoteName ?? file.name);
+        if (local && file.remoteName === undefined && (local.local !== file.name || file.rawName)) {
+          file.remoteName = file.name;
+          file.name = local.local;
+          file.nameReason = local.reason;
+        }
+      }
+    };
+
     const mode = options.dryRun ? "manifest" : "stream";
     const chosen = [...programArgs.slice(0, 2), ...excludeArgs, ...programArgs.slice(2)];
     reporter.progress(`${mode === "stream" ? "transferring" : "listing"} ${agent.id}'s sessions…`);
@@ -404,6 +440,7 @@ async function syncLocked(
     if (mode === "stream" && era === "files" && provenance && Object.keys(provenance.files).length) {
       // Incremental: list sizes and hashes first, then fetch only what changed, appends as their new bytes.
       const listing = await fetch("manifest", chosen, "listing");
+      nameLocally(listing.files);
       const plan = await planFetch(listing, sessionsDir, provenance);
       if (plan) {
         incremental = true;
@@ -411,21 +448,41 @@ async function syncLocked(
         const fetched = plan.requests.length
           ? await fetch("fetch", [...programArgs.slice(0, 2), ...plan.requests], "transfer", plan.prefixes)
           : { ...listing, mode: "fetch" as const, files: [], wireBytes: 0 };
+        nameLocally(fetched.files);
         result = {
           ...fetched,
           files: [...fetched.files, ...plan.unchanged],
+          skipped: [...(listing.skipped ?? []), ...(fetched.skipped ?? [])],
           wireBytes: listing.wireBytes + fetched.wireBytes,
         };
       } else {
         result = await fetch("stream", chosen, "transfer");
+        nameLocally(result.files);
         result.wireBytes += listing.wireBytes;
       }
     } else {
       result = await fetch(mode, chosen, mode === "stream" ? "transfer" : "listing");
+      nameLocally(result.files);
     }
     reporter.clearProgress();
     await faultPoint("transfer done");
     const continuityWarnings: string[] = [];
+    // Only regular files with one link are read on the bot: a symlink or a hard link named like a transcript
+    // could be a second name of openclaw.json (the channel tokens).
+    const seen = new Set<string>();
+    for (const entry of result.skipped ?? []) {
+      if (seen.has(entry.name)) continue;
+      seen.add(entry.name);
+      const why =
+        entry.why === "hardlink"
+          ? "a hard link (a second name of a file that may live outside the sessions folder)"
+          : entry.why === "symlink"
+            ? "a symbolic link"
+            : "not a regular file";
+      continuityWarnings.push(
+        `${quoteName(entry.name)} in the bot's sessions folder is ${why}: not read; only regular files with one link are backed up`,
+      );
+    }
     if (era === "sqlite") {
       syncSource.layout = result.info.layout;
       reporter.info(
@@ -442,7 +499,7 @@ async function syncLocked(
     if (exclusion) {
       const kept: StreamedFile[] = [];
       for (const file of result.files) {
-        if (file.name !== INDEX_FILE && exclusion.excludesFile(file.name)) {
+        if (file.name !== INDEX_FILE && exclusion.excludesFile(file.remoteName ?? file.name)) {
           excluded.files++;
           if (file.path) await rm(file.path, { force: true });
         } else kept.push(file);
@@ -509,6 +566,7 @@ async function syncLocked(
       skipped: plan.skipped,
       skippedFiles: plan.skippedFiles,
       unknownFiles: plan.unknownFiles,
+      renamed: plan.renamed,
       warnings: plan.warnings,
       changes: plan.changes,
       provenanceWritten: provenanceWritten && !options.dryRun,
@@ -553,6 +611,7 @@ interface Plan {
   skipped: Record<string, number>;
   skippedFiles: { name: string; kind: string; reason: string }[];
   unknownFiles: string[];
+  renamed: { name: string; remoteName: string; reason: string }[];
   warnings: string[];
   /** Keys prune had removed whose entries changed in the cloud: they are back. */
   revivedKeys: string[];
@@ -574,11 +633,12 @@ async function planChanges(
     skipped: {},
     skippedFiles: [],
     unknownFiles: [],
+    renamed: [],
     warnings: [],
     revivedKeys: [],
   };
   for (const file of result.files) {
-    const info = classify(file.name);
+    const info = classify(file.remoteName ?? file.name);
     if (!BACKED_UP.has(info.kind)) {
       // The remote programs leave these out by the same rules; one that arrives anyway is named, not kept.
       plan.skipped[info.kind] = (plan.skipped[info.kind] ?? 0) + 1;
@@ -587,6 +647,9 @@ async function planChanges(
       continue;
     }
     if (info.kind === "unknown") plan.unknownFiles.push(file.name);
+    if (file.remoteName !== undefined) {
+      plan.renamed.push({ name: file.name, remoteName: file.remoteName, reason: file.nameReason ?? "" });
+    }
     const known = provenance?.files[file.name];
     if (file.unchanged && known) {
       const present = await stat(join(sessionsDir, file.name)).catch(() => undefined);
@@ -719,6 +782,13 @@ function buildRecords(
       cloudSha256: cloud.file.sha256,
       syncedAt: change.change === "unchanged" && old ? old.syncedAt : at,
     };
+    if (cloud.file.remoteName !== undefined) {
+      record.remoteName = cloud.file.remoteName;
+      if (cloud.file.rawName) record.remoteNameHex = cloud.file.rawName.toString("hex");
+      // A name kept from an earlier sync keeps the reason it was first given.
+      const reason = old?.remoteName === cloud.file.remoteName ? old?.nameReason : undefined;
+      if (reason ?? cloud.file.nameReason) record.nameReason = reason ?? cloud.file.nameReason;
+    }
     if (cloud.heldBackBytes) record.heldBackBytes = cloud.heldBackBytes;
     if (cloud.redactions) record.redactions = cloud.redactions;
     records[change.name] = record;
@@ -738,6 +808,9 @@ function recordsDiffer(
 }
 
 /** The human summary printed at the end of a sync. */
+/** How many changed files a text dry run names (all of them are in --json). */
+const DRY_RUN_LISTED = 200;
+
 export function formatSummary(s: SyncSummary): string {
   const lines = [
     `${s.dryRun ? "Dry run: would sync" : "Synced"} agent ${s.source.agent} (OpenClaw ${s.source.openclawVersion ?? "?"}, ${s.source.era} era) into ${s.memory}`,
@@ -749,6 +822,19 @@ export function formatSummary(s: SyncSummary): string {
   if (s.heldBack.lines) {
     lines.push(
       `  held back: ${s.heldBack.lines} unfinished last line(s), ${s.heldBack.bytes} bytes (they arrive complete next time)`,
+    );
+  }
+  if (s.dryRun) {
+    // The same list --json gives in "changes": what a real run would write.
+    const changing = s.changes.filter((c) => c.change === "new" || c.change === "updated");
+    for (const change of changing.slice(0, DRY_RUN_LISTED))
+      lines.push(
+        `  ${change.change === "new" ? "new:    " : "updated:"} ${quoteName(change.name)} (${formatBytes(change.size)})`,
+      );
+    if (changing.length > DRY_RUN_LISTED)
+      lines.push(`  … and ${changing.length - DRY_RUN_LISTED} more (--json lists every one)`);
+    lines.push(
+      "  (a dry run moves only sizes and hashes: an unfinished last line a real run would hold back is not known yet)",
     );
   }
   if (s.redactions.total) {
@@ -763,6 +849,11 @@ export function formatSummary(s: SyncSummary): string {
   if (s.unknownFiles.length) {
     lines.push(
       `  backed up as unknown kind (not a name OpenClaw is known to write): ${s.unknownFiles.map(quoteName).join(", ")}`,
+    );
+  }
+  if (s.renamed.length) {
+    lines.push(
+      `  stored under an escaped name (mapping in the provenance): ${s.renamed.map((r) => `${quoteName(r.remoteName)} as ${quoteName(r.name)} (${r.reason})`).join(", ")}`,
     );
   }
   if (s.skippedFiles.length) {
@@ -849,7 +940,7 @@ async function planFetch(
   const prefixes = new Map<string, string>();
   const unchanged: StreamedFile[] = [];
   for (const file of listing.files) {
-    const info = classify(file.name);
+    const info = classify(file.remoteName ?? file.name);
     if (!BACKED_UP.has(info.kind)) continue;
     const record = provenance.files[file.name];
     const localPath = join(sessionsDir, file.name);
@@ -864,7 +955,7 @@ async function planFetch(
       continue;
     }
     // Names travel as the hex of their bytes (any name the bot's filesystem allows).
-    const hex = (file.rawName ?? Buffer.from(file.name)).toString("hex");
+    const hex = (file.rawName ?? Buffer.from(file.remoteName ?? file.name)).toString("hex");
     // The stored bytes are the cloud's first bytes when nothing was redacted (a held-back line only shortens).
     if (
       intact &&
@@ -874,7 +965,7 @@ async function planFetch(
       file.size > record.size
     ) {
       requests.push(`=${hex}:${record.size}:${record.sha256}`);
-      prefixes.set(file.name, localPath);
+      prefixes.set(file.remoteName ?? file.name, localPath);
     } else {
       requests.push(`=${hex}:0:-`);
     }

@@ -3,7 +3,9 @@
 // every problem is collected with its place; nothing is printed here.
 //
 //   transcripts and archives   JSONL rules (jsonl.mts) + transcript header, secrets (secrets.mts)
-//   other *.jsonl              JSONL rules + secrets (e.g. <memory>/pruned.jsonl)
+//   other *.jsonl (any case)   JSONL rules + secrets (e.g. <memory>/pruned.jsonl)
+//   every other file           secrets, line by line (notes, any extension), except .secretsallow itself
+//   every path                 a secret in a file or folder name: error (printed masked, as every output is)
 //   sessions.json              an object of entries with string sessionId and numeric updatedAt; entries naming
 //                              missing transcripts and transcripts no entry names are warnings; secrets
 //   sessions.json.bak.*,       must parse as JSON
@@ -266,7 +268,8 @@ async function checkFile(
 ): Promise<FileResult> {
   const name = basename(file.path);
   const inSessions = basename(dirname(file.path)) === SESSIONS_DIR;
-  const kind = classify(name).kind;
+  // A file stored under an escaped name (store/names.mts) is what its name on the bot says it is.
+  const kind = classify((inSessions && context.provenance?.files[name]?.remoteName) || name).kind;
   const problems: Problem[] = [];
   const hidden = { errors: 0, warnings: 0 };
   const result: FileResult = { problems, hidden };
@@ -290,14 +293,24 @@ async function checkFile(
     problem("warning", "unknown-file", "not an OpenClaw session file name");
   }
 
+  // A token used as a session id becomes a file name: reported here, shown masked wherever it is printed.
+  for (const secret of context.scanner.scanLine(file.path)) {
+    problem(
+      "error",
+      "secret-in-name",
+      `the file's path holds a secret (${secret}): leave the session out with a ${SYNCIGNORE_FILE} line and remove the file (git rm --cached), or rename it`,
+    );
+  }
+
   if (namesOnly) return result;
 
-  const isJsonl = kind === "transcript" || kind === "archive" || name.endsWith(".jsonl");
+  const isJsonl = kind === "transcript" || kind === "archive" || name.toLowerCase().endsWith(".jsonl");
   const isJson = kind === "index" || kind === "index-backup" || name === PROVENANCE_FILE;
   const record = inSessions ? context.provenance?.files[name] : undefined;
   const checkProvenance = record !== undefined && !record.prunedAt;
-
-  if (!isJsonl && !isJson && !checkProvenance) return result;
+  // Every other file under memory/ (notes, any extension) gets the secret scan, line by line; the allow list
+  // itself holds the known false positives.
+  const scanOnly = !isJsonl && !isJson && name !== ALLOW_FILE;
 
   let digest: string | undefined;
   if (isJsonl) {
@@ -329,7 +342,17 @@ async function checkFile(
     hidden.errors += summary.errors - shown + scanned.extra;
     hidden.warnings += summary.warnings - (summary.problems.length - shown);
     for (const hit of scanned.hits) problems.push(secretProblem(file.path, hit.kind, hit.line));
-  } else {
+  } else if (scanOnly) {
+    const scanner = new SecretChunkScanner(context.scanner, maxPerFile);
+    const hash = checkProvenance ? createHash("sha256") : undefined;
+    for await (const chunk of source.open(file)) {
+      scanner.push(chunk);
+      hash?.update(chunk);
+    }
+    digest = hash?.digest("hex");
+    for (const hit of scanner.end()) problems.push(secretProblem(file.path, hit.kind, hit.line));
+    hidden.errors += scanner.extra;
+  } else if (isJson || checkProvenance) {
     const hash = checkProvenance ? createHash("sha256") : undefined;
     const chunks: Buffer[] = [];
     for await (const chunk of source.open(file)) {

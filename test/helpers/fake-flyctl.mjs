@@ -3,6 +3,8 @@
 // exists here). It runs the "remote" command on this machine. Configured by the JSON file in $FAKE_FLY_CONFIG:
 //   { "version": "0.4.87",
 //     "loggedIn": false,                      // else a token must be in FLY_API_TOKEN / FLY_ACCESS_TOKEN
+//     "tokens": { "<token>": { "kind": "ssh"|"readonly"|"deploy"|"org", "app": "<app>" } },
+//                                             // optional: what each token may do (below); unset: anything
 //     "apps": { "<app>": { "machines": [ { "id", "name", "state", "region", "config": { "mounts": [ { "path" } ] } } ] } },
 //     "faults": { "connectFailures": N,       // the first N ssh calls fail to connect (counted in "counterFile")
 //                 "truncateTailBytes": N,     // old flyctl: drop the last N bytes of remote stdout, still exit 0
@@ -16,6 +18,11 @@
 // specified, using ..." goes to stdout when several machines are started and --machine is missing; a PTY is
 // forced (with a warning on stdout and \n → \r\n) when the command is exactly sh/bash; stdin is forwarded then
 // closed; any remote failure exits 1 with "Error: ssh shell: Process exited with status N" on stderr.
+// Tokens, as flyctl's source makes them (internal/command/tokens/create.go): an `ssh` token is an app deploy token
+// pared down to read access on its app (so it lists machines: `fly ssh console` itself does, before connecting)
+// plus the issueCertificate and addWireGuardPeer mutations; it cannot start machines. A `readonly` token reads
+// (lists machines) but cannot issue the ssh certificate. `deploy` may do both and start machines, for its app;
+// `org` for every app. A token for another app is refused.
 import { spawn } from "node:child_process";
 import { appendFileSync, existsSync, readFileSync, writeFileSync } from "node:fs";
 
@@ -87,6 +94,26 @@ function requireToken() {
   }
 }
 
+/** Whether the token in the environment may do `action` ("read", "ssh", "write") on app `name`. */
+function authorize(action, name) {
+  if (config.loggedIn || !config.tokens) return;
+  const token = config.tokens[process.env.FLY_ACCESS_TOKEN || process.env.FLY_API_TOKEN];
+  if (!token) fail("unauthorized");
+  if (token.kind !== "org" && token.app !== name) fail(`failed to get app: Could not find App "${name}"`);
+  const allowed = {
+    ssh: ["read", "ssh"],
+    readonly: ["read"],
+    deploy: ["read", "ssh", "write"],
+    org: ["read", "ssh", "write"],
+  }[token.kind];
+  if (allowed?.includes(action)) return;
+  if (action === "ssh")
+    fail(
+      "create ssh certificate: Not authorized to access this issueCertificate (if you haven't created a key for your org yet, try `flyctl ssh issue`)",
+    );
+  fail("unauthorized");
+}
+
 function findApp() {
   const name = option(["-a", "--app"]) ?? process.env.FLY_APP;
   if (!name)
@@ -115,15 +142,29 @@ if (
   (argv[1] === "list" || argv[1] === "ls")
 ) {
   requireToken();
-  const { app } = findApp();
+  const { name: listed, app } = findApp();
+  authorize("read", listed);
   if (!argv.includes("--json") && !argv.includes("-j")) fail("this fake only answers machine list --json");
   process.stdout.write(`${JSON.stringify(app.machines ?? [], null, 2)}\n`);
+  process.exit(0);
+}
+
+if ((argv[0] === "machine" || argv[0] === "machines" || argv[0] === "m") && argv[1] === "start") {
+  requireToken();
+  const { name, app } = findApp();
+  authorize("write", name);
+  const machine = (app.machines ?? []).find((m) => m.id === argv[2]);
+  if (!machine) fail(`could not get machine ${argv[2]}: machine not found`);
+  machine.state = "started";
+  writeFileSync(process.env.FAKE_FLY_CONFIG, JSON.stringify(config, null, 2));
+  process.stdout.write(`${machine.id} has been started\n`);
   process.exit(0);
 }
 
 if (argv[0] === "ssh" && argv[1] === "console") {
   requireToken();
   const { name, app } = findApp();
+  authorize("read", name); // flyctl lists the app's machines before it connects
   const command = option(["-C", "--command"]);
   if (!command) fail("this fake needs -C: interactive shells are not simulated");
   const requested = option(["--machine"]);
@@ -140,6 +181,7 @@ if (argv[0] === "ssh" && argv[1] === "console") {
     if (started.length > 1)
       process.stdout.write(`No machine specified, using ${machine.id} in region ${machine.region}\n`);
   }
+  authorize("ssh", name);
   if (faults.connectFailures) {
     const counterFile = config.counterFile;
     const used = counterFile && existsSync(counterFile) ? Number(readFileSync(counterFile, "utf8")) : 0;

@@ -15,6 +15,8 @@ export interface FakeMachine {
 export interface FakeFlyConfig {
   version?: string;
   loggedIn?: boolean;
+  /** What each token may do (fake-flyctl.mjs); unset: any token may do anything. */
+  tokens?: Record<string, { kind: "ssh" | "readonly" | "deploy" | "org"; app?: string }>;
   apps: Record<string, { machines: FakeMachine[] }>;
   faults?: Record<string, unknown>;
   counterFile?: string;

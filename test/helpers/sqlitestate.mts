@@ -9,6 +9,7 @@ import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { gunzipSync } from "node:zlib";
 import { toolPath } from "../../scripts/dev/test-tools.mts";
+import { REMOTE_NODE_FLAGS } from "../../scripts/lib/remote/transport.mts";
 import { conversation, rng } from "../../scripts/dev/statedir.mts";
 import { remoteFilterArgs } from "../../scripts/lib/openclaw/files.mts";
 
@@ -307,14 +308,19 @@ export interface ExportResult {
   /** name → bytes (stream mode) or empty buffer (manifest mode). */
   files: Map<string, Buffer>;
   manifest: { name: string; size: number; sha256: string }[];
+  /** `S` records: entries not read (not a regular file with one link). */
+  skipped: { name: string; why: string }[];
   end?: { status: number; count: number };
 }
 
-/** Runs the exporter as sync does: `node --input-type=module - MODE STATE AGENT [patterns]`, source on stdin. */
+/** Runs the exporter as sync does: `node FLAGS --input-type=module - MODE STATE AGENT [patterns]`, source on stdin. */
 export async function runExporter(args: string[]): Promise<ExportResult> {
   // Without patterns, the lists sync passes (scripts/lib/openclaw/files.mts, the one copy).
   const argv = args.length === 3 ? [...args, ...remoteFilterArgs()] : args;
-  const result = await runNode24(["--input-type=module", "-", ...argv], readFileSync(EXPORTER));
+  const result = await runNode24(
+    [...REMOTE_NODE_FLAGS, "--input-type=module", "-", ...argv],
+    readFileSync(EXPORTER),
+  );
   const parsed: ExportResult = {
     code: result.code,
     stderr: result.stderr,
@@ -322,6 +328,7 @@ export async function runExporter(args: string[]): Promise<ExportResult> {
     info: new Map(),
     files: new Map(),
     manifest: [],
+    skipped: [],
   };
   if (result.stdout.length === 0) return parsed;
   const data = gunzipSync(result.stdout);
@@ -340,6 +347,8 @@ export async function runExporter(args: string[]): Promise<ExportResult> {
     const record = line();
     let m: RegExpExecArray | null;
     if ((m = /^I (\S+) (.*)$/.exec(record))) parsed.info.set(m[1], m[2]);
+    else if ((m = /^S ((?:[0-9a-f]{2})+) (\S+)$/.exec(record)))
+      parsed.skipped.push({ name: Buffer.from(m[1], "hex").toString("latin1"), why: m[2] });
     else if ((m = /^E (\d+) (\d+)$/.exec(record))) {
       parsed.end = { status: Number(m[1]), count: Number(m[2]) };
       break;

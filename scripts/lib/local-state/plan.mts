@@ -6,11 +6,12 @@
 import { createHash } from "node:crypto";
 import { constants } from "node:fs";
 import { copyFile, readFile, readdir, writeFile } from "node:fs/promises";
-import { basename, join } from "node:path";
+import { basename, dirname, join } from "node:path";
 import { Failure } from "../cli.mts";
 import { readActivity, timeFromName } from "../openclaw/activity.mts";
 import { classify, type SessionFile } from "../openclaw/files.mts";
 import { INDEX_FILE, parseIndex, sessionFileName } from "../openclaw/sessions-index.mts";
+import { readProvenance } from "../store/provenance.mts";
 
 export type Entry = Record<string, unknown> & { sessionId?: string; sessionFile?: string; updatedAt?: number };
 
@@ -128,12 +129,17 @@ export async function planSessions(memorySessions: string, agent: string): Promi
 
   // 2. Every other conversation: transcripts the index no longer names, and archives (copied under a
   //    transcript name, because a gateway reads only transcripts). Each gets an index entry.
+  // A file stored under an escaped name (store/names.mts) is classified and labelled by its name on the bot, and
+  // gets a fresh id and file name here (its own name cannot be held by this filesystem).
+  const provenance = await readProvenance(dirname(memorySessions)).catch(() => undefined);
   for (const name of names) {
-    const info = classify(name);
+    const botName = provenance?.files[name]?.remoteName ?? name;
+    const renamed = botName !== name;
+    const info = classify(botName);
     if (info.kind !== "transcript" && info.kind !== "archive") continue;
     if (referenced.has(name)) continue;
     const path = join(memorySessions, name);
-    const stem = (info.transcript ?? name).replace(/\.jsonl$/, "");
+    const stem = (info.transcript ?? botName).replace(/\.jsonl$/, "");
     let key = `agent:${agent}:history:${stem}`;
     if (info.kind === "archive")
       key = `agent:${agent}:history:${info.archive}:${stem}:${info.archivedAt}${info.archiveNonce ? `:${info.archiveNonce}` : ""}`;
@@ -142,7 +148,7 @@ export async function planSessions(memorySessions: string, agent: string): Promi
     // transcript whose id is taken, becomes `<new id>.jsonl` with that id in its header.
     let file = name;
     let sessionId =
-      info.kind === "transcript" && info.sessionId && !usedIds.has(info.sessionId)
+      info.kind === "transcript" && info.sessionId && !renamed && !usedIds.has(info.sessionId)
         ? info.sessionId
         : undefined;
     let headerId: string | undefined;
@@ -150,7 +156,7 @@ export async function planSessions(memorySessions: string, agent: string): Promi
       sessionId = derivedId(`${agent}/${name}`);
       while (usedIds.has(sessionId)) sessionId = derivedId(`${sessionId}/again`);
       file =
-        info.topic !== undefined
+        info.topic !== undefined && !renamed
           ? `${sessionId}-topic-${stem.slice(stem.indexOf("-topic-") + 7)}.jsonl`
           : `${sessionId}.jsonl`;
       headerId = sessionId;

@@ -2,7 +2,7 @@
 // for layout C's zstd). Exports one agent's sessions from a SQLite-era OpenClaw database as the file-era layout, in
 // the same stream format as pull.sh, so the local pipeline is the same for both eras. No dependencies.
 //
-// Invoked as:  node --input-type=module - MODE STATE_DIR AGENT [-EXCLUDE_PATTERN | +INCLUDE_PATTERN]...
+// Invoked as:  node --max-semi-space-size=1 --lite-mode --input-type=module - MODE STATE_DIR AGENT [-EXCLUDE_PATTERN | +INCLUDE_PATTERN]...
 //   (this file's source on stdin; `node export-sqlite.mjs MODE ...` works too)
 //   MODE      manifest (sizes and hashes only) or stream (the files too)
 //   patterns  shell-style patterns (* ? [...]) on file names, as sync passes them from scripts/lib/openclaw/files.mts
@@ -36,6 +36,7 @@ import {
   closeSync,
   createReadStream,
   existsSync,
+  lstatSync,
   openSync,
   readdirSync,
   readFileSync,
@@ -55,6 +56,23 @@ const fromText = (text) => Buffer.from(text, "utf8").toString("latin1");
 const shown = (name) => bytesOf(name).toString("utf8");
 /** A path whose last part is a byte-string name. */
 const pathOf = (dir, name) => Buffer.concat([Buffer.from(`${dir}/`), bytesOf(name)]);
+
+/**
+ * Only regular files with one link are read (as pull.sh does): a symlink or a hard link named like a session file
+ * could be a second name of openclaw.json. What is left out is sent as an `S <hexname> <why>` record.
+ */
+const skippedEntries = [];
+function readable(dirent, path, name) {
+  const why = dirent.isSymbolicLink()
+    ? "symlink"
+    : !dirent.isFile()
+      ? "other"
+      : lstatSync(path).nlink !== 1
+        ? "hardlink"
+        : undefined;
+  if (why) skippedEntries.push({ name, why });
+  return why === undefined;
+}
 
 class ExportError extends Error {}
 const fail = (sentence) => {
@@ -446,7 +464,7 @@ function collect(db, detected, paths, filter, agent) {
     for (const entry of readdirSync(paths.sessions, { withFileTypes: true, encoding: "buffer" })
       .map((e) => ({ entry: e, name: e.name.toString("latin1") }))
       .sort((a, b) => (a.name < b.name ? -1 : 1))) {
-      if (!entry.entry.isFile()) continue;
+      if (!readable(entry.entry, pathOf(paths.sessions, entry.name), entry.name)) continue;
       const zstd = entry.name.endsWith(".zst");
       const name = zstd ? entry.name.slice(0, -4) : entry.name;
       if (!filter.leftover(name)) continue;
@@ -465,10 +483,10 @@ function collect(db, detected, paths, filter, agent) {
   if (existsSync(paths.importArchive)) {
     const original = migrationSourceNames(paths, agent);
     for (const entry of readdirSync(paths.importArchive, { withFileTypes: true, encoding: "buffer" })
-      .map((e) => ({ isFile: () => e.isFile(), name: e.name.toString("latin1") }))
+      .map((e) => ({ entry: e, name: e.name.toString("latin1") }))
       .sort((a, b) => (a.name < b.name ? -1 : 1))) {
       const m = /^(.+?)\.(.+)\.imported-(\d+)$/s.exec(entry.name);
-      if (!entry.isFile() || !m) continue;
+      if (!m || !readable(entry.entry, pathOf(paths.importArchive, entry.name), entry.name)) continue;
       const movedAt = Number(m[3]);
       let name = original.get(entry.name) ?? m[2];
       if (m[1] === "legacy-store" && name === "sessions.json") name = `sessions.json.bak.${movedAt}`;
@@ -643,6 +661,8 @@ async function exportSnapshot(db, { mode, agent, patterns, paths, live, before }
       if (value !== undefined && value !== null)
         await write(`I ${key} ${String(value).replace(/\s+/g, "_")}\n`);
     }
+    for (const entry of skippedEntries)
+      await write(`S ${bytesOf(entry.name).toString("hex")} ${entry.why}\n`);
     const measured = new Map();
     const measureOnce = async (record) => {
       if (!measured.has(record.name)) measured.set(record.name, await measure(record));

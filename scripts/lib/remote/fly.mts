@@ -110,6 +110,13 @@ export interface FlyMachine {
 
 /** Maps a flyctl failure to a sentence; shared by every flyctl call. */
 export function diagnoseFlyctl(stderr: string, app: string, machine?: string): Diagnosis | undefined {
+  // A token that may read the app but not issue an ssh certificate (a `readonly` token): retrying cannot help.
+  if (/create ssh certificate[^\n]*(not authorized|unauthorized)/i.test(stderr)) {
+    return {
+      message: `the Fly token may not open ssh sessions to "${app}" (a read-only token?): create one with 'fly tokens create ssh -a ${app}' and set it as FLY_API_TOKEN`,
+      transient: false,
+    };
+  }
   if (/no access token available|not logged in|unauthorized/i.test(stderr)) {
     return {
       message: `flyctl has no valid access token: set FLY_API_TOKEN (create one with 'fly tokens create ssh -a ${app}') or run 'fly auth login'`,

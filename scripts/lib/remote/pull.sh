@@ -18,6 +18,8 @@
 #   P <offset> <size> <sha256> <hexname>\n     (fetch) the bytes from <offset> to <size>, then "\n"; the hash
 #                                              is of the whole first <size> bytes
 #   G <hexname>\n                              (fetch) the named file is gone
+#   S <hexname> <why>\n                        an entry that is not read: symlink, hardlink (a second name of a
+#                                              file elsewhere, e.g. openclaw.json), other (folder, fifo, socket)
 #   E <status> <files>\n                       last record: the program's own exit status
 # A file is sent as its first <size> bytes, measured just before it is read, so a transcript the bot appends to
 # meanwhile is sent as a consistent prefix. A file that shrank meanwhile is padded with NULs so the framing
@@ -59,6 +61,21 @@ unhex() {
   done
   f=$(printf "%b"x "$esc")
   f=${f%x}
+}
+
+# entry NAME: "file" for a regular file with one link, the only kind that is read; else why not (see S above)
+entry() {
+  if [ -L "./$1" ]; then
+    echo symlink
+  elif [ ! -f "./$1" ]; then
+    echo other
+  else
+    set -f
+    # shellcheck disable=SC2046 # the fields of ls -ld: mode, link count, ...
+    set -- $(ls -ld -- "./$1" 2>/dev/null)
+    set +f
+    if [ "${2:-}" = 1 ]; then echo file; else echo hardlink; fi
+  fi
 }
 
 wanted() {
@@ -125,8 +142,13 @@ emit() {
       hex=${rest%:*}
       unhex "$hex"
       case $f in */* | . | ..) f= ;; esac
-      if [ -z "$f" ] || [ ! -f "./$f" ] || [ -L "./$f" ]; then
+      if [ -z "$f" ] || { [ ! -e "./$f" ] && [ ! -L "./$f" ]; }; then
         printf 'G %s\n' "$hex"
+        continue
+      fi
+      k=$(entry "$f")
+      if [ "$k" != file ]; then
+        printf 'S %s %s\n' "$hex" "$k"
         continue
       fi
       send "$f" "$offset" "$base" || break
@@ -134,8 +156,13 @@ emit() {
   else
     # Every name, dot-files too (`.*` also yields . and .., which are not regular files).
     for f in * .*; do
-      [ -f "./$f" ] || continue
-      [ -L "./$f" ] && continue
+      case $f in . | ..) continue ;; esac
+      [ -e "./$f" ] || [ -L "./$f" ] || continue # an unmatched `*` or `.*` stays as it is
+      k=$(entry "$f")
+      if [ "$k" != file ]; then
+        printf 'S %s %s\n' "$(hexname "$f")" "$k"
+        continue
+      fi
       wanted "$f" "$@" || continue
       send "$f" || break
     done

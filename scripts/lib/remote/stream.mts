@@ -20,6 +20,7 @@ import { createReadStream, createWriteStream, type WriteStream } from "node:fs";
 import { join } from "node:path";
 import { createGunzip } from "node:zlib";
 import { once } from "node:events";
+import { writeFailure } from "../cli.mts";
 import { PassThrough, type Readable } from "node:stream";
 
 export interface StreamedFile {
@@ -27,6 +28,10 @@ export interface StreamedFile {
   name: string;
   /** The name's exact bytes on the bot, when they are not valid UTF-8 (otherwise `name` is exact). */
   rawName?: Buffer;
+  /** Set once the file has a local name that differs from the bot's: the bot's name as text (and `name` is
+   * then the local one, see store/names.mts). */
+  remoteName?: string;
+  nameReason?: string;
   size: number;
   sha256: string;
   /** Sent as an append: the first `appendedFrom` bytes came from the backup's own copy. */
@@ -47,6 +52,8 @@ export interface StreamResult {
   wireBytes: number;
   /** fetch mode: files asked for that no longer exist. */
   gone?: string[];
+  /** Entries of the sessions folder the bot did not read: anything but a regular file with one link. */
+  skipped?: Array<{ name: string; why: "symlink" | "hardlink" | "other" }>;
 }
 
 export class StreamError extends Error {
@@ -114,24 +121,6 @@ function utf8Length(bytes: Buffer, at: number): number {
 /** A hex name field → its bytes, or undefined when it is not hex. */
 function hexName(field: string): Buffer | undefined {
   return /^(?:[0-9a-f]{2})+$/.test(field) ? Buffer.from(field, "hex") : undefined;
-}
-
-/** The one-sentence reason a staging write failed. */
-export function writeFailure(error: unknown, where: string): string {
-  const code = (error as NodeJS.ErrnoException)?.code;
-  const reason =
-    code === "ENOSPC" || code === "EDQUOT"
-      ? "the disk is full"
-      : code === "EACCES" || code === "EPERM" || code === "EROFS"
-        ? "permission denied"
-        : code === "EIO"
-          ? "an I/O error"
-          : code === "ENAMETOOLONG"
-            ? "a file name too long for this filesystem"
-            : code === "EMFILE" || code === "ENFILE"
-              ? "too many open files"
-              : `${code ?? "an error"}`;
-  return `cannot write ${where}: ${reason}`;
 }
 
 export interface ReadStreamOptions {
@@ -215,6 +204,7 @@ class Parser {
   mode: "manifest" | "stream" | "fetch" = "stream";
   info: Record<string, string> = {};
   gone: string[] = [];
+  skipped: NonNullable<StreamResult["skipped"]> = [];
   files: StreamedFile[] = [];
   names = new Set<string>();
   private writeError?: unknown;
@@ -307,6 +297,14 @@ class Parser {
       else this.state = "data";
       return;
     }
+    if (type === "S") {
+      const match = /^S (\S+) (symlink|hardlink|other)$/.exec(line);
+      const bytes = match ? hexName(match[1]) : undefined;
+      if (!match || !bytes || !isSafeName(bytes))
+        throw new StreamError("malformed skipped record in the stream");
+      this.skipped.push({ name: nameText(bytes).name, why: match[2] as "symlink" | "hardlink" | "other" });
+      return;
+    }
     if (type === "G" && this.mode === "fetch") {
       const bytes = hexName(line.slice(2));
       if (!bytes || !isSafeName(bytes)) throw new StreamError("malformed gone record in the stream");
@@ -377,6 +375,10 @@ class Parser {
     const out = createWriteStream(path, { flags: "wx", mode: 0o600 });
     out.on("error", (error) => (this.writeError ??= error));
     this.writers.push(out);
+    // Tests force an I/O error here (OCSYNC_TEST_FAULT=staging-write:EIO): a disk cannot be made to fail on cue.
+    const fault = /^staging-write:(E[A-Z]+)$/.exec(process.env.OCSYNC_TEST_FAULT ?? "");
+    if (fault)
+      out.destroy(Object.assign(new Error(`${fault[1]} (injected by the test)`), { code: fault[1] }));
     return out;
   }
 
@@ -441,7 +443,14 @@ class Parser {
     if (this.endRecord.count !== this.files.length) {
       throw new StreamError(`the bot announced ${this.endRecord.count} files but sent ${this.files.length}`);
     }
-    return { mode: this.mode, info: this.info, files: this.files, gone: this.gone, wireBytes: this.received };
+    return {
+      mode: this.mode,
+      info: this.info,
+      files: this.files,
+      gone: this.gone,
+      skipped: this.skipped,
+      wireBytes: this.received,
+    };
   }
 
   async abort(): Promise<void> {

@@ -3,12 +3,13 @@
 // Every call has an idle timeout; connection failures that are known to be transient are retried (the remote
 // programs only read, so a retry is always safe).
 import { spawn } from "node:child_process";
+import { createReadStream } from "node:fs";
 import { readFile } from "node:fs/promises";
 import { PassThrough, type Readable } from "node:stream";
 import { Failure } from "../cli.mts";
 import { shellQuote } from "../proc.mts";
 
-export type RemoteProgram = "discover.sh" | "pull.sh" | "export-sqlite.mjs";
+export type RemoteProgram = "discover.sh" | "pull.sh" | "export-sqlite.mjs" | "restore.sh";
 
 export interface CallOptions<T> {
   program: RemoteProgram;
@@ -79,6 +80,13 @@ export function stopRemoteCalls(): void {
   }
 }
 
+/**
+ * V8 flags for the Node programs run on the bot (export-sqlite.mjs): a 1 MiB young generation and lite mode (no
+ * optimizing compiler) keep the exporter's peak RSS under 64 MB on Node 24 next to the gateway, at about twice the
+ * CPU time; see BENCHMARKS.md.
+ */
+export const REMOTE_NODE_FLAGS = ["--max-semi-space-size=1", "--lite-mode"];
+
 export abstract class Transport {
   abstract readonly kind: "fly" | "ssh" | "local";
   /** "fly app my-bot, machine 148e…" — for messages and the summary. */
@@ -88,10 +96,78 @@ export abstract class Transport {
   /** Turns a failed call into a sentence; undefined leaves it to the generic message. */
   protected abstract diagnose(outcome: ProcessOutcome, label: string): Diagnosis | undefined;
 
+  /**
+   * Stores a local file on the bot's machine: its bytes go to the stdin of `sh -c 'cat > PATH'` in a call of
+   * its own (a script read by `sh -s` cannot carry data after it). Not retried: the caller checks the stored
+   * bytes' sha256 on the bot and removes them on failure.
+   */
+  async receive(options: {
+    file: string;
+    remoteDir: string;
+    name: string;
+    label: string;
+    idleTimeoutMs: number;
+  }) {
+    const script = 'umask 077 && mkdir -p "$1" && cat > "$1/$2"';
+    const { file, args, env } = this.command(["sh", "-c", script, "sh", options.remoteDir, options.name]);
+    if (stopping) throw new Failure("interrupted before the remote call could start");
+    const outcome = await new Promise<ProcessOutcome>((resolve) => {
+      const outcome: ProcessOutcome = {
+        code: null,
+        signal: null,
+        stderr: "",
+        timedOut: false,
+        sawOutput: false,
+      };
+      const child = spawn(file, args, {
+        stdio: ["pipe", "ignore", "pipe"],
+        env: env ?? process.env,
+        detached: true,
+      });
+      if (child.pid) running.add(child.pid);
+      let timer: NodeJS.Timeout | undefined;
+      const arm = () => {
+        clearTimeout(timer);
+        timer = setTimeout(() => {
+          outcome.timedOut = true;
+          try {
+            process.kill(-child.pid!, "SIGKILL");
+          } catch {
+            child.kill("SIGKILL");
+          }
+        }, options.idleTimeoutMs);
+      };
+      arm();
+      const source = createReadStream(options.file);
+      source.on("data", arm);
+      source.pipe(child.stdin);
+      child.stdin.on("error", () => source.destroy());
+      child.stderr.on("data", (chunk: Buffer) => {
+        if (outcome.stderr.length < STDERR_CAP) outcome.stderr += chunk.toString("utf8");
+      });
+      child.on("error", (error: NodeJS.ErrnoException) => (outcome.spawnError = error));
+      child.on("close", (code, signal) => {
+        clearTimeout(timer);
+        if (child.pid) running.delete(child.pid);
+        outcome.code = outcome.spawnError ? 127 : code;
+        outcome.signal = signal;
+        resolve(outcome);
+      });
+    });
+    if (stopping) throw new Failure(`the ${options.label} was interrupted`);
+    if (outcome.code === 0 && !outcome.timedOut) return;
+    const diagnosis = this.explain(
+      outcome,
+      { label: options.label, idleTimeoutMs: options.idleTimeoutMs } as CallOptions<unknown>,
+      undefined,
+    );
+    throw new Failure(diagnosis.message);
+  }
+
   async call<T>(options: CallOptions<T>): Promise<T> {
     const source = await readFile(new URL(`./${options.program}`, import.meta.url));
     const remoteArgv = options.program.endsWith(".mjs")
-      ? ["node", "--input-type=module", "-", ...options.args]
+      ? ["node", ...REMOTE_NODE_FLAGS, "--input-type=module", "-", ...options.args]
       : ["sh", "-s", "--", ...options.args];
     for (let attempt = 1; ; attempt++) {
       if (stopping) throw new Failure("interrupted before the remote call could start");

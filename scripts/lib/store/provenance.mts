@@ -24,6 +24,12 @@ export interface FileRecord {
   prunedAt?: string;
   /** False once a sync no longer found the file in the cloud (kept here: absence deletes nothing). */
   inCloud?: boolean;
+  /** The file's name on the bot, when it is stored under an escaped name (store/names.mts says why). */
+  remoteName?: string;
+  /** The bot's name as hex bytes, when they are not UTF-8 (`remoteName` is then the %XX escape). */
+  remoteNameHex?: string;
+  /** Why the stored name differs from the bot's. */
+  nameReason?: string;
 }
 
 export interface SyncSource {

@@ -1,0 +1,119 @@
+// Where each file from the bot is stored under <memory>/sessions/: under the bot's own name wherever the local
+// filesystem can hold it, else under a stated escaped name, with the mapping in the provenance file
+// (`remoteName`, and `remoteNameHex` for names that are not UTF-8) so restore and local-state can use the original.
+//
+// The escaped name (docs/naming.md, "Names the local filesystem cannot hold"):
+//   * bytes that are not UTF-8 become `%XX` (and "%" becomes `%25`): reversible by itself;
+//   * characters this OS does not allow in a name (Windows: <>:"\|?* and control characters) become `%XX`;
+//   * a name that would collide with another one on a case-insensitive filesystem, or that is longer than 255
+//     bytes after escaping, gets `~<10 hex of the sha256 of the original bytes>` before its `.jsonl` part (cut
+//     to fit): only the provenance mapping reverses that.
+import { createHash } from "node:crypto";
+import { rm, stat, writeFile } from "node:fs/promises";
+import { join } from "node:path";
+
+export interface NameInput {
+  /** The name as text (`nameText()` of the bot's bytes). */
+  name: string;
+  /** The bot's bytes when they are not UTF-8. */
+  rawName?: Buffer;
+}
+
+export interface LocalName {
+  local: string;
+  /** Why the local name differs from the bot's ("not UTF-8", "case collision", "too long", "not allowed here"). */
+  reason?: string;
+}
+
+const MAX_BYTES = 255;
+const WINDOWS_INVALID = /[<>:"\\|?*\u0000-\u001f]/g;
+const WINDOWS_RESERVED = /^(con|prn|aux|nul|com[1-9]|lpt[1-9])(\..*)?$/i;
+
+/** Whether names differing only in case name the same file in `dir` (macOS, Windows, vfat, casefold ext4). */
+export async function isCaseInsensitive(dir: string): Promise<boolean> {
+  const probe = join(dir, `.ocsync-case-Probe-${process.pid}`);
+  await writeFile(probe, "");
+  try {
+    return Boolean(await stat(join(dir, `.ocsync-case-probe-${process.pid}`)).catch(() => undefined));
+  } finally {
+    await rm(probe, { force: true });
+  }
+}
+
+const fold = (name: string) => name.normalize("NFC").toLowerCase();
+
+function percent(text: string, bad: RegExp): string {
+  return text.replace(bad, (c) =>
+    [...Buffer.from(c)].map((b) => `%${b.toString(16).toUpperCase().padStart(2, "0")}`).join(""),
+  );
+}
+
+/** `<stem>~<hash>.<tail>`, cut to 255 bytes, where <tail> starts at the first ".jsonl" (or the last dot). */
+function withHash(name: string, original: Buffer): string {
+  const hash = createHash("sha256").update(original).digest("hex").slice(0, 10);
+  let at = name.indexOf(".jsonl");
+  if (at < 0) at = name.lastIndexOf(".") > 0 ? name.lastIndexOf(".") : name.length;
+  let stem = name.slice(0, at);
+  let tail = name.slice(at);
+  if (Buffer.byteLength(tail) > 100) tail = tail.slice(0, 100);
+  while (Buffer.byteLength(`${stem}~${hash}${tail}`) > MAX_BYTES) stem = [...stem].slice(0, -1).join("");
+  return `${stem}~${hash}${tail}`;
+}
+
+/**
+ * Local names for a set of files, by their text name. `previous` (local name → bot's text name, from the
+ * provenance) keeps an earlier choice stable; files already stored under their own name keep it.
+ */
+export function localNames(
+  files: NameInput[],
+  options: {
+    caseInsensitive: boolean;
+    platform?: NodeJS.Platform;
+    previous?: Map<string, string>;
+    /** Local names taken by files the bot no longer has (kept in the backup): never reused. */
+    reserved?: string[];
+  },
+): Map<string, LocalName> {
+  const platform = options.platform ?? process.platform;
+  const previousByRemote = new Map<string, string>();
+  for (const [local, remote] of options.previous ?? []) previousByRemote.set(remote, local);
+  const result = new Map<string, LocalName>();
+  const key = (name: string) => (options.caseInsensitive ? fold(name) : name);
+  const used = new Set<string>((options.reserved ?? []).map(key));
+  // Names kept from before go first, then names already in lower case (OpenClaw writes lower-case ids), then byte
+  // order: who keeps the plain name in a case collision is stable from run to run.
+  const rank = (f: NameInput) =>
+    (previousByRemote.has(f.name) ? 0 : 2) + (f.name === f.name.toLowerCase() ? 0 : 1);
+  const ordered = [...files].sort(
+    (a, b) => rank(a) - rank(b) || (a.name < b.name ? -1 : a.name > b.name ? 1 : 0),
+  );
+  for (const file of ordered) {
+    const original = file.rawName ?? Buffer.from(file.name);
+    let local = previousByRemote.get(file.name) ?? file.name;
+    let reason: string | undefined = local !== file.name ? "kept from an earlier sync" : undefined;
+    if (reason === undefined) {
+      if (file.rawName) reason = "not UTF-8";
+      if (
+        platform === "win32" &&
+        (WINDOWS_INVALID.test(local) || /[. ]$/.test(local) || WINDOWS_RESERVED.test(local))
+      ) {
+        local = percent(local, WINDOWS_INVALID).replace(/[. ]$/, (c) => percent(c, /./g));
+        if (WINDOWS_RESERVED.test(local))
+          local = `%${local.charCodeAt(0).toString(16).toUpperCase()}${local.slice(1)}`;
+        reason = "not allowed here";
+      }
+      if (Buffer.byteLength(local) > MAX_BYTES) {
+        local = withHash(local, original);
+        reason = "too long";
+      }
+    }
+    if (used.has(key(local))) {
+      local = withHash(local, original);
+      reason = "case collision";
+    }
+    for (let n = 1; used.has(key(local)); n++) local = withHash(`${local}${n}`, original);
+    used.add(key(local));
+    result.set(file.name, reason ? { local, reason } : { local });
+  }
+  return result;
+}
