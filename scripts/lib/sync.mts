@@ -175,6 +175,11 @@ async function discover(transport: Transport, options: SyncOptions): Promise<Dis
       `the state dir ${options.stateDir} does not exist on ${transport.describe()}; pass --state-dir (env REMOTE_STATE_DIR)`,
     );
   }
+  if (discovery.state === "notdir") {
+    throw new Failure(
+      `the state dir ${options.stateDir} on ${transport.describe()} is a file, not a folder; pass the folder that holds openclaw.json and agents/ with --state-dir (env REMOTE_STATE_DIR)`,
+    );
+  }
   if (discovery.state === "unreadable") {
     throw new Failure(
       `the state dir ${options.stateDir} on ${transport.describe()} cannot be read by the ssh user`,
@@ -273,6 +278,7 @@ async function syncLocked(
 
   // 1. Discovery: where, what version, which era, which agent. Nothing is transferred before this.
   const { transport, source } = await connect(options);
+  transport.onRetry = (message) => reporter.info(message);
   const discovery = await discover(transport, options);
   const { version, source: versionSource } = openclawVersion(discovery);
   reporter.info(
