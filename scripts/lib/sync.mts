@@ -27,10 +27,17 @@ import {
   type Transport,
 } from "./remote/transport.mts";
 import { isCaseInsensitive, localNames, type LocalName } from "./store/names.mts";
-import { applyStaged, createStaging, removeStaleStaging, type StagedChange } from "./store/apply.mts";
+import {
+  applyStaged,
+  createStaging,
+  openForWriting,
+  recoverBeforeReading,
+  type StagedChange,
+} from "./store/apply.mts";
+import { faultPoint } from "./store/fault.mts";
+import { leaveOutPrunedKeys } from "./store/pruned-keys.mts";
 import { countLines, sha256File, trimUnfinishedLine } from "./store/content.mts";
 import { uncommittedChanges } from "./store/git.mts";
-import { acquireLock } from "./store/lock.mts";
 import { reconcileSqliteExport } from "./openclaw/continuity.mts";
 import { createRedactState, loadSecretScanner, redactJsonlChunk, type SecretScanner } from "./secrets.mts";
 import { SYNCIGNORE_FILE, applySyncIgnore, loadSyncIgnore, type Exclusion } from "./store/syncignore.mts";
@@ -67,6 +74,8 @@ export interface SyncOptions {
   timeoutSeconds: number;
   /** Replace detected secrets by [REDACTED:<kind>] markers before anything reaches memory/ (default on). */
   redact?: boolean;
+  /** Remove the memory folder's lock first (the run that held it is gone). */
+  breakLock?: boolean;
   reporter: Reporter;
 }
 
@@ -200,8 +209,9 @@ function checkInterrupted(): void {
 export async function sync(options: SyncOptions): Promise<SyncSummary> {
   process.on("SIGINT", onSignal);
   process.on("SIGTERM", onSignal);
+  let summary: SyncSummary;
   try {
-    return await syncOnce(options);
+    summary = await syncOnce(options);
   } catch (error) {
     checkInterrupted();
     // A file operation that failed outside the checks above (lock, staging, apply): one sentence, no stack.
@@ -216,6 +226,14 @@ export async function sync(options: SyncOptions): Promise<SyncSummary> {
     process.off("SIGINT", onSignal);
     process.off("SIGTERM", onSignal);
   }
+  // A signal during the apply waited for it: memory/ holds the whole new state; still report the signal.
+  if (interruption.signal) {
+    throw new Failure(
+      `interrupted by ${interruption.signal} while writing ${options.memory}; the writing was finished first, so it holds this sync's complete result`,
+      130,
+    );
+  }
+  return summary;
 }
 
 async function syncOnce(options: SyncOptions): Promise<SyncSummary> {
@@ -227,6 +245,36 @@ async function syncOnce(options: SyncOptions): Promise<SyncSummary> {
   if (memoryStat && !memoryStat.isDirectory())
     throw new Failure(`--memory ${options.memory} is not a folder`, 2);
   if (options.agent !== undefined) checkRemoteArg(options.agent, "--agent");
+  const memoryParent = resolve(memoryDir, "..");
+  if (!(await stat(memoryParent).catch(() => undefined))) {
+    throw new Failure(
+      `the folder that should hold ${options.memory} (${memoryParent}) does not exist; create it first`,
+    );
+  }
+
+  // 0. Before anything else: one run at a time, and what an interrupted run left is completed or rolled back.
+  const lock = options.dryRun
+    ? undefined
+    : await openForWriting(memoryDir, "sync-memory", {
+        breakLock: options.breakLock,
+        breakCommand: `npx tsx scripts/sync-memory.mts --memory ${options.memory} --break-lock`,
+      });
+  for (const note of lock?.notes ?? (await recoverBeforeReading(memoryDir, "sync-memory")))
+    reporter.info(note);
+  try {
+    return await syncLocked(options, started, memoryDir, sessionsDir);
+  } finally {
+    await lock?.lock.release();
+  }
+}
+
+async function syncLocked(
+  options: SyncOptions,
+  started: number,
+  memoryDir: string,
+  sessionsDir: string,
+): Promise<SyncSummary> {
+  const { reporter } = options;
 
   // 1. Discovery: where, what version, which era, which agent. Nothing is transferred before this.
   const { transport, source } = await connect(options);
@@ -295,20 +343,11 @@ async function syncOnce(options: SyncOptions): Promise<SyncSummary> {
     }
   }
 
-  // 3. One run at a time; staging next to the memory folder.
-  const memoryParent = resolve(memoryDir, "..");
-  if (!(await stat(memoryParent).catch(() => undefined))) {
-    throw new Failure(
-      `the folder that should hold ${options.memory} (${memoryParent}) does not exist; create it first`,
-    );
-  }
-  const lock = options.dryRun ? undefined : await acquireLock(memoryDir, "sync-memory");
-  if (lock?.tookOver)
-    reporter.info(`took over a stale lock of pid ${lock.tookOver.pid} (${lock.tookOver.startedAt})`);
+  // 3. Staging next to the memory folder.
   let staging: string | undefined;
   try {
-    if (lock) await removeStaleStaging(memoryDir);
     staging = await createStaging(memoryDir);
+    await faultPoint("staging folder created");
     const stagingDir = staging;
 
     // 4. Transfer: stream mode writes the files into staging, checking every size and hash on the way.
@@ -432,6 +471,7 @@ async function syncOnce(options: SyncOptions): Promise<SyncSummary> {
       nameLocally(result.files);
     }
     reporter.clearProgress();
+    await faultPoint("transfer done");
     const continuityWarnings: string[] = [];
     // Only regular files with one link are read on the bot: a symlink or a hard link named like a transcript
     // could be a second name of openclaw.json (the channel tokens).
@@ -503,8 +543,11 @@ async function syncOnce(options: SyncOptions): Promise<SyncSummary> {
     }
 
     const records = buildRecords(plan, provenance, syncSource.at);
+    const prunedKeys = { ...provenance?.prunedKeys };
+    for (const key of plan.revivedKeys) delete prunedKeys[key];
     const changed = plan.changes.filter((c) => c.change === "new" || c.change === "updated");
-    const provenanceWritten = changed.length > 0 || !provenance || recordsDiffer(provenance, records);
+    const provenanceWritten =
+      changed.length > 0 || !provenance || recordsDiffer(provenance, records, prunedKeys);
     const summary: SyncSummary = {
       ok: true,
       dryRun: options.dryRun,
@@ -540,7 +583,7 @@ async function syncOnce(options: SyncOptions): Promise<SyncSummary> {
     // 6. Apply: conversations, then sessions.json, then the provenance file.
     if (!options.dryRun && provenanceWritten) {
       const provenancePath = join(stagingDir, PROVENANCE_FILE);
-      const next: Provenance = { format: 1, lastSync: syncSource, files: records };
+      const next: Provenance = { format: 1, lastSync: syncSource, files: records, prunedKeys };
       await writeFile(provenancePath, serializeProvenance(next), { mode: 0o644 });
       const ordered = [...plan.staged].sort(
         (a, b) => Number(a.name === INDEX_FILE) - Number(b.name === INDEX_FILE),
@@ -552,17 +595,13 @@ async function syncOnce(options: SyncOptions): Promise<SyncSummary> {
       steps.push({ target: PROVENANCE_FILE, staged: provenancePath });
       checkInterrupted();
       interruption.applying = true;
-      await applyStaged(memoryDir, stagingDir, steps);
+      await applyStaged(memoryDir, stagingDir, steps, { kind: "sync" });
       interruption.applying = false;
     }
     summary.durationMs = Date.now() - started;
     return summary;
   } finally {
-    try {
-      if (staging) await rm(staging, { recursive: true, force: true });
-    } finally {
-      await lock?.lock.release();
-    }
+    if (staging) await rm(staging, { recursive: true, force: true });
   }
 }
 
@@ -580,6 +619,8 @@ interface Plan {
   unknownFiles: string[];
   renamed: { name: string; remoteName: string; reason: string }[];
   warnings: string[];
+  /** Keys prune had removed whose entries changed in the cloud: they are back. */
+  revivedKeys: string[];
 }
 
 async function planChanges(
@@ -600,6 +641,7 @@ async function planChanges(
     unknownFiles: [],
     renamed: [],
     warnings: [],
+    revivedKeys: [],
   };
   for (const file of result.files) {
     const info = classify(file.remoteName ?? file.name);
@@ -662,6 +704,12 @@ async function planChanges(
           plan.redactions.kinds[kind] = (plan.redactions.kinds[kind] ?? 0) + count;
         }
       }
+    }
+    // Keys prune removed stay out while their entries are unchanged (store/pruned-keys.mts).
+    if (info.kind === "index" && file.path) {
+      const out = await leaveOutPrunedKeys(file.path, provenance?.prunedKeys);
+      if (out.sha256 !== undefined) [size, sha256] = [out.size!, out.sha256];
+      plan.revivedKeys.push(...out.revived);
     }
     plan.cloud.set(file.name, { file, size, sha256, heldBackBytes, redactions });
     const record = provenance?.files[file.name];
@@ -755,9 +803,13 @@ function buildRecords(
   return records;
 }
 
-function recordsDiffer(provenance: Provenance, records: Record<string, FileRecord>): boolean {
+function recordsDiffer(
+  provenance: Provenance,
+  records: Record<string, FileRecord>,
+  prunedKeys: Provenance["prunedKeys"],
+): boolean {
   const a = serializeProvenance({ ...provenance, files: provenance.files });
-  const b = serializeProvenance({ ...provenance, files: records });
+  const b = serializeProvenance({ ...provenance, files: records, prunedKeys });
   return a !== b;
 }
 
