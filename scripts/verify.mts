@@ -42,7 +42,8 @@ Checks:
   files changed since sync (sync-provenance.json): warnings, errors with --strict
   files and index entries excluded by <memory>/.syncignore: errors
 
-Each problem is printed as PATH:LINE:BYTE: error|warning: MESSAGE (BYTE counts from 0), at most 20 per file.
+Each problem is printed as PATH:LINE:BYTE: error|warning: MESSAGE (BYTE counts from 0), or PATH: error|warning:
+MESSAGE for a problem with a whole file; at most 20 per file.
 
 Exit status: 0 no errors (warnings allowed), 1 errors found, 2 bad usage.`;
 
