@@ -2,7 +2,6 @@
 // folder before every check has passed; any failure leaves it exactly as it was.
 import { createHash } from "node:crypto";
 import { createReadStream, createWriteStream } from "node:fs";
-import { once } from "node:events";
 import { mkdir, readFile, readdir, rename, rm, stat, writeFile } from "node:fs/promises";
 import { basename, join, resolve } from "node:path";
 import { Failure, Reporter, formatBytes, plural, quoteName, writeFailure } from "./cli.mts";
@@ -27,10 +26,17 @@ import {
   type Transport,
 } from "./remote/transport.mts";
 import { isCaseInsensitive, localNames, type LocalName } from "./store/names.mts";
-import { applyStaged, createStaging, removeStaleStaging, type StagedChange } from "./store/apply.mts";
+import {
+  applyStaged,
+  createStaging,
+  openForWriting,
+  recoverBeforeReading,
+  type StagedChange,
+} from "./store/apply.mts";
+import { faultPoint } from "./store/fault.mts";
+import { leaveOutPrunedKeys } from "./store/pruned-keys.mts";
 import { countLines, sha256File, trimUnfinishedLine } from "./store/content.mts";
 import { uncommittedChanges } from "./store/git.mts";
-import { acquireLock } from "./store/lock.mts";
 import { reconcileSqliteExport } from "./openclaw/continuity.mts";
 import { createRedactState, loadSecretScanner, redactJsonlChunk, type SecretScanner } from "./secrets.mts";
 import { SYNCIGNORE_FILE, applySyncIgnore, loadSyncIgnore, type Exclusion } from "./store/syncignore.mts";
@@ -67,6 +73,8 @@ export interface SyncOptions {
   timeoutSeconds: number;
   /** Replace detected secrets by [REDACTED:<kind>] markers before anything reaches memory/ (default on). */
   redact?: boolean;
+  /** Remove the memory folder's lock first (the run that held it is gone). */
+  breakLock?: boolean;
   reporter: Reporter;
 }
 
@@ -166,6 +174,11 @@ async function discover(transport: Transport, options: SyncOptions): Promise<Dis
       `the state dir ${options.stateDir} does not exist on ${transport.describe()}; pass --state-dir (env REMOTE_STATE_DIR)`,
     );
   }
+  if (discovery.state === "notdir") {
+    throw new Failure(
+      `the state dir ${options.stateDir} on ${transport.describe()} is a file, not a folder; pass the folder that holds openclaw.json and agents/ with --state-dir (env REMOTE_STATE_DIR)`,
+    );
+  }
   if (discovery.state === "unreadable") {
     throw new Failure(
       `the state dir ${options.stateDir} on ${transport.describe()} cannot be read by the ssh user`,
@@ -195,8 +208,9 @@ function checkInterrupted(): void {
 export async function sync(options: SyncOptions): Promise<SyncSummary> {
   process.on("SIGINT", onSignal);
   process.on("SIGTERM", onSignal);
+  let summary: SyncSummary;
   try {
-    return await syncOnce(options);
+    summary = await syncOnce(options);
   } catch (error) {
     checkInterrupted();
     // A file operation that failed outside the checks above (lock, staging, apply): one sentence, no stack.
@@ -211,6 +225,14 @@ export async function sync(options: SyncOptions): Promise<SyncSummary> {
     process.off("SIGINT", onSignal);
     process.off("SIGTERM", onSignal);
   }
+  // A signal during the apply waited for it: memory/ holds the whole new state; still report the signal.
+  if (interruption.signal) {
+    throw new Failure(
+      `interrupted by ${interruption.signal} while writing ${options.memory}; the writing was finished first, so it holds this sync's complete result`,
+      130,
+    );
+  }
+  return summary;
 }
 
 async function syncOnce(options: SyncOptions): Promise<SyncSummary> {
@@ -222,9 +244,40 @@ async function syncOnce(options: SyncOptions): Promise<SyncSummary> {
   if (memoryStat && !memoryStat.isDirectory())
     throw new Failure(`--memory ${options.memory} is not a folder`, 2);
   if (options.agent !== undefined) checkRemoteArg(options.agent, "--agent");
+  const memoryParent = resolve(memoryDir, "..");
+  if (!(await stat(memoryParent).catch(() => undefined))) {
+    throw new Failure(
+      `the folder that should hold ${options.memory} (${memoryParent}) does not exist; create it first`,
+    );
+  }
+
+  // 0. Before anything else: one run at a time, and what an interrupted run left is completed or rolled back.
+  const lock = options.dryRun
+    ? undefined
+    : await openForWriting(memoryDir, "sync-memory", {
+        breakLock: options.breakLock,
+        breakCommand: `npx tsx scripts/sync-memory.mts --memory ${options.memory} --break-lock`,
+      });
+  for (const note of lock?.notes ?? (await recoverBeforeReading(memoryDir, "sync-memory")))
+    reporter.info(note);
+  try {
+    return await syncLocked(options, started, memoryDir, sessionsDir);
+  } finally {
+    await lock?.lock.release();
+  }
+}
+
+async function syncLocked(
+  options: SyncOptions,
+  started: number,
+  memoryDir: string,
+  sessionsDir: string,
+): Promise<SyncSummary> {
+  const { reporter } = options;
 
   // 1. Discovery: where, what version, which era, which agent. Nothing is transferred before this.
   const { transport, source } = await connect(options);
+  transport.onRetry = (message) => reporter.info(message);
   const discovery = await discover(transport, options);
   const { version, source: versionSource } = openclawVersion(discovery);
   reporter.info(
@@ -289,20 +342,11 @@ async function syncOnce(options: SyncOptions): Promise<SyncSummary> {
     }
   }
 
-  // 3. One run at a time; staging next to the memory folder.
-  const memoryParent = resolve(memoryDir, "..");
-  if (!(await stat(memoryParent).catch(() => undefined))) {
-    throw new Failure(
-      `the folder that should hold ${options.memory} (${memoryParent}) does not exist; create it first`,
-    );
-  }
-  const lock = options.dryRun ? undefined : await acquireLock(memoryDir, "sync-memory");
-  if (lock?.tookOver)
-    reporter.info(`took over a stale lock of pid ${lock.tookOver.pid} (${lock.tookOver.startedAt})`);
+  // 3. Staging next to the memory folder.
   let staging: string | undefined;
   try {
-    if (lock) await removeStaleStaging(memoryDir);
     staging = await createStaging(memoryDir);
+    await faultPoint("staging folder created");
     const stagingDir = staging;
 
     // 4. Transfer: stream mode writes the files into staging, checking every size and hash on the way.
@@ -423,6 +467,7 @@ async function syncOnce(options: SyncOptions): Promise<SyncSummary> {
       nameLocally(result.files);
     }
     reporter.clearProgress();
+    await faultPoint("transfer done");
     const continuityWarnings: string[] = [];
     // Only regular files with one link are read on the bot: a symlink or a hard link named like a transcript
     // could be a second name of openclaw.json (the channel tokens).
@@ -494,8 +539,11 @@ async function syncOnce(options: SyncOptions): Promise<SyncSummary> {
     }
 
     const records = buildRecords(plan, provenance, syncSource.at);
+    const prunedKeys = { ...provenance?.prunedKeys };
+    for (const key of plan.revivedKeys) delete prunedKeys[key];
     const changed = plan.changes.filter((c) => c.change === "new" || c.change === "updated");
-    const provenanceWritten = changed.length > 0 || !provenance || recordsDiffer(provenance, records);
+    const provenanceWritten =
+      changed.length > 0 || !provenance || recordsDiffer(provenance, records, prunedKeys);
     const summary: SyncSummary = {
       ok: true,
       dryRun: options.dryRun,
@@ -531,7 +579,7 @@ async function syncOnce(options: SyncOptions): Promise<SyncSummary> {
     // 6. Apply: conversations, then sessions.json, then the provenance file.
     if (!options.dryRun && provenanceWritten) {
       const provenancePath = join(stagingDir, PROVENANCE_FILE);
-      const next: Provenance = { format: 1, lastSync: syncSource, files: records };
+      const next: Provenance = { format: 1, lastSync: syncSource, files: records, prunedKeys };
       await writeFile(provenancePath, serializeProvenance(next), { mode: 0o644 });
       const ordered = [...plan.staged].sort(
         (a, b) => Number(a.name === INDEX_FILE) - Number(b.name === INDEX_FILE),
@@ -543,17 +591,13 @@ async function syncOnce(options: SyncOptions): Promise<SyncSummary> {
       steps.push({ target: PROVENANCE_FILE, staged: provenancePath });
       checkInterrupted();
       interruption.applying = true;
-      await applyStaged(memoryDir, stagingDir, steps);
+      await applyStaged(memoryDir, stagingDir, steps, { kind: "sync" });
       interruption.applying = false;
     }
     summary.durationMs = Date.now() - started;
     return summary;
   } finally {
-    try {
-      if (staging) await rm(staging, { recursive: true, force: true });
-    } finally {
-      await lock?.lock.release();
-    }
+    if (staging) await rm(staging, { recursive: true, force: true });
   }
 }
 
@@ -571,6 +615,8 @@ interface Plan {
   unknownFiles: string[];
   renamed: { name: string; remoteName: string; reason: string }[];
   warnings: string[];
+  /** Keys prune had removed whose entries changed in the cloud: they are back. */
+  revivedKeys: string[];
 }
 
 async function planChanges(
@@ -591,6 +637,7 @@ async function planChanges(
     unknownFiles: [],
     renamed: [],
     warnings: [],
+    revivedKeys: [],
   };
   for (const file of result.files) {
     const info = classify(file.remoteName ?? file.name);
@@ -653,6 +700,12 @@ async function planChanges(
           plan.redactions.kinds[kind] = (plan.redactions.kinds[kind] ?? 0) + count;
         }
       }
+    }
+    // Keys prune removed stay out while their entries are unchanged (store/pruned-keys.mts).
+    if (info.kind === "index" && file.path) {
+      const out = await leaveOutPrunedKeys(file.path, provenance?.prunedKeys);
+      if (out.sha256 !== undefined) [size, sha256] = [out.size!, out.sha256];
+      plan.revivedKeys.push(...out.revived);
     }
     plan.cloud.set(file.name, { file, size, sha256, heldBackBytes, redactions });
     const record = provenance?.files[file.name];
@@ -746,9 +799,13 @@ function buildRecords(
   return records;
 }
 
-function recordsDiffer(provenance: Provenance, records: Record<string, FileRecord>): boolean {
+function recordsDiffer(
+  provenance: Provenance,
+  records: Record<string, FileRecord>,
+  prunedKeys: Provenance["prunedKeys"],
+): boolean {
   const a = serializeProvenance({ ...provenance, files: provenance.files });
-  const b = serializeProvenance({ ...provenance, files: records });
+  const b = serializeProvenance({ ...provenance, files: records, prunedKeys });
   return a !== b;
 }
 
@@ -836,18 +893,45 @@ async function redactFile(
   const state = createRedactState(scanner);
   const temp = `${path}.redacting`;
   const out = createWriteStream(temp, { mode: 0o600 });
+  // A write error (disk full, I/O) is kept and becomes one sentence; never an unhandled 'error' event.
+  let failed: unknown;
+  const finished = new Promise<void>((resolve) => {
+    out.once("finish", resolve);
+    out.once("close", resolve);
+  });
+  out.on("error", (error) => (failed ??= error));
+  // Tests force an I/O error here (OCSYNC_TEST_FAULT=redact-write:EIO).
+  const fault = /^redact-write:(E[A-Z]+)$/.exec(process.env.OCSYNC_TEST_FAULT ?? "");
+  if (fault) out.destroy(Object.assign(new Error(`${fault[1]} (injected by the test)`), { code: fault[1] }));
+  const check = () => {
+    if (failed !== undefined) {
+      throw new Failure(`${writeFailure(failed, "the staging folder")} while redacting; nothing was changed`);
+    }
+  };
   const hash = createHash("sha256");
   let size = 0;
   const emit = async (bytes: Buffer) => {
     if (!bytes.length) return;
     hash.update(bytes);
     size += bytes.length;
-    if (!out.write(bytes)) await once(out, "drain");
+    check();
+    if (!out.write(bytes))
+      await new Promise<void>((resolve) => {
+        out.once("drain", resolve);
+        out.once("close", resolve);
+      });
   };
-  for await (const chunk of createReadStream(path)) await emit(redactJsonlChunk(state, chunk as Buffer));
-  await emit(redactJsonlChunk(state, null));
-  out.end();
-  await once(out, "finish");
+  try {
+    for await (const chunk of createReadStream(path)) await emit(redactJsonlChunk(state, chunk as Buffer));
+    await emit(redactJsonlChunk(state, null));
+    out.end();
+    await finished;
+    check();
+  } catch (error) {
+    out.destroy();
+    await rm(temp, { force: true });
+    throw error;
+  }
   if (state.redactions === 0) {
     await rm(temp, { force: true });
     return { total: 0, kinds: {}, size, sha256: "" };
