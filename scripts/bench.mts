@@ -14,6 +14,7 @@ import {
   readdirSync,
   rmSync,
   statSync,
+  writeFileSync,
 } from "node:fs";
 import { once } from "node:events";
 import { tmpdir, cpus } from "node:os";
@@ -24,6 +25,7 @@ import { verify } from "./lib/verify.mts";
 import { benchExporter, benchHook } from "./dev/bench-cost.mts";
 import { createRedactState, redactJsonlChunk } from "./lib/secrets.mts";
 import { rng } from "./dev/statedir.mts";
+import { applyStaged, createStaging, type StagedChange } from "./lib/store/apply.mts";
 
 const HELP = `bench: full verification (secrets included) and sync's secret redaction, against a bare split + JSON.parse
 loop over the same files; the SQLite exporter's peak RSS; the pre-commit hook's time in a large history.
@@ -34,7 +36,8 @@ Options:
   --size MB     megabytes of synthetic transcripts to generate (default: 256); the SQLite exporter's database
                 holds twice as much, 80 % of it in one transcript (default: 512 MB, one 410 MB transcript)
   --files N     transcripts in the git history of the hook measurement (default: 10000)
-  --parts LIST  which measurements, comma-separated: verify, exporter, hook (default: all)
+  --parts LIST  which measurements, comma-separated: verify, exporter, hook, apply (default: all)
+  --apply-files N  files changed in the apply measurement (default: 10000)
   --rounds N    runs of each kind; the best time counts (default: 3)
   --dir DIR     use (or fill) this folder instead of a temporary one
   --keep        keep the generated folder
@@ -43,12 +46,18 @@ Options:
 
 Targets: verification runs at ≥ 0.9× the bare loop's throughput with a peak RSS under 150 MB; the SQLite
 exporter's peak RSS stays under 64 MB (Node 24); the pre-commit hook adds under 1 s to a commit of one transcript
-in a 10,000-file history.`;
+in a 10,000-file history.
+
+The apply measurement moves N changed files into a memory folder with store/apply.mts's journaled transaction
+(fsync of staged and replaced files, journal, folder fsyncs, commit point) and with plain renames, alternating,
+on the filesystem of --dir (or the temporary folder); the best round of each counts. No target: it reports the
+cost of durability as a ratio.`;
 
 interface Flags {
   size: string;
   files: string;
   parts: string;
+  "apply-files": string;
   rounds: string;
   dir?: string;
   keep: boolean;
@@ -65,7 +74,8 @@ async function main(): Promise<number> {
   const { values: flags } = parseFlags<Flags>({
     size: { type: "string", default: "256" },
     files: { type: "string", default: "10000" },
-    parts: { type: "string", default: "verify,exporter,hook" },
+    parts: { type: "string", default: "verify,exporter,hook,apply" },
+    "apply-files": { type: "string", default: "10000" },
     rounds: { type: "string", default: "3" },
     dir: { type: "string" },
     keep: { type: "boolean", default: false },
@@ -87,9 +97,12 @@ async function main(): Promise<number> {
     throw new UsageError(`--rounds must be a positive integer, not ${flags.rounds}`);
 
   const parts = new Set(flags.parts.split(",").map((part) => part.trim()));
-  const unknown = [...parts].filter((part) => !["verify", "exporter", "hook"].includes(part));
+  const unknown = [...parts].filter((part) => !["verify", "exporter", "hook", "apply"].includes(part));
   if (unknown.length)
-    throw new UsageError(`--parts knows verify, exporter and hook, not ${unknown.join(", ")}`);
+    throw new UsageError(`--parts knows verify, exporter, hook and apply, not ${unknown.join(", ")}`);
+  const applyFiles = Number(flags["apply-files"]);
+  if (!Number.isInteger(applyFiles) || applyFiles < 1)
+    throw new UsageError(`--apply-files must be a positive whole number, not ${flags["apply-files"]}`);
   const files = Number(flags.files);
   if (!Number.isInteger(files) || files < 2)
     throw new UsageError(`--files must be an integer ≥ 2, not ${flags.files}`);
@@ -117,6 +130,14 @@ async function main(): Promise<number> {
         `hook:     commit of one grown transcript in a ${figures.files}-file history: ${figures.hookSeconds.toFixed(2)} s with the hook, ` +
           `${figures.noVerifySeconds.toFixed(2)} s --no-verify (hook adds ${added.toFixed(2)} s wall, ${(figures.hookCpuSeconds - figures.noVerifyCpuSeconds).toFixed(2)} s CPU; target < 1 s: ${added < 1 ? "met" : "NOT met"}); ` +
           `a full verify --staged of the same index: ${figures.fullSeconds.toFixed(2)} s`,
+      );
+    }
+    if (parts.has("apply")) {
+      const figures = await benchApply(dir, applyFiles, rounds);
+      cost.apply = figures;
+      lines.push(
+        `apply:    ${figures.files} changed files into memory/: journaled (fsyncs, journal, commit point) ${figures.journaled.seconds.toFixed(2)} s, ` +
+          `plain renames ${figures.plain.seconds.toFixed(2)} s: ${figures.ratio.toFixed(2)}× the plain time (best of ${rounds})`,
       );
     }
     if (!parts.has("verify")) {
@@ -423,3 +444,52 @@ async function generate(dir: string, bytes: number): Promise<void> {
 }
 
 await runMain(main, "bench");
+
+/**
+ * The apply: `files` changed transcripts (~2 KB each, replacing older versions already on disk) moved into a
+ * memory folder by the journaled transaction and by plain renames, alternating; the best round of each counts.
+ * Only applyStaged() is timed; the old files are flushed (`sync`) before, as a day-old history would be.
+ */
+async function benchApply(dir: string, files: number, rounds: number) {
+  const root = mkdtempSync(join(dir, "apply-"));
+  const times = { journaled: [] as number[], plain: [] as number[] };
+  const random = rng(7);
+  const line = (n: number) =>
+    `${JSON.stringify({ type: "message", id: `m${n}`, text: text(random, 1800, 2200) })}\n`;
+  try {
+    for (let round = 0; round < rounds; round++) {
+      for (const kind of ["plain", "journaled"] as const) {
+        const memory = join(root, `${kind}-${round}`, "memory");
+        mkdirSync(join(memory, "sessions"), { recursive: true });
+        const body = line(round);
+        for (let i = 0; i < files; i++) writeFileSync(join(memory, "sessions", `s${i}.jsonl`), body);
+        spawnSync("sync");
+        const staging = await createStaging(memory);
+        const changes: StagedChange[] = [];
+        for (let i = 0; i < files; i++) {
+          const staged = join(staging, `s${i}.jsonl`);
+          writeFileSync(staged, body + body);
+          changes.push({ target: join("sessions", `s${i}.jsonl`), staged });
+        }
+        const started = performance.now();
+        await applyStaged(memory, staging, changes, { durable: kind === "journaled", kind: "bench" });
+        times[kind].push((performance.now() - started) / 1000);
+        rmSync(join(root, `${kind}-${round}`), { recursive: true, force: true });
+        rmSync(staging, { recursive: true, force: true });
+        process.stderr.write(
+          `bench: round ${round + 1} apply ${kind.padEnd(9)} ${files} files in ${times[kind].at(-1)!.toFixed(2)} s\n`,
+        );
+      }
+    }
+  } finally {
+    rmSync(root, { recursive: true, force: true });
+  }
+  const journaled = Math.min(...times.journaled);
+  const plain = Math.min(...times.plain);
+  return {
+    files,
+    journaled: { seconds: journaled, all: times.journaled },
+    plain: { seconds: plain, all: times.plain },
+    ratio: journaled / plain,
+  };
+}

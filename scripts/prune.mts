@@ -13,6 +13,7 @@ import {
 } from "./lib/cli.mts";
 import "./lib/secrets.mts"; // masks any secret in what this command prints
 import { parseDuration } from "./lib/duration.mts";
+import { toEpochMs } from "./lib/openclaw/activity.mts";
 import { LOG_FILE, publicPlan, runPrune, type PrunePlan, type SessionInfo } from "./lib/prune.mts";
 
 const HELP = `prune: trim memory/ to the recently active sessions; pruned sessions stay in git history.
@@ -24,8 +25,10 @@ Options:
   --older-than AGE   prune sessions whose last activity is older than AGE (default: 30d).
                      AGE: 30d, 12h, 6w, 90m, 1d12h, or ISO 8601 such as P30D, PT12H
   --keep-last N      always keep the N most recently active sessions, whatever their age (default: 1)
-  --now ISO          the clock, e.g. 2026-11-20T09:00:00Z (default: the current time)
+  --now ISO          the clock, e.g. 2026-11-20T09:00:00Z (default: the current time); a time without a
+                     zone is UTC, as are zone-less timestamps in transcripts
   --dry-run          list exactly what a run would remove (sessions, files, bytes); change nothing
+  --break-lock       remove the memory folder's lock first: only when the run that holds it is gone
   --json             print the result as one JSON document on stdout
   -h, --help         show this help
 
@@ -38,6 +41,10 @@ Inside a git work tree only sessions whose files are all committed unchanged in 
 are kept until the next commit. Each pruned session is appended to <memory>/${LOG_FILE} (with the commit
 that holds its files), and pruned files are marked prunedAt in sync-provenance.json so sync leaves them out.
 
+A run is one journaled transaction: killed at any moment (even by SIGKILL or a power cut), it is completed or
+rolled back by the next sync, prune or verify. Removed index keys are remembered in sync-provenance.json
+(prunedKeys), so sync leaves them out while the cloud's entry is unchanged.
+
 Exit status: 0 done (or nothing to prune), 1 failed (memory/ unchanged), 2 bad usage.`;
 
 interface Flags {
@@ -46,6 +53,7 @@ interface Flags {
   "keep-last": string;
   now?: string;
   "dry-run": boolean;
+  "break-lock": boolean;
   json: boolean;
   help: boolean;
 }
@@ -58,6 +66,7 @@ async function main(): Promise<number> {
       "keep-last": { type: "string", default: "1" },
       now: { type: "string" },
       "dry-run": { type: "boolean", default: false },
+      "break-lock": { type: "boolean", default: false },
       json: { type: "boolean", default: false },
       help: { type: "boolean", short: "h", default: false },
     },
@@ -82,21 +91,24 @@ async function main(): Promise<number> {
   }
   let now = Date.now();
   if (flags.now !== undefined) {
-    now = /^\d{4}-\d{2}-\d{2}/.test(flags.now) ? Date.parse(flags.now) : NaN;
+    // A time without a zone is UTC, like the timestamps in the transcripts.
+    now = /^\d{4}-\d{2}-\d{2}/.test(flags.now) ? (toEpochMs(flags.now) ?? NaN) : NaN;
     if (Number.isNaN(now))
       throw new UsageError(`--now '${flags.now}' is not an ISO time such as 2026-11-20T09:00:00Z`);
   }
   if (flags.memory === "") throw new UsageError(`--memory needs a folder`);
 
   const reporter = new Reporter("prune", flags.json);
-  const { plan, warnings } = await runPrune({
+  const { plan, warnings, notes } = await runPrune({
     memoryDir: flags.memory,
     olderThanMs,
     olderThan: flags["older-than"],
     keepLast: Number(flags["keep-last"]),
     now,
     dryRun: flags["dry-run"],
+    breakLock: flags["break-lock"],
   });
+  for (const note of notes) reporter.info(note);
   for (const bad of plan.malformed) {
     reporter.warn(
       `${shown(join(plan.sessionsDir, bad.file))}: skipped ${plural(bad.lines, "malformed line")} (line ${bad.at.join(", ")}${bad.lines > bad.at.length ? ", ..." : ""})`,

@@ -41,13 +41,20 @@ Behaviour:
   --no-redact         keep detected secrets instead of replacing them with [REDACTED:<kind>] (default:
                       redact; see memory/.secretsallow for false positives)
   --allow-empty       accept a cloud with no transcripts while DIR has some (a recreated instance)
+  --break-lock        remove DIR's lock first: only when the run that holds it is gone (a lock of a
+                      finished process on this host is taken over anyway; one from another host after
+                      30 minutes untouched)
   --timeout SECONDS   give up on a remote call that sends nothing for this long (default 120)
   --json              print one JSON summary object on stdout
   --quiet             no progress or discovery lines on stderr
   -h, --help          show this help
 
+Every change to DIR is one journaled transaction: a run that is killed (even with SIGKILL or by a power
+cut) is completed or rolled back by the next sync, prune or verify, which says which in one line.
+
 Exit status: 0 ok, 1 failed (one sentence on stderr says why; DIR is unchanged), 2 usage error,
-130 interrupted (DIR is unchanged).
+130 interrupted (DIR is unchanged, or, when the signal came while DIR was being written, holds the
+complete result: the writing is finished first).
 `;
 
 interface Flags {
@@ -63,6 +70,7 @@ interface Flags {
   force?: boolean;
   "allow-empty"?: boolean;
   "no-redact"?: boolean;
+  "break-lock"?: boolean;
   timeout?: string;
   json?: boolean;
   quiet?: boolean;
@@ -83,6 +91,7 @@ await runMain(async () => {
     force: { type: "boolean" },
     "allow-empty": { type: "boolean" },
     "no-redact": { type: "boolean" },
+    "break-lock": { type: "boolean" },
     timeout: { type: "string" },
     json: { type: "boolean" },
     quiet: { type: "boolean" },
@@ -126,6 +135,7 @@ await runMain(async () => {
     force: Boolean(flags.force),
     allowEmpty: Boolean(flags["allow-empty"]),
     redact: !flags["no-redact"],
+    breakLock: Boolean(flags["break-lock"]),
     timeoutSeconds: timeout,
     reporter,
   });

@@ -1,5 +1,8 @@
 // verify: checks the backed-up history for damage, secrets and files that should not be there.
 // Usage: npx tsx scripts/verify.mts [PATH...] [--staged [--changed]] [--strict] [--json]
+import { stat } from "node:fs/promises";
+import { basename, dirname, resolve } from "node:path";
+import { recoverBeforeReading } from "./lib/store/apply.mts";
 import {
   Reporter,
   UsageError,
@@ -39,7 +42,8 @@ Checks:
   files changed since sync (sync-provenance.json): warnings, errors with --strict
   files and index entries excluded by <memory>/.syncignore: errors
 
-Each problem is printed as PATH:LINE:BYTE: error|warning: MESSAGE (BYTE counts from 0), at most 20 per file.
+Each problem is printed as PATH:LINE:BYTE: error|warning: MESSAGE (BYTE counts from 0), or PATH: error|warning:
+MESSAGE for a problem with a whole file; at most 20 per file.
 
 Exit status: 0 no errors (warnings allowed), 1 errors found, 2 bad usage.`;
 
@@ -78,6 +82,11 @@ async function main(): Promise<number> {
     throw new UsageError("--changed compares git's index with HEAD: use it together with --staged");
 
   const reporter = new Reporter("verify", flags.json);
+  // A sync or prune that was killed is completed or rolled back first (store/apply.mts), so what is checked
+  // is a whole state, never a half-applied one.
+  for (const dir of await memoryFolders(positionals.length ? positionals : ["memory"])) {
+    for (const note of await recoverBeforeReading(dir, "verify")) reporter.info(note);
+  }
   const report = await verify(positionals, {
     staged: flags.staged,
     changed: flags.changed,
@@ -96,6 +105,19 @@ async function main(): Promise<number> {
   const found = `${plural(report.errors, "error")}, ${plural(report.warnings, "warning")}`;
   process.stderr.write(`verify: checked ${what}: ${report.ok ? found : red(found)}\n`);
   return report.ok ? 0 : 1;
+}
+
+/** The memory folders the paths are in (a folder holding sessions/, or the folder above a sessions/ file). */
+async function memoryFolders(paths: string[]): Promise<string[]> {
+  const dirs = new Set<string>();
+  for (const path of paths) {
+    const info = await stat(path).catch(() => undefined);
+    if (!info) continue;
+    let dir = resolve(info.isDirectory() ? path : dirname(path));
+    if (basename(dir) === "sessions") dir = dirname(dir);
+    dirs.add(dir);
+  }
+  return [...dirs];
 }
 
 function printProblems(report: VerifyReport): void {

@@ -18,6 +18,7 @@ import { join } from "node:path";
 import { makeStateDir } from "../scripts/dev/statedir.mts";
 import { ROOT, runCommand, runScript, syncLocal } from "./helpers/run.mts";
 import { snapshot } from "./helpers/tree.mts";
+import { SAMPLES } from "./helpers/secrets-samples.mts";
 
 const TSX = join(ROOT, "node_modules", "tsx", "dist", "esm", "index.mjs");
 const SYNC = join(ROOT, "scripts", "sync-memory.mts");
@@ -226,6 +227,30 @@ describe("forced write errors: one sentence, exit 1, no lock or staging left, me
     );
     assert.doesNotMatch(result.stderr, /\n\s+at /);
     assert.deepEqual(readdirSync(join(tmp, "eio")).sort(), ["state"]);
+  });
+
+  test("an I/O error while redacting a 255-byte topic transcript that holds a secret", async () => {
+    const state = makeStateDir(join(tmp, "redact", "state"));
+    const sessionId = state.agents[0].sessions[0].sessionId;
+    const stem = `${sessionId}-topic-${encodeURIComponent("議".repeat(22))}`;
+    const long = `${stem}${"x".repeat(255 - ".jsonl".length - stem.length)}.jsonl`;
+    const secret = `{"type":"message","text":"token ${SAMPLES.GITHUB_TOKEN}"}\n`;
+    writeFileSync(join(state.agents[0].sessionsDir, long), line("r") + secret);
+    const memory = join(tmp, "redact", "memory");
+    // Without a fault the long name redacts and lands (the crash of issue 12: ENAMETOOLONG on `<name>.redacting`).
+    const ok = await syncLocal(state.root, memory, ["--json"]);
+    assert.equal(ok.code, 0, ok.stderr);
+    assert.ok(JSON.parse(ok.stdout).redactions.total >= 1);
+    assert.ok(!readFileSync(join(memory, "sessions", long), "utf8").includes(SAMPLES.GITHUB_TOKEN));
+    const other = join(tmp, "redact", "memory-2");
+    const result = await syncLocal(state.root, other, [], { env: { OCSYNC_TEST_FAULT: "redact-write:EIO" } });
+    assert.equal(result.code, 1, result.stderr);
+    assert.match(
+      result.stderr,
+      /error: cannot write the staging folder: an I\/O error while redacting; nothing was changed\n$/,
+    );
+    assert.doesNotMatch(result.stderr, /\n\s+at /);
+    assert.deepEqual(readdirSync(join(tmp, "redact")).sort(), ["memory", "state"], "no lock or staging left");
   });
 
   test("permission denied (run as nobody: root ignores file modes) when memory/sessions is read-only", async (t) => {

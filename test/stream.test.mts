@@ -76,6 +76,33 @@ describe("readRemoteStream", () => {
     ));
   test("an unsafe name is refused", () =>
     rejects(`OCSYNC 2 stream\n${file("../a.jsonl", a)}E 0 1\n`, /unsafe file "\.\.\/a\.jsonl"/));
+  test("any byte but '/' and NUL travels: backslash, CR, newline, non-UTF-8; two names differing in one such byte", async () => {
+    const names = ["a\\b.jsonl", "a\rb.jsonl", "a\nb.jsonl", ".hidden"];
+    const raw = [Buffer.from([0x61, 0xff, 0x2e]), Buffer.from([0x61, 0xfe, 0x2e])];
+    const record = (name: Buffer, data: string) =>
+      Buffer.concat([Buffer.from(`F ${data.length} ${sha(data)} ${name.toString("hex")}\n${data}\n`)]);
+    const data = Buffer.concat([
+      Buffer.from("OCSYNC 2 stream\n"),
+      ...names.map((n) => record(Buffer.from(n), n)),
+      ...raw.map((n) => record(n, n.toString("hex"))),
+      Buffer.from(`E 0 ${names.length + raw.length}\n`),
+    ]);
+    const result = await readRemoteStream(source(data), { stagingDir: staging() });
+    assert.deepEqual(
+      result.files.map((f) => f.name),
+      [...names, "a%FF.", "a%FE."],
+    );
+    assert.deepEqual(
+      result.files.slice(-2).map((f) => f.rawName),
+      raw,
+    );
+    for (const f of result.files.slice(0, names.length)) assert.equal(readFileSync(f.path!, "utf8"), f.name);
+  });
+  test("a name with '/' or NUL, or not hex, is refused", async () => {
+    await rejects(`OCSYNC 2 stream\nF 0 ${sha("")} 612f62\n\nE 0 1\n`, /unsafe file "a\/b"/);
+    await rejects(`OCSYNC 2 stream\nF 0 ${sha("")} 610062\n\nE 0 1\n`, /unsafe file/);
+    await rejects(`OCSYNC 2 stream\nF 0 ${sha("")} a.jsonl\n\nE 0 1\n`, /name is not hex/);
+  });
   test("a name sent twice is refused", () =>
     rejects(`OCSYNC 2 stream\n${file("a.jsonl", a)}${file("a.jsonl", a)}E 0 2\n`, /sends a\.jsonl twice/));
   test("a stream cut inside a file", () =>

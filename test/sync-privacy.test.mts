@@ -1,8 +1,17 @@
 // Secrets and private sessions never reach memory/: sync redacts detected secrets and leaves out what
 // memory/.syncignore names, without ever transferring it.
 import { describe, test } from "node:test";
+import { randomBytes } from "node:crypto";
 import assert from "node:assert/strict";
-import { linkSync, mkdirSync, readdirSync, readFileSync, symlinkSync, writeFileSync } from "node:fs";
+import {
+  appendFileSync,
+  linkSync,
+  mkdirSync,
+  readdirSync,
+  readFileSync,
+  symlinkSync,
+  writeFileSync,
+} from "node:fs";
 import { join } from "node:path";
 import { makeStateDir } from "../scripts/dev/statedir.mts";
 import { runScript, syncLocal } from "./helpers/run.mts";
@@ -144,6 +153,53 @@ describe("redaction during sync", () => {
 });
 
 describe(".syncignore during sync", () => {
+  test("file-name patterns are decided before transfer even with `!` lines, globs and another case: excluded bytes never travel", async () => {
+    const dir = join(tmp, "ignore-manifest");
+    const state = makeStateDir(join(dir, "state"));
+    const agent = state.agents[0];
+    const group = agent.sessions[1];
+    const fork = agent.sessions[2];
+    const topics = group.files.filter((name) => /-topic-/.test(name));
+    assert.ok(topics.length > 0);
+    // 1 MB of incompressible text in the fork's transcript: if it travelled, the transfer would show it.
+    appendFileSync(
+      join(agent.sessionsDir, fork.files[0]),
+      `${JSON.stringify({ type: "custom", id: "big", data: randomBytes(768 * 1024).toString("base64") })}\n`,
+    );
+    const memory = join(dir, "memory");
+    mkdirSync(memory);
+    writeFileSync(
+      join(memory, ".syncignore"),
+      [
+        "# every Discord session but one (a `!` line used to turn name patterns off on the bot)",
+        "agent:main:discord:*",
+        "!agent:main:discord:channel:public-help",
+        "# every topic by file name, and one transcript named in another case",
+        "*-topic-*.jsonl",
+        fork.files[0].toUpperCase(),
+        "",
+      ].join("\n"),
+    );
+    const fly = fakeFly(dir, state.root);
+    const result = await runScript(
+      "sync-memory.mts",
+      ["--app", "my-bot", "--state-dir", state.root, "--memory", memory, "--json"],
+      { env: fly.env },
+    );
+    assert.equal(result.code, 0, result.stderr);
+    const stored = readdirSync(join(memory, "sessions"));
+    for (const name of [...topics, ...fork.files]) assert.ok(!stored.includes(name), `${name} left out`);
+    assert.ok(stored.includes(agent.sessions[0].files[0]), "the rest arrives");
+    const summary = JSON.parse(result.stdout);
+    assert.ok(summary.bytes.transferred < 256 * 1024, `${summary.bytes.transferred} bytes travelled`);
+    const transfer = fly.calls().filter((argv) => argv[0] === "ssh" && argv.at(-1)!.includes(" stream "));
+    const last = transfer.at(-1)!.at(-1)!;
+    for (const name of [...topics, ...fork.files.filter((n) => n.endsWith(".jsonl"))])
+      assert.ok(last.includes(`-${name}`), `${name} excluded on the bot by its exact name`);
+    const verified = await runScript("verify.mts", [memory]);
+    assert.equal(verified.code, 0, verified.stdout + verified.stderr);
+  });
+
   test("excluded sessions are never transferred and leave the stored index; the rest arrives", async () => {
     const dir = join(tmp, "ignore");
     const state = makeStateDir(join(dir, "state"));

@@ -194,6 +194,12 @@ describe("sync --local", () => {
       {},
       w.memory,
     );
+    assertCleanFailure(
+      await sync(["--local", "--state-dir", join(w.state.root, "openclaw.json"), "--memory", w.memory]),
+      /the state dir .*openclaw\.json on this machine is a file, not a folder; pass the folder that holds openclaw\.json and agents\/ with --state-dir/,
+      {},
+      w.memory,
+    );
   });
 
   test("an empty cloud never replaces a history (unless --allow-empty)", async () => {
@@ -476,11 +482,18 @@ describe("sync --app (fake flyctl)", () => {
     );
   });
 
-  test("transient connect failures are retried", async () => {
+  test("transient connect failures are retried, each retry announced on stderr", async () => {
     const w = flyWorkspace({ config: { faults: { connectFailures: 2 } } });
     const result = await w.run();
     assert.equal(result.code, 0, result.stderr);
     assertExactCopy(w.state, w.sessions);
+    const retries = result.stderr.split("\n").filter((line) => /trying again in/.test(line));
+    assert.equal(retries.length, 2, result.stderr);
+    assert.match(
+      retries[0],
+      /^could not connect to "my-bot" over flyctl ssh \(.*\): trying again in [\d.]+s \(attempt 2 of 3\)$/,
+    );
+    assert.match(retries[1], /\(attempt 3 of 3\)$/);
   });
 
   test("a remote call that stops sending times out", async () => {

@@ -8,7 +8,7 @@ import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
 import { appendFileSync, cpSync, existsSync, mkdirSync, writeFileSync } from "node:fs";
 import { delimiter, join } from "node:path";
-import { makeStateDir, type GeneratedStateDir } from "../scripts/dev/statedir.mts";
+import { addIdleSession, makeStateDir, type GeneratedStateDir } from "../scripts/dev/statedir.mts";
 import { fakeFly, type FakeFly } from "./helpers/fly.mts";
 import { ROOT } from "./helpers/run.mts";
 import {
@@ -355,6 +355,41 @@ describe("sync-memory.yml", () => {
         fly.config.apps["my-bot"].machines[0].state = "started";
         fly.save();
       }
+    });
+  });
+
+  describe("an idle bot", () => {
+    test("three runs in a row against an unchanged cloud with an old session: no commit from the third on", async () => {
+      // The cloud never changes; one session (transcript and index key) was last used in September.
+      // Inside the fake machine's mount (the main state dir), beside its agents/.
+      const idle = makeStateDir(join(state.root, "idle"), { partialLastLine: false, secondAgent: false });
+      addIdleSession(
+        idle.agents[0],
+        "0ld0ld00-0000-4000-a000-000000000001",
+        "agent:main:telegram:direct:old-friend",
+        Date.parse("2026-09-01T10:00:00Z"),
+      );
+      const origin = makeRepository("idle");
+      const vars = { FLY_APP: "my-bot", REMOTE_STATE_DIR: idle.root };
+      const heads: string[] = [];
+      for (let day = 1; day <= 4; day++) {
+        const result = await run(origin, { vars });
+        assertOk(result);
+        heads.push(git(origin, "rev-parse", "main"));
+        if (day === 2) {
+          assert.match(result.summary, /Pruned [\s\S]*0ld0ld00/, "day 2 prunes the old session");
+          assert.equal(result.outputs.push.pushed, "true");
+        }
+        if (day >= 3) {
+          assert.equal(result.outputs.commit.committed, "false", `day ${day}: ${result.summary}`);
+          assert.equal(result.outputs.push.pushed, "false");
+          assert.match(result.summary, /nothing changed/);
+          assert.match(result.summary, /Nothing to prune/);
+        }
+      }
+      assert.equal(new Set(heads).size, 2, "two commits (the history, the prune), then none");
+      const log = git(origin, "show", "main:memory/pruned.jsonl").split("\n");
+      assert.equal(log.filter((line) => line.includes("0ld0ld00")).length, 1, "logged once");
     });
   });
 

@@ -8,6 +8,9 @@
 # is committed before sync, prune and verify have all passed, and nothing is pushed after a failure.
 # Knobs for tests: PUSH_ATTEMPTS (default 5), PUSH_RETRY_DELAY seconds (default 5, multiplied by the attempt).
 set -euo pipefail
+# The scripts run as `node --import tsx`, one process: a cancelled job's SIGTERM/SIGINT reaches the script
+# itself, which finishes a started apply before it exits 130 (the tsx launcher SIGKILLs a child that does not
+# acknowledge a relayed signal within 30 ms; test/signals.test.mts).
 
 export GIT_AUTHOR_NAME="${GIT_AUTHOR_NAME:-github-actions[bot]}"
 export GIT_AUTHOR_EMAIL="${GIT_AUTHOR_EMAIL:-41898283+github-actions[bot]@users.noreply.github.com}"
@@ -39,7 +42,7 @@ step_sync() {
   local out="$WORK/sync.txt" err="$WORK/sync.stderr" code=0
   local args=(--app "$FLY_APP" --state-dir "${REMOTE_STATE_DIR:-/data}" --memory "$MEMORY_DIR")
   [[ -n "${FLY_MACHINE:-}" ]] && args+=(--machine "$FLY_MACHINE")
-  npx tsx scripts/sync-memory.mts "${args[@]}" >"$out" 2>"$err" || code=$?
+  node --import tsx scripts/sync-memory.mts "${args[@]}" >"$out" 2>"$err" || code=$?
   cat "$err" >&2
   cat "$out"
   summary "### Sync of \`$MEMORY_DIR\` from $FLY_APP${FLY_MACHINE:+ (machine $FLY_MACHINE)}" ""
@@ -59,7 +62,7 @@ step_sync() {
 
 step_prune() {
   local out="$WORK/prune.txt" err="$WORK/prune.stderr" code=0
-  npx tsx scripts/prune.mts --memory "$MEMORY_DIR" --older-than "${PRUNE_OLDER_THAN:-30d}" >"$out" 2>"$err" || code=$?
+  node --import tsx scripts/prune.mts --memory "$MEMORY_DIR" --older-than "${PRUNE_OLDER_THAN:-30d}" >"$out" 2>"$err" || code=$?
   cat "$err" >&2
   cat "$out"
   if ((code != 0)); then
@@ -72,7 +75,7 @@ step_prune() {
 
 step_verify() {
   local out="$WORK/verify.txt" code=0
-  npx tsx scripts/verify.mts "$MEMORY_DIR" >"$out" 2>&1 || code=$?
+  node --import tsx scripts/verify.mts "$MEMORY_DIR" >"$out" 2>&1 || code=$?
   cat "$out"
   if ((code != 0)); then
     summary_block "Verify found problems:" "$out"

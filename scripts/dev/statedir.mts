@@ -1,7 +1,7 @@
 // Builds realistic file-era OpenClaw state dirs (the layout openclaw/files.mts classifies): every file-name kind,
 // percent-encoded topic ids, forks, archives, a transcript caught mid-append, locks and temp files, sidecars,
 // and a second agent. Deterministic: the same options give the same bytes.
-import { mkdirSync, writeFileSync } from "node:fs";
+import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 
 export interface StateDirOptions {
@@ -325,4 +325,29 @@ function makeAgent(
     transient: transient.sort(),
     partial,
   };
+}
+
+/**
+ * Adds a session last used at `at` (epoch ms) to an agent: a two-line transcript and an index key naming it, as
+ * a conversation that went quiet leaves them. For the idle-day tests (prune removes it, sync must not bring it
+ * back while the cloud's entry is unchanged).
+ */
+export function addIdleSession(agent: GeneratedAgent, sessionId: string, key: string, at: number): void {
+  const line = (value: unknown) => `${JSON.stringify(value)}\n`;
+  writeFileSync(
+    join(agent.sessionsDir, `${sessionId}.jsonl`),
+    line({ type: "session", version: 3, id: sessionId, timestamp: new Date(at).toISOString(), cwd: "/w" }) +
+      line({
+        type: "message",
+        id: "a1",
+        parentId: null,
+        timestamp: new Date(at).toISOString(),
+        message: { role: "user", content: [{ type: "text", text: "hi" }], timestamp: at },
+      }),
+  );
+  const indexPath = join(agent.sessionsDir, "sessions.json");
+  const index = JSON.parse(readFileSync(indexPath, "utf8"));
+  index[key] = { sessionId, updatedAt: at, sessionFile: `/data/agents/main/sessions/${sessionId}.jsonl` };
+  writeFileSync(indexPath, JSON.stringify(index, null, 2));
+  agent.backedUp.push(`${sessionId}.jsonl`);
 }

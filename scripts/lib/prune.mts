@@ -11,23 +11,13 @@
 //   recently active sessions are kept whatever their age.
 // * In a git work tree, a session is pruned only when every one of its files is committed unchanged in HEAD, so
 //   every pruned byte is recoverable; others are kept until the next commit.
-// * planPrune() only reads. applyPrune() changes memory/ as one step: files move to a staging folder, the new
-//   sessions.json, provenance and log are written to temporaries and renamed into place; on any failure
-//   everything is put back.
-import { randomUUID } from "node:crypto";
-import {
-  copyFile,
-  mkdir,
-  readFile,
-  readdir,
-  rename,
-  rm,
-  stat,
-  truncate,
-  unlink,
-  writeFile,
-  appendFile,
-} from "node:fs/promises";
+// * planPrune() only reads. applyPrune() changes memory/ as one transaction of the store (store/apply.mts):
+//   the removals and the new sessions.json, provenance and log are applied together, journaled; on any failure
+//   everything is put back, and a kill is completed or rolled back by the next run.
+// * Removed index keys are remembered in the provenance (prunedKeys, with a hash of each entry), so sync does
+//   not bring them back while the cloud's entry is unchanged; a session is logged once.
+import { createHash } from "node:crypto";
+import { readFile, readdir, rm, stat, writeFile } from "node:fs/promises";
 import { join, resolve } from "node:path";
 import { Failure } from "./cli.mts";
 import { readActivity, timeFromName } from "./openclaw/activity.mts";
@@ -42,10 +32,18 @@ import {
   type SessionIndex,
 } from "./openclaw/sessions-index.mts";
 import { gitView, type GitView } from "./store/committed.mts";
-import { acquireLock } from "./store/lock.mts";
+import {
+  applyStaged,
+  createStaging,
+  openForWriting,
+  recoverBeforeReading,
+  type Change,
+} from "./store/apply.mts";
+import { faultPoint } from "./store/fault.mts";
 import {
   PROVENANCE_FILE,
   SESSIONS_DIR,
+  entryHash,
   readProvenance,
   serializeProvenance,
   type Provenance,
@@ -175,15 +173,37 @@ async function mapLimit<T, R>(items: T[], limit: number, fn: (item: T) => Promis
  * memory folder). Returns the plan and any warnings (a failure is thrown as a Failure, memory/ unchanged).
  */
 export async function runPrune(
-  options: PruneOptions & { dryRun: boolean },
-): Promise<{ plan: PrunePlan & { state: ApplyState }; warnings: string[] }> {
-  if (options.dryRun) return { plan: await planPrune(options), warnings: [] };
-  await checkMemoryDir(resolve(options.memoryDir));
-  const { lock } = await acquireLock(resolve(options.memoryDir), "prune");
+  options: PruneOptions & { dryRun: boolean; breakLock?: boolean },
+): Promise<{ plan: PrunePlan & { state: ApplyState }; warnings: string[]; notes: string[] }> {
+  const memoryDir = resolve(options.memoryDir);
+  await checkMemoryDir(memoryDir);
+  if (options.dryRun) {
+    const notes = await recoverBeforeReading(memoryDir, "prune");
+    return { plan: await planPrune(options), warnings: [], notes };
+  }
+  const { lock, notes } = await openForWriting(memoryDir, "prune", {
+    breakLock: options.breakLock,
+    breakCommand: `npx tsx scripts/prune.mts --memory ${options.memoryDir} --break-lock`,
+  });
+  // Ctrl-C or SIGTERM: before the apply nothing changes; during it, the apply is finished first.
+  let signal: NodeJS.Signals | undefined;
+  const onSignal = (received: NodeJS.Signals) => (signal = received);
+  process.on("SIGINT", onSignal);
+  process.on("SIGTERM", onSignal);
   try {
     const plan = await planPrune(options);
-    return { plan, warnings: await applyPrune(plan) };
+    if (signal) throw new Failure(`interrupted by ${signal}; nothing was pruned`, 130);
+    const warnings = await applyPrune(plan);
+    if (signal && plan.prune.length) {
+      throw new Failure(
+        `interrupted by ${signal} while pruning; the prune was finished first (${plan.prune.length} session(s) removed and logged)`,
+        130,
+      );
+    }
+    return { plan, warnings, notes };
   } finally {
+    process.off("SIGINT", onSignal);
+    process.off("SIGTERM", onSignal);
     await lock.release();
   }
 }
@@ -400,122 +420,128 @@ export function publicPlan(plan: PrunePlan & { state?: ApplyState }): PrunePlan 
 }
 
 /**
- * Removes what the plan says, as one step: on any failure memory/ is left as it was and a Failure is thrown.
- * Appends one record per pruned session to `<memory>/pruned.jsonl` and marks pruned files in the provenance.
+ * Removes what the plan says, as one transaction of the store (../store/apply.mts): the new sessions.json,
+ * provenance and log are staged, then the pruned files' removals and the replacements are applied together.
+ * On any failure memory/ is left as it was and a Failure is thrown; a kill is completed or rolled back by the
+ * next run. Appends one record per newly pruned session to `<memory>/pruned.jsonl`, marks pruned files in the
+ * provenance and remembers removed index keys there, so sync does not bring them back unchanged.
  */
 export async function applyPrune(plan: PrunePlan & { state: ApplyState }): Promise<string[]> {
   const warnings: string[] = [];
-  if (plan.prune.length === 0) return warnings;
+  if (plan.prune.length === 0 && plan.indexEntriesRemoved.length === 0) return warnings;
   const { memoryDir, sessionsDir } = plan;
-  const tag = `${process.pid}.${randomUUID()}`;
   const indexPath = join(sessionsDir, INDEX_FILE);
   const provenancePath = join(memoryDir, PROVENANCE_FILE);
   const logPath = join(memoryDir, LOG_FILE);
-  const staging = join(memoryDir, `.prune-staging.${tag}`);
 
-  // 1. Everything new goes to temporaries first.
-  const temps: { tmp: string; target: string; restore: () => Promise<void> }[] = [];
-  const cleanTemps = () => Promise.all(temps.map((t) => rm(t.tmp, { force: true })));
   let provenance: Provenance | undefined;
   try {
     provenance = await readProvenance(memoryDir);
   } catch (error) {
     throw new Failure(`Cannot use ${provenancePath} (${(error as Error).message}), so nothing was pruned.`);
   }
-  const prunedFiles = new Set(plan.prune.flatMap((s) => s.files.map((f) => f.name)));
+  const staging = await createStaging(memoryDir);
   try {
-    const index = plan.state.index;
-    if (index && plan.indexEntriesRemoved.length) {
-      const removed = new Set(plan.indexEntriesRemoved);
-      const store: SessionIndex = {};
-      for (const [key, value] of Object.entries(index.store)) if (!removed.has(key)) store[key] = value;
-      const tmp = join(sessionsDir, `${INDEX_FILE}.${tag}.tmp`);
-      const mode = (await stat(indexPath)).mode & 0o777;
-      temps.push({ tmp, target: indexPath, restore: () => writeFile(indexPath, index.text, { mode }) });
-      await writeFile(tmp, `${serializeIndex(store)}${index.text.endsWith("\n") ? "\n" : ""}`, {
-        mode,
-      });
-    }
-    if (provenance) {
-      const original = await readFile(provenancePath, "utf8");
-      let marked = 0;
-      for (const name of prunedFiles) {
-        const record = provenance.files[name];
-        if (record) {
-          record.prunedAt = plan.now;
-          marked++;
-        }
-      }
-      if (marked) {
-        const tmp = join(memoryDir, `${PROVENANCE_FILE}.${tag}.tmp`);
-        temps.push({ tmp, target: provenancePath, restore: () => writeFile(provenancePath, original) });
-        await writeFile(tmp, serializeProvenance(provenance));
-      }
-    }
-    const tmp = join(memoryDir, `${LOG_FILE}.${tag}.tmp`);
-    let size: number | undefined;
-    try {
-      size = (await stat(logPath)).size;
-    } catch (error) {
-      if ((error as NodeJS.ErrnoException).code !== "ENOENT") throw error;
-    }
-    temps.push({
-      tmp,
-      target: logPath,
-      restore: () => (size === undefined ? unlink(logPath) : truncate(logPath, size)),
-    });
-    if (size !== undefined) await copyFile(logPath, tmp);
-    const lines = plan.prune.map((session) => {
-      const record: PruneLogRecord = {
-        prunedAt: plan.now,
-        ...session,
-        cutoff: plan.cutoff,
-        olderThan: plan.olderThan,
-        ...(plan.commit ? { commit: plan.commit } : {}),
-      };
-      return `${JSON.stringify(record)}\n`;
-    });
-    await appendFile(tmp, lines.join(""));
-  } catch (error) {
-    await cleanTemps();
-    throw new Failure(
-      `Could not prepare the new index, provenance and log (${(error as Error).message}); nothing was pruned.`,
-    );
-  }
+    await faultPoint("staging folder created");
+    const changes: Change[] = [];
+    const prunedFiles = [...new Set(plan.prune.flatMap((s) => s.files.map((f) => f.name)))].sort();
+    for (const name of prunedFiles) changes.push({ target: join(SESSIONS_DIR, name), remove: true });
 
-  // 2. Move the pruned files aside, 3. rename the temporaries into place; undo everything on a failure.
-  const moved: string[] = [];
-  const renamed: typeof temps = [];
-  try {
-    await mkdir(staging);
-    for (const name of prunedFiles) {
-      await rename(join(sessionsDir, name), join(staging, name));
-      moved.push(name);
-    }
-    for (const temp of temps) {
-      await rename(temp.tmp, temp.target);
-      renamed.push(temp);
-    }
-  } catch (error) {
-    for (const temp of renamed.reverse()) await temp.restore().catch(() => {});
-    let stranded = 0;
-    for (const name of moved)
-      await rename(join(staging, name), join(sessionsDir, name)).catch(() => stranded++);
-    await cleanTemps();
-    if (stranded) {
+    let newIndex: { size: number; sha256: string } | undefined;
+    const index = plan.state.index;
+    try {
+      if (index && plan.indexEntriesRemoved.length) {
+        const removed = new Set(plan.indexEntriesRemoved);
+        const store: SessionIndex = {};
+        for (const [key, value] of Object.entries(index.store)) if (!removed.has(key)) store[key] = value;
+        const text = `${serializeIndex(store)}${index.text.endsWith("\n") ? "\n" : ""}`;
+        const staged = join(staging, INDEX_FILE);
+        await writeFile(staged, text, { mode: (await stat(indexPath)).mode & 0o777 });
+        newIndex = { size: Buffer.byteLength(text), sha256: createHash("sha256").update(text).digest("hex") };
+        changes.push({ target: join(SESSIONS_DIR, INDEX_FILE), staged });
+      }
+
+      // The log: the old lines, then one line per session not logged before with the same files.
+      let old = "";
+      try {
+        old = await readFile(logPath, "utf8");
+      } catch (error) {
+        if ((error as NodeJS.ErrnoException).code !== "ENOENT") throw error;
+      }
+      const logged = loggedSessions(old);
+      const lines = plan.prune
+        .filter((session) => !logged.has(logSignature(session)))
+        .map((session) => {
+          const record: PruneLogRecord = {
+            prunedAt: plan.now,
+            ...session,
+            cutoff: plan.cutoff,
+            olderThan: plan.olderThan,
+            ...(plan.commit ? { commit: plan.commit } : {}),
+          };
+          return `${JSON.stringify(record)}\n`;
+        });
+      if (lines.length) {
+        const staged = join(staging, LOG_FILE);
+        await writeFile(staged, `${old}${old && !old.endsWith("\n") ? "\n" : ""}${lines.join("")}`, {
+          mode: 0o644,
+        });
+        changes.push({ target: LOG_FILE, staged });
+      }
+
+      // The provenance last: pruned files marked, the index's record now describes the pruned index, the
+      // removed keys remembered with their entries' hashes.
+      if (provenance) {
+        for (const name of prunedFiles) {
+          const record = provenance.files[name];
+          if (record) record.prunedAt = plan.now;
+        }
+        const indexRecord = provenance.files[INDEX_FILE];
+        if (indexRecord && newIndex) Object.assign(indexRecord, newIndex);
+        if (index && plan.indexEntriesRemoved.length) {
+          provenance.prunedKeys ??= {};
+          for (const key of plan.indexEntriesRemoved) {
+            provenance.prunedKeys[key] = { entrySha256: entryHash(index.store[key]), prunedAt: plan.now };
+          }
+        }
+        const staged = join(staging, PROVENANCE_FILE);
+        await writeFile(staged, serializeProvenance(provenance), { mode: 0o644 });
+        changes.push({ target: PROVENANCE_FILE, staged });
+      }
+    } catch (error) {
       throw new Failure(
-        `Pruning failed (${(error as Error).message}) and ${stranded} files could not be moved back from ${staging}: move them into ${sessionsDir} by hand.`,
+        `Could not prepare the new index, provenance and log (${(error as Error).message}); nothing was pruned.`,
       );
     }
-    await rm(staging, { recursive: true, force: true }).catch(() => {});
-    throw new Failure(`Pruning failed and was undone: ${(error as Error).message}.`);
-  }
-
-  // 4. Done: the staged files go.
-  try {
-    await rm(staging, { recursive: true, force: true });
-  } catch (error) {
-    warnings.push(`could not remove the staging folder ${staging}: ${(error as Error).message}`);
+    await faultPoint("prune staged");
+    await applyStaged(memoryDir, staging, changes, { kind: "prune" });
+  } finally {
+    await rm(staging, { recursive: true, force: true }).catch((error: Error) => {
+      warnings.push(`could not remove the staging folder ${staging}: ${error.message}`);
+    });
   }
   return warnings;
+}
+
+/** What makes two log lines the same pruning: the session and its files (names and sizes). */
+function logSignature(session: Pick<SessionInfo, "sessionId" | "files">): string {
+  return JSON.stringify([session.sessionId, session.files.map((f) => [f.name, f.bytes])]);
+}
+
+function loggedSessions(text: string): Set<string> {
+  const seen = new Set<string>();
+  for (const line of text.split("\n")) {
+    if (!line.trim()) continue;
+    try {
+      const record = JSON.parse(line) as PruneLogRecord;
+      if (typeof record.sessionId === "string" && Array.isArray(record.files)) {
+        seen.add(logSignature(record));
+        // A session logged with its files is the same session when it comes back with only its index keys.
+        seen.add(logSignature({ sessionId: record.sessionId, files: [] }));
+      }
+    } catch {
+      // a damaged line is kept as it is and matches nothing
+    }
+  }
+  return seen;
 }

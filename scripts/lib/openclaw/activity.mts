@@ -22,11 +22,19 @@ export interface Activity {
 
 const MAX_EXAMPLES = 5;
 
-/** Epoch ms from an ISO string or an epoch number (seconds are not used by OpenClaw: numbers are ms). */
-function toEpochMs(value: unknown): number | undefined {
+/** A date and time without a zone (`2026-11-20T09:00:00`, `2026-11-20 09:00:00.123`). */
+const ZONELESS = /^(\d{4}-\d{2}-\d{2})[T ](\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?)$/;
+
+/**
+ * Epoch ms from an ISO string or an epoch number (seconds are not used by OpenClaw: numbers are ms). A time
+ * without a zone is UTC, as OpenClaw writes it, never the machine's local time: a laptop and the CI runner
+ * read the same history the same way.
+ */
+export function toEpochMs(value: unknown): number | undefined {
   if (typeof value === "number") return Number.isFinite(value) && value > 0 ? value : undefined;
   if (typeof value === "string" && value !== "") {
-    const ms = Date.parse(value);
+    const zoneless = ZONELESS.exec(value.trim());
+    const ms = Date.parse(zoneless ? `${zoneless[1]}T${zoneless[2]}Z` : value);
     return Number.isNaN(ms) ? undefined : ms;
   }
   return undefined;

@@ -12,7 +12,7 @@ export interface AgentInfo {
 }
 
 export interface Discovery {
-  state: "ok" | "missing" | "unreadable";
+  state: "ok" | "missing" | "notdir" | "unreadable";
   stateDir: string;
   tools: Record<string, boolean>;
   versions: Partial<Record<VersionSource, string>>;

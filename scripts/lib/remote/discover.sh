@@ -7,7 +7,7 @@
 #   the transcript count
 # Output (stdout, one record per line, tab-separated):
 #   OCSYNC-DISCOVER 1
-#   state <ok|missing|unreadable> <dir>
+#   state <ok|missing|notdir|unreadable> <dir>
 #   version <cli|app|package|installed|config> <text>
 #   tool <name> <yes|no>
 #   agent <id> <sessions:0|1> <sqlite:0|1> <conversations> <bytes> <legacy-import-archive:0|1>
@@ -38,6 +38,11 @@ limited() {
 
 printf 'OCSYNC-DISCOVER 1\n'
 
+if [ -e "$state" ] && [ ! -d "$state" ]; then
+  out state notdir "$state"
+  printf 'end\t0\n'
+  exit 0
+fi
 if [ ! -d "$state" ]; then
   out state missing "$state"
   printf 'end\t0\n'

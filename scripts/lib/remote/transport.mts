@@ -110,6 +110,8 @@ export const REMOTE_NODE_FLAGS = ["--max-semi-space-size=1", "--lite-mode"];
 
 export abstract class Transport {
   abstract readonly kind: TransportKind;
+  /** Told before each automatic retry (a line for the user: the connect phase can take 20 s of retries). */
+  onRetry?: (message: string) => void;
   /** "fly app my-bot, machine 148e…" — for messages and the summary. */
   abstract describe(): string;
   /** The local command that runs `remoteArgv` on the bot's machine. */
@@ -154,6 +156,9 @@ export abstract class Transport {
       const consumerFailed = consumeError !== undefined && (outcome.code === 0 || outcome.stoppedByConsumer);
       const retryConsumer = consumerFailed && options.retryOn?.(consumeError);
       if (((diagnosis.transient && !outcome.sawOutput) || retryConsumer) && attempt < RETRIES) {
+        this.onRetry?.(
+          `${diagnosis.message.replace(/;.*$/, "")}: trying again in ${Math.round((RETRY_DELAY_MS * attempt) / 100) / 10}s (attempt ${attempt + 1} of ${RETRIES})`,
+        );
         await pause(RETRY_DELAY_MS * attempt);
         continue;
       }

@@ -1,6 +1,6 @@
 // What a restore puts into a bot, decided locally from the backup (memory/sessions) and what the bot already has,
 // before anything is sent. Pure functions: every decision carries its reason, so --dry-run can list exactly what
-// a real run does. Rules (issue 14, shared/reference/openclaw-restore.md):
+// a real run does. Rules (issue 14; the OpenClaw facts behind them are in docs/restore.md):
 //   * nothing on the bot is overwritten or removed: a file it has with the same bytes is skipped, one that
 //     continues the backup's copy is skipped, a different one stays and the backup's copy goes beside it under a
 //     new name (a `restore-displaced` index key points at it);

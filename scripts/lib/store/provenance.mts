@@ -2,6 +2,7 @@
 // `<memory>/sessions/`, what sync stored (size, sha256) and what the cloud had (cloudSize, cloudSha256: they
 // differ when an unfinished last line was held back or secrets were redacted). Written only when a sync changed
 // something, so an idle day leaves git with nothing to commit.
+import { createHash } from "node:crypto";
 import { readFile } from "node:fs/promises";
 import { join } from "node:path";
 
@@ -48,11 +49,25 @@ export interface SyncSource {
   tool: string;
 }
 
+/** An index key prune removed from sessions.json: sync leaves it out while the cloud's entry is unchanged. */
+export interface PrunedKey {
+  /** sha256 of the entry as stored (JSON.stringify of its value), when prune removed it. */
+  entrySha256: string;
+  prunedAt: string;
+}
+
 export interface Provenance {
   format: 1;
   lastSync: SyncSource;
   /** Keyed by file name inside `<memory>/sessions/`. */
   files: Record<string, FileRecord>;
+  /** Keyed by sessions.json key. */
+  prunedKeys?: Record<string, PrunedKey>;
+}
+
+/** The hash prune records for an index entry and sync compares with. */
+export function entryHash(value: unknown): string {
+  return createHash("sha256").update(JSON.stringify(value)).digest("hex");
 }
 
 export async function readProvenance(memoryDir: string): Promise<Provenance | undefined> {
@@ -74,5 +89,11 @@ export async function readProvenance(memoryDir: string): Promise<Provenance | un
 export function serializeProvenance(value: Provenance): string {
   const files: Record<string, FileRecord> = {};
   for (const name of Object.keys(value.files).sort()) files[name] = value.files[name];
-  return `${JSON.stringify({ ...value, files }, null, 2)}\n`;
+  const sorted: Provenance = { ...value, files };
+  if (value.prunedKeys && Object.keys(value.prunedKeys).length) {
+    const keys: Record<string, PrunedKey> = {};
+    for (const key of Object.keys(value.prunedKeys).sort()) keys[key] = value.prunedKeys[key];
+    sorted.prunedKeys = keys;
+  } else delete sorted.prunedKeys;
+  return `${JSON.stringify(sorted, null, 2)}\n`;
 }

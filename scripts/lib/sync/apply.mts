@@ -12,5 +12,5 @@ export async function apply(memoryDir: string, stagingDir: string, plan: ApplyPl
   const provenancePath = join(stagingDir, PROVENANCE_FILE);
   await writeFile(provenancePath, serializeProvenance(plan.write.provenance), { mode: 0o644 });
   const steps = plan.write.steps(provenancePath);
-  await uninterrupted(() => applyStaged(memoryDir, stagingDir, steps));
+  await uninterrupted(() => applyStaged(memoryDir, stagingDir, steps, { kind: "sync" }));
 }

@@ -11,6 +11,7 @@ import type { StreamResult, StreamedFile } from "../remote/stream.mts";
 import { loadSecretScanner, type SecretScanner } from "../secrets.mts";
 import { countLines, sha256File, trimUnfinishedLine } from "../store/content.mts";
 import type { Provenance } from "../store/provenance.mts";
+import { leaveOutPrunedKeys } from "../store/pruned-keys.mts";
 import type { Exclusion } from "../store/syncignore.mts";
 import { redactFile } from "./redact.mts";
 import type { FileChange } from "./types.mts";
@@ -92,6 +93,8 @@ export interface Plan {
   unknownFiles: string[];
   renamed: { name: string; remoteName: string; reason: string }[];
   warnings: string[];
+  /** Keys prune had removed whose entries changed in the cloud: they are back. */
+  revivedKeys: string[];
 }
 
 /** Checks the staged files against the backup; refuses an empty cloud over a non-empty backup. */
@@ -144,6 +147,7 @@ export async function planChanges(
     unknownFiles: [],
     renamed: [],
     warnings: [],
+    revivedKeys: [],
   };
   for (const file of result.files) {
     const info = classify(file.remoteName ?? file.name);
@@ -206,6 +210,12 @@ export async function planChanges(
           plan.redactions.kinds[kind] = (plan.redactions.kinds[kind] ?? 0) + count;
         }
       }
+    }
+    // Keys prune removed stay out while their entries are unchanged (store/pruned-keys.mts).
+    if (info.kind === "index" && file.path) {
+      const out = await leaveOutPrunedKeys(file.path, provenance?.prunedKeys);
+      if (out.sha256 !== undefined) [size, sha256] = [out.size!, out.sha256];
+      plan.revivedKeys.push(...out.revived);
     }
     plan.cloud.set(file.name, { file, size, sha256, heldBackBytes, redactions });
     const record = provenance?.files[file.name];

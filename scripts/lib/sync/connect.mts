@@ -1,26 +1,11 @@
-// Stage 1, connect: check the local arguments, then reach the bot's machine with the transport asked for.
-import { stat } from "node:fs/promises";
-import { join, resolve } from "node:path";
-import { Failure } from "../cli.mts";
-import { connectTransport, type TransportSource } from "../remote/connect.mts";
-import { checkRemoteArg, type Transport } from "../remote/transport.mts";
-import { SESSIONS_DIR } from "../store/provenance.mts";
+// Stage 1, connect: reach the bot's machine with the transport asked for (remote/connect.mts chooses it).
+import { connectTransport, type Connection } from "../remote/connect.mts";
 import type { SyncOptions } from "./types.mts";
 
-export interface Connected {
-  transport: Transport;
-  source: TransportSource;
-  /** The memory folder (absolute) and its sessions folder. */
-  memoryDir: string;
-  sessionsDir: string;
-}
-
-export async function connect(options: SyncOptions): Promise<Connected> {
-  const memoryDir = resolve(options.memory);
-  const memoryStat = await stat(memoryDir).catch(() => undefined);
-  if (memoryStat && !memoryStat.isDirectory())
-    throw new Failure(`--memory ${options.memory} is not a folder`, 2);
-  if (options.agent !== undefined) checkRemoteArg(options.agent, "--agent");
-  const { transport, source } = await connectTransport(options, (message) => options.reporter.info(message));
-  return { transport, source, memoryDir, sessionsDir: join(memoryDir, SESSIONS_DIR) };
+export async function connect(options: SyncOptions): Promise<Connection> {
+  const info = (message: string) => options.reporter.info(message);
+  const connection = await connectTransport(options, info);
+  // The connect phase can take 20 s of retries: each one is a line for the user.
+  connection.transport.onRetry = info;
+  return connection;
 }

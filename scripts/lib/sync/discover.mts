@@ -38,6 +38,11 @@ export async function discover(
       `the state dir ${options.stateDir} does not exist on ${transport.describe()}; pass --state-dir (env REMOTE_STATE_DIR)`,
     );
   }
+  if (discovery.state === "notdir") {
+    throw new Failure(
+      `the state dir ${options.stateDir} on ${transport.describe()} is a file, not a folder; pass the folder that holds openclaw.json and agents/ with --state-dir (env REMOTE_STATE_DIR)`,
+    );
+  }
   if (discovery.state === "unreadable") {
     throw new Failure(
       `the state dir ${options.stateDir} on ${transport.describe()} cannot be read by the ssh user`,

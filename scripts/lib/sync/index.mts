@@ -1,7 +1,8 @@
-// The pull, as its outline: connect → discover → choose the era → open memory/ → plan the transfer → transfer
-// into staging → reconcile (the era's) → check, trim and redact → plan the apply (with the provenance record) →
-// apply. Each stage is a module of this folder with a typed input and output. Nothing is written into the
-// memory folder before every check has passed; any failure leaves it exactly as it was.
+// The pull, as its outline: open memory/ (the lock; an interrupted run is completed or rolled back) → connect →
+// discover → choose the era → stage (git check, staging folder) → plan the transfer → transfer into staging →
+// reconcile (the era's) → check, trim and redact → plan the apply (with the provenance record) → apply. Each
+// stage is a module of this folder with a typed input and output. Nothing is written into the memory folder
+// before every check has passed; any failure leaves it exactly as it was.
 import { connect } from "./connect.mts";
 import { discover } from "./discover.mts";
 import { chooseEra } from "./choose-era.mts";
@@ -15,30 +16,34 @@ import { record } from "./record.mts";
 import { planApply } from "./plan-apply.mts";
 import { apply } from "./apply.mts";
 import { interruptible } from "./interrupt.mts";
+import { faultPoint } from "../store/fault.mts";
 import type { SyncOptions, SyncSummary } from "./types.mts";
 
 export { formatSummary } from "./report.mts";
 export { TOOL, type FileChange, type SyncOptions, type SyncSummary } from "./types.mts";
 
 export function sync(options: SyncOptions): Promise<SyncSummary> {
-  return interruptible(async () => {
+  return interruptible(options.memory, async () => {
     const started = Date.now();
     const { reporter } = options;
-    const { transport, source, memoryDir, sessionsDir } = await connect(options);
-    const discovered = await discover(transport, options);
-    const { agent, era, source: syncSource } = chooseEra(discovered, source, options);
-    const memory = await openMemory(memoryDir, options);
+    const memory = await openMemory(options);
+    const { memoryDir, sessionsDir } = memory;
     try {
-      const fetch = fetcher(transport, era.program, memory.stagingDir, options);
+      const { transport, source } = await connect(options);
+      const discovered = await discover(transport, options);
+      const { agent, era, source: syncSource } = chooseEra(discovered, source, options);
+      const stagingDir = await memory.stage();
+      const fetch = fetcher(transport, era.program, stagingDir, options);
       const where = { stateDir: syncSource.stateDir, agentId: agent.id };
       const transferPlan = await planTransfer(era, where, memoryDir, fetch, options);
       const transferred = await transfer(transferPlan, era, fetch, {
         ...options,
-        stagingDir: memory.stagingDir,
+        stagingDir,
         agentId: agent.id,
         sessionsDir,
       });
       reporter.clearProgress();
+      await faultPoint("transfer done");
       const reconciled = await era.reconcile(transferred.result, {
         agentId: agent.id,
         sessionsDir,
@@ -67,7 +72,7 @@ export function sync(options: SyncOptions): Promise<SyncSummary> {
         incremental: transferred.incremental,
         dryRun: options.dryRun,
       });
-      await apply(memoryDir, memory.stagingDir, applyPlan);
+      await apply(memoryDir, stagingDir, applyPlan);
       applyPlan.summary.durationMs = Date.now() - started;
       return applyPlan.summary;
     } finally {

@@ -16,12 +16,16 @@ export function checkInterrupted(): void {
     throw new Failure(`interrupted by ${interruption.signal}; nothing was changed`, 130);
 }
 
-/** Runs `work` with SIGINT and SIGTERM turned into a clean stop; an interrupted run fails with exit 130. */
-export async function interruptible<T>(work: () => Promise<T>): Promise<T> {
+/**
+ * Runs `work` with SIGINT and SIGTERM turned into a clean stop; an interrupted run fails with exit 130. A signal
+ * that arrived during the apply waited for it: `where` then holds the whole new state, and the run still fails.
+ */
+export async function interruptible<T>(where: string, work: () => Promise<T>): Promise<T> {
   process.on("SIGINT", onSignal);
   process.on("SIGTERM", onSignal);
+  let result: T;
   try {
-    return await work();
+    result = await work();
   } catch (error) {
     checkInterrupted();
     throw error;
@@ -29,6 +33,13 @@ export async function interruptible<T>(work: () => Promise<T>): Promise<T> {
     process.off("SIGINT", onSignal);
     process.off("SIGTERM", onSignal);
   }
+  if (interruption.signal) {
+    throw new Failure(
+      `interrupted by ${interruption.signal} while writing ${where}; the writing was finished first, so it holds this sync's complete result`,
+      130,
+    );
+  }
+  return result;
 }
 
 /** Runs the apply with signals held: they take effect after it. */

@@ -1,12 +1,12 @@
 // Stage 5, plan the transfer: what the backup already holds (provenance) and what .syncignore keeps out. With a
-// .syncignore the index travels first, so that excluded sessions are never transferred: their transcripts become
-// `-name` filters for the remote program; what a remote `case` pattern cannot express is applied after transfer.
+// .syncignore the index travels first and the bot lists its files, so that excluded sessions are never transferred:
+// each excluded file becomes an exact-name `-name` filter for the remote program.
 import { readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { Failure, type Reporter } from "../cli.mts";
 import { REMOTE_EXCLUDE, remoteFilterArgs } from "../openclaw/files.mts";
 import type { EraStrategy } from "../openclaw/era.mts";
-import { INDEX_FILE, parseIndex, transcriptOf, type SessionIndex } from "../openclaw/sessions-index.mts";
+import { INDEX_FILE, parseIndex, type SessionIndex } from "../openclaw/sessions-index.mts";
 import { PROVENANCE_FILE, readProvenance, type Provenance } from "../store/provenance.mts";
 import { SYNCIGNORE_FILE, applySyncIgnore, loadSyncIgnore, type Exclusion } from "../store/syncignore.mts";
 import type { Fetch } from "./fetch.mts";
@@ -50,17 +50,18 @@ export async function planTransfer(
     const indexFile = first.files.find((f) => f.name === INDEX_FILE);
     const index = indexFile?.path ? botIndex(await readFile(indexFile.path, "utf8")) : {};
     exclusion = applySyncIgnore(rules, index);
-    for (const key of exclusion.keys) {
-      const transcript = transcriptOf(index[key] ?? {});
-      if (transcript && exclusion.excludesFile(transcript) && isPlainName(transcript)) {
-        excludeArgs.push(`-${globEscape(transcript)}`, `-${globEscape(transcript)}.*`);
-      }
-    }
-    // Plain name globs mean the same to the remote's `case` as to gitignore; the rest is applied here.
-    if (!rules.patterns.some((p) => /^!|\/|\*\*/.test(p))) {
-      excludeArgs.push(
-        ...rules.patterns.filter((p) => isPlainName(p.replace(/[*?]/g, "x"))).map((p) => `-${p}`),
-      );
+    // Decided here, before any content travels: the bot lists names, sizes and hashes, the matcher verify uses
+    // (gitignore semantics: `!`, `/`, `**`, classes, any case) picks the excluded files, and each one goes back
+    // to the bot as an exact-name exclusion, so the transfer never reads it.
+    options.reporter.progress("listing the bot's sessions for .syncignore…");
+    const listing = await fetch(
+      "manifest",
+      era.args(where.stateDir, where.agentId, remoteFilterArgs()),
+      "listing for .syncignore",
+    );
+    for (const file of listing.files) {
+      if (file.name === INDEX_FILE || !exclusion.excludesFile(file.name)) continue;
+      excludeArgs.push(`-${globEscape(file.name)}`);
     }
   }
   return {
@@ -79,11 +80,7 @@ function botIndex(text: string): SessionIndex {
   }
 }
 
-/** A name that can travel to the remote as a `case` pattern argument. */
-export function isPlainName(name: string): boolean {
-  return /^[A-Za-z0-9._%@+=:,~!()-]+$/.test(name) && !name.startsWith("-");
-}
-
+/** A file name as an exact `case` pattern for the bot (the argument is shell-quoted on the way). */
 function globEscape(name: string): string {
   return name.replace(/[*?[\]\\]/g, "\\$&");
 }

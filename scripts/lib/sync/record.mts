@@ -6,17 +6,21 @@ import type { Plan } from "./check.mts";
 export interface Recorded {
   /** The provenance's `files` after this run. */
   records: Record<string, FileRecord>;
+  /** Keys prune removed that stay out (those whose entries changed in the cloud are back). */
+  prunedKeys: Provenance["prunedKeys"];
   /** Whether the provenance file must be written (something changed, or its records did). */
   changed: boolean;
 }
 
 export function record(plan: Plan, provenance: Provenance | undefined, at: string): Recorded {
   const records = buildRecords(plan, provenance, at);
+  const prunedKeys = { ...provenance?.prunedKeys };
+  for (const key of plan.revivedKeys) delete prunedKeys[key];
   const changed =
     plan.changes.some((c) => c.change === "new" || c.change === "updated") ||
     !provenance ||
-    recordsDiffer(provenance, records);
-  return { records, changed };
+    recordsDiffer(provenance, records, prunedKeys);
+  return { records, prunedKeys, changed };
 }
 
 export function buildRecords(
@@ -56,8 +60,12 @@ export function buildRecords(
   return records;
 }
 
-export function recordsDiffer(provenance: Provenance, records: Record<string, FileRecord>): boolean {
+export function recordsDiffer(
+  provenance: Provenance,
+  records: Record<string, FileRecord>,
+  prunedKeys: Provenance["prunedKeys"],
+): boolean {
   const a = serializeProvenance({ ...provenance, files: provenance.files });
-  const b = serializeProvenance({ ...provenance, files: records });
+  const b = serializeProvenance({ ...provenance, files: records, prunedKeys });
   return a !== b;
 }

@@ -15,6 +15,8 @@ export interface SyncOptions extends TransportOptions {
   timeoutSeconds: number;
   /** Replace detected secrets by [REDACTED:<kind>] markers before anything reaches memory/ (default on). */
   redact?: boolean;
+  /** Remove the memory folder's lock first (the run that held it is gone). */
+  breakLock?: boolean;
   reporter: Reporter;
 }
 

@@ -218,6 +218,10 @@ export async function headBlobs(cwd: string, paths: string[]): Promise<Map<strin
 async function gitOutput(cwd: string, args: string[]): Promise<string> {
   const result = await runProcess(["git", ...args], { cwd });
   if (result.spawnError) throw new UsageError(`--staged needs git: ${result.spawnError.message}`);
+  if (result.code !== 0 && /not a git repository/i.test(result.stderr))
+    throw new UsageError(
+      `--staged checks git's index, but ${cwd} is not inside a git repository; run verify without --staged to check the files themselves`,
+    );
   if (result.code !== 0)
     throw new UsageError(`git ${args[0]} failed: ${result.stderr.trim() || `exit ${result.code}`}`);
   return result.stdout;
