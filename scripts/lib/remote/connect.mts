@@ -1,5 +1,6 @@
 // The one place a transport is chosen: `--app` (Fly), `--ssh` or `--local` become a connected Transport plus
 // what the provenance records about where the history came from.
+import { UsageError } from "../cli.mts";
 import type { SyncSource } from "../store/provenance.mts";
 import { connectFly } from "./fly.mts";
 import { LocalTransport } from "./local.mts";
@@ -46,4 +47,59 @@ export async function connectTransport(
     case "local":
       return { transport: new LocalTransport(), source: { transport: "local" } };
   }
+}
+
+/** The flags that say where the bot is, shared by every command that reaches it (sync-memory, restore). */
+export const TRANSPORT_FLAGS = {
+  app: { type: "string" },
+  machine: { type: "string" },
+  ssh: { type: "string" },
+  "ssh-option": { type: "string", multiple: true },
+  local: { type: "boolean" },
+  "state-dir": { type: "string" },
+  timeout: { type: "string" },
+} as const;
+
+export interface TransportFlags {
+  app?: string;
+  machine?: string;
+  ssh?: string;
+  "ssh-option"?: string[];
+  local?: boolean;
+  "state-dir"?: string;
+  timeout?: string;
+}
+
+/**
+ * The transport options those flags (and FLY_APP, FLY_MACHINE, REMOTE_STATE_DIR, SYNC_TIMEOUT) ask for, plus the
+ * idle timeout in seconds; a contradiction or a bad value is a UsageError.
+ */
+export function transportOptionsFrom(flags: TransportFlags): TransportOptions & { timeoutSeconds: number } {
+  const app = flags.app ?? (flags.ssh || flags.local ? undefined : process.env.FLY_APP || undefined);
+  const chosen = [
+    app !== undefined && "--app",
+    flags.ssh !== undefined && "--ssh",
+    flags.local && "--local",
+  ].filter(Boolean);
+  if (chosen.length > 1)
+    throw new UsageError(`${chosen.join(" and ")} cannot be combined: pick one way to reach the bot`);
+  if (chosen.length === 0)
+    throw new UsageError("say where the bot is: --app NAME (or FLY_APP), --ssh HOST or --local");
+  if (flags["ssh-option"] && flags.ssh === undefined)
+    throw new UsageError("--ssh-option only applies to --ssh");
+  if (flags.machine && app === undefined) throw new UsageError("--machine only applies to a Fly app (--app)");
+  const timeout = Number(flags.timeout ?? process.env.SYNC_TIMEOUT ?? 120);
+  if (!Number.isFinite(timeout) || timeout <= 0)
+    throw new UsageError(`--timeout ${flags.timeout} is not a positive number of seconds`);
+  const stateDir = flags["state-dir"] ?? process.env.REMOTE_STATE_DIR ?? "/data";
+  if (!stateDir) throw new UsageError("--state-dir is empty");
+  return {
+    transport: app !== undefined ? "fly" : flags.ssh !== undefined ? "ssh" : "local",
+    app,
+    machine: flags.machine ?? (app !== undefined ? process.env.FLY_MACHINE || undefined : undefined),
+    ssh: flags.ssh,
+    sshOptions: flags["ssh-option"] ?? [],
+    stateDir,
+    timeoutSeconds: timeout,
+  };
 }
