@@ -3,7 +3,7 @@
 // next run must find memory/ complete old or complete new, with nothing left in or beside it and a provenance
 // file that describes the files. A recovery killed half-way is recovered by the run after it.
 // Run: npx tsx test/run.mts apply
-import { after, describe, test } from "node:test";
+import { describe, test } from "node:test";
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
 import {
@@ -11,20 +11,18 @@ import {
   cpSync,
   existsSync,
   mkdirSync,
-  mkdtempSync,
   readdirSync,
   readFileSync,
   rmSync,
   writeFileSync,
 } from "node:fs";
-import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { makeStateDir } from "../scripts/dev/statedir.mts";
 import { runScript, syncLocal, type RunResult } from "./helpers/run.mts";
 import { sha256, snapshot } from "./helpers/tree.mts";
+import { tempDir } from "./helpers/tmp.mts";
 
-const tmp = mkdtempSync(join(tmpdir(), "ocsync-apply-"));
-after(() => rmSync(tmp, { recursive: true, force: true }));
+const tmp = tempDir("apply");
 
 const FAST = { OCSYNC_RETRY_DELAY_MS: "50" };
 const kill = (n: number) => ({ ...FAST, OPENCLAW_SYNC_FAULT: `kill-after:${n}` });

@@ -6,7 +6,7 @@
 // Every case ends with exit 130 and memory/ complete (the apply is finished first), or, where a launcher
 // SIGKILLs its child, with a state the next run completes or rolls back: never a half-applied folder.
 // Run: npx tsx test/run.mts signals
-import { after, before, describe, test } from "node:test";
+import { before, describe, test } from "node:test";
 import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
 import {
@@ -14,21 +14,19 @@ import {
   cpSync,
   existsSync,
   mkdirSync,
-  mkdtempSync,
   readFileSync,
   readdirSync,
   rmSync,
   writeFileSync,
 } from "node:fs";
-import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import { makeStateDir, type GeneratedStateDir } from "../scripts/dev/statedir.mts";
 import { ROOT, runScript, syncLocal } from "./helpers/run.mts";
 import { sha256, snapshot } from "./helpers/tree.mts";
+import { tempDir } from "./helpers/tmp.mts";
 
-const tmp = mkdtempSync(join(tmpdir(), "ocsync-signals-"));
-after(() => rmSync(tmp, { recursive: true, force: true }));
+const tmp = tempDir("signals");
 
 const SCRIPT = join("scripts", "sync-memory.mts");
 const LAUNCHERS: Record<string, string[]> = {
