@@ -217,8 +217,11 @@ export async function verify(paths: string[], options: VerifyOptions = {}): Prom
   const scanning: Scanning = inlineScanning;
   try {
     const roots = paths.length ? paths : ["memory"];
-    const files = await source.list(roots);
-    const head = options.staged && options.changed ? await headBlobs(cwd, roots) : undefined;
+    // The index and HEAD's tree are listed at the same time (two git commands, no file contents read).
+    const [files, head] = await Promise.all([
+      source.list(roots),
+      options.staged && options.changed ? headBlobs(cwd, roots) : undefined,
+    ]);
     const contexts = new Map<string, MemoryContext>();
     let index = 0;
     for (const file of files) {
