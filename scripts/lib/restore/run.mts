@@ -38,7 +38,7 @@ import {
   type Transport,
 } from "../remote/transport.mts";
 import { sha256File } from "../store/content.mts";
-import { readProvenance, SESSIONS_DIR, type Provenance } from "../store/provenance.mts";
+import { botName, readProvenance, SESSIONS_DIR, type Provenance } from "../store/provenance.mts";
 import {
   WORKSPACE_DIR,
   isWorkspaceFile,
@@ -231,7 +231,7 @@ async function readBackup(
   let escaped = 0;
   for (const local of names) {
     const record = provenance?.files[local];
-    const name = record?.remoteName ?? local;
+    const name = botName(provenance, local);
     const rawName = record?.remoteNameHex ? Buffer.from(record.remoteNameHex, "hex") : undefined;
     const info = classify(name);
     if (!BACKED_UP.has(info.kind)) continue;
