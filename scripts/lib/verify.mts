@@ -280,7 +280,7 @@ async function checkFile(
     problem(
       "error",
       "syncignored",
-      `excluded by ${context.dir ? `${context.dir}/` : ""}${SYNCIGNORE_FILE} but present: remove it (git rm --cached) or change the ignore file`,
+      `excluded by ${context.dir ? `${context.dir}/` : ""}${SYNCIGNORE_FILE} but present: run sync-memory.mts --apply-syncignore (it removes the session) or change the ignore file`,
     );
   }
   if (inSessions && (kind === "lock" || kind === "temp" || kind === "sidecar" || kind === "repair-backup")) {
@@ -298,7 +298,7 @@ async function checkFile(
     problem(
       "error",
       "secret-in-name",
-      `the file's path holds a secret (${secret}): leave the session out with a ${SYNCIGNORE_FILE} line and remove the file (git rm --cached), or rename it`,
+      `the file's path holds a secret (${secret}): leave the session out with a ${SYNCIGNORE_FILE} line and run sync-memory.mts --apply-syncignore`,
     );
   }
 
@@ -445,7 +445,7 @@ async function checkIndex(
       problem(
         "error",
         "syncignored",
-        `entry "${key}" is excluded by ${SYNCIGNORE_FILE} but still in the index`,
+        `entry "${key}" is excluded by ${SYNCIGNORE_FILE} but still in the index: run sync-memory.mts --apply-syncignore`,
       );
     const transcript = transcriptOf(value);
     if (!transcript) continue;
