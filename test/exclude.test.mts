@@ -176,6 +176,13 @@ describe("--apply-syncignore", () => {
         `${JSON.stringify({ sessionId: "other", keys: ["agent:main:other"], files: [{ name: "other.jsonl", bytes: 1 }] })}\n`,
     );
     writeFileSync(join(memory, ".syncignore"), `${main.key.toUpperCase()}\n`);
+    const found = await runScript("verify.mts", [memory]);
+    assert.equal(found.code, 1);
+    assert.match(
+      found.stdout,
+      new RegExp(`${bak.replace(/\./g, "\\.")}: error: entry "${main.key}" is excluded`),
+    );
+    assert.match(found.stdout, /--apply-syncignore/, "verify says what to run");
     const before = snapshot(memory);
     const dry = await runScript("sync-memory.mts", [
       "--apply-syncignore",
