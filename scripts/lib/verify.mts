@@ -26,7 +26,8 @@ import {
   parseAllowList,
   type SecretHit,
 } from "./secrets.mts";
-import { PROVENANCE_FILE, SESSIONS_DIR, type Provenance } from "./store/provenance.mts";
+import { PROVENANCE_FILE, SESSIONS_DIR, botName, type Provenance } from "./store/provenance.mts";
+import { NO_ZSTD, decompressChunks, isZstdFrame } from "./zstd.mts";
 import {
   SYNCIGNORE_FILE,
   applySyncIgnore,
@@ -225,8 +226,11 @@ export async function verify(paths: string[], options: VerifyOptions = {}): Prom
   const scanning: Scanning = inlineScanning;
   try {
     const roots = paths.length ? paths : ["memory"];
-    const files = await source.list(roots);
-    const head = options.staged && options.changed ? await headBlobs(cwd, roots) : undefined;
+    // The index and HEAD's tree are listed at the same time (two git commands, no file contents read).
+    const [files, head] = await Promise.all([
+      source.list(roots),
+      options.staged && options.changed ? headBlobs(cwd, roots) : undefined,
+    ]);
     const contexts = new Map<string, MemoryContext>();
     let index = 0;
     for (const file of files) {
@@ -278,14 +282,16 @@ async function checkFile(
   const name = basename(file.path);
   const inSessions = basename(dirname(file.path)) === SESSIONS_DIR;
   // A file stored under an escaped name (store/names.mts) is what its name on the bot says it is.
-  const kind = classify((inSessions && context.provenance?.files[name]?.remoteName) || name).kind;
+  const remote = inSessions ? botName(context.provenance, name) : name;
+  const info = classify(remote);
+  const kind = info.kind;
   const problems: Problem[] = [];
   const hidden = { errors: 0, warnings: 0 };
   const result: FileResult = { problems, hidden };
   const problem = (severity: Severity, code: string, message: string) =>
     problems.push(fileProblem(file.path, severity, code, message));
 
-  if (inSessions && context.exclusion?.excludesFile(name)) {
+  if (inSessions && context.exclusion?.excludesFile(remote)) {
     problem(
       "error",
       "syncignored",
@@ -322,7 +328,60 @@ async function checkFile(
   const scanOnly = !isJsonl && !isJson && name !== ALLOW_FILE;
 
   let digest: string | undefined;
-  if (isJsonl) {
+  if (info.compressed === "zstd") {
+    // A zstd-compressed archive (OpenClaw 2026.7.2+): its lines are checked through the frame; the provenance
+    // hash is over the stored bytes.
+    let hash = createHash("sha256");
+    let head: Buffer | undefined;
+    async function* stored(): AsyncGenerator<Buffer> {
+      for await (const chunk of source.open(file)) {
+        head ??= Buffer.from(chunk.subarray(0, 4));
+        hash.update(chunk);
+        yield Buffer.from(chunk);
+      }
+    }
+    const decoded = decompressChunks(stored());
+    if (!decoded) {
+      for await (const _ of stored());
+      if (!head || !isZstdFrame(head)) problem("error", "bad-zstd", "named .zst but not a zstd frame");
+      else
+        problem(
+          "warning",
+          "compressed-unchecked",
+          `zstd-compressed and ${NO_ZSTD}: its lines and secrets were not checked`,
+        );
+    } else {
+      const scan = scanning.begin(context.scanner, false, maxPerFile);
+      const validator = new JsonlValidator({
+        transcript: true,
+        maxProblems: maxPerFile,
+        onWindow: scan.window,
+      });
+      try {
+        for await (const chunk of decoded) {
+          await scan.push(chunk as Buffer);
+          validator.push(chunk as Buffer);
+          scan.settle();
+        }
+        const summary = validator.end();
+        const scanned = await scan.end();
+        for (const p of summary.problems)
+          problems.push({
+            path: file.path,
+            line: p.line,
+            severity: p.severity,
+            code: p.code,
+            message: p.message,
+          });
+        for (const hit of scanned.hits) problems.push(secretProblem(file.path, hit.kind, hit.line));
+      } catch (error) {
+        hash = createHash("sha256");
+        for await (const _ of stored());
+        problem("error", "bad-zstd", `cannot decompress: ${(error as Error).message}`);
+      }
+    }
+    digest = checkProvenance ? hash.digest("hex") : undefined;
+  } else if (isJsonl) {
     // The validator decodes each chunk's complete lines once (in windows); the secret scan reuses that text.
     const scan = scanning.begin(context.scanner, checkProvenance, maxPerFile);
     const validator = new JsonlValidator({
@@ -442,11 +501,12 @@ async function checkIndex(
     return problems;
   }
   const dir = dirname(file.path);
-  const present = new Set(await source.names(dir));
+  // By the names on the bot, which the index uses (a file may be stored under an escaped name).
+  const present = new Set((await source.names(dir)).map((name) => botName(context.provenance, name)));
   const pruned = new Set(
     Object.entries(context.provenance?.files ?? {})
       .filter(([, record]) => record.prunedAt)
-      .map(([name]) => name),
+      .map(([name]) => botName(context.provenance, name)),
   );
   const named = new Set<string>();
   for (const [key, entry] of Object.entries(index as Record<string, unknown>)) {

@@ -65,6 +65,24 @@ export interface Provenance {
   prunedKeys?: Record<string, PrunedKey>;
 }
 
+/**
+ * The file's name on the bot, for a file stored under `<memory>/sessions/<local>`: the `remoteName` the provenance
+ * recorded when the local name is escaped (store/names.mts), else the local name itself. Everything that reads
+ * meaning from a name (classify(): kind, session id, archive time) must read this one, never the escaped name.
+ */
+export function botName(provenance: Provenance | undefined, local: string): string {
+  const remote = provenance?.files[local]?.remoteName;
+  return typeof remote === "string" && remote !== "" ? remote : local;
+}
+
+/** Bot name → local name, for the files stored under an escaped name. */
+export function localByBotName(provenance: Provenance | undefined): Map<string, string> {
+  const map = new Map<string, string>();
+  for (const [local, record] of Object.entries(provenance?.files ?? {}))
+    if (typeof record.remoteName === "string" && record.remoteName !== "") map.set(record.remoteName, local);
+  return map;
+}
+
 /** The hash prune records for an index entry and sync compares with. */
 export function entryHash(value: unknown): string {
   return createHash("sha256").update(JSON.stringify(value)).digest("hex");

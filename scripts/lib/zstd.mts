@@ -1,0 +1,48 @@
+// zstd-compressed archives (`<transcript>.deleted|reset|bak.<ts>[.<32 hex>].zst`, written by OpenClaw 2026.7.2 and
+// later, docs/naming.md): reading their lines needs Node's zstd (zlib.createZstdDecompress, Node 22.15 / 23.8 and
+// later). On an older Node they are still recognised and kept byte for byte; whoever reads lines says so.
+import { createReadStream } from "node:fs";
+import { Readable, pipeline } from "node:stream";
+import * as zlib from "node:zlib";
+
+/** The first four bytes of every zstd frame (RFC 8878), and of a skippable frame's low nibble range. */
+const MAGIC = Buffer.from([0x28, 0xb5, 0x2f, 0xfd]);
+
+type Decompressor = () => NodeJS.ReadWriteStream;
+const createDecompress = (zlib as unknown as { createZstdDecompress?: Decompressor }).createZstdDecompress;
+
+/** Whether this Node can decompress zstd. */
+export const HAS_ZSTD = typeof createDecompress === "function";
+
+/** What to tell a user whose Node cannot. */
+export const NO_ZSTD = `Node ${process.version} cannot decompress zstd (Node 22.15 or later can)`;
+
+/** Whether `head` (the first bytes of a file) starts a zstd frame. */
+export function isZstdFrame(head: Uint8Array): boolean {
+  return head.length >= 4 && MAGIC.equals(Buffer.from(head.subarray(0, 4)));
+}
+
+/**
+ * The decompressed bytes of a zstd stream of chunks; undefined when this Node has no zstd. A read error or a
+ * damaged frame makes the iteration throw.
+ */
+export function decompressChunks(chunks: AsyncIterable<Uint8Array>): Readable | undefined {
+  if (!createDecompress) return undefined;
+  return pipeline(Readable.from(chunks), createDecompress(), () => {}) as unknown as Readable;
+}
+
+/** A file's content as a stream: decompressed when `compressed`; undefined when this Node cannot. */
+export function openContent(path: string, compressed: boolean): Readable | undefined {
+  if (!compressed) return createReadStream(path);
+  if (!createDecompress) return undefined;
+  return pipeline(createReadStream(path), createDecompress(), () => {}) as unknown as Readable;
+}
+
+/** A compressed file's whole content, decompressed (for small files: local-state copies). */
+export async function decompressFile(path: string): Promise<Buffer> {
+  const content = openContent(path, true);
+  if (!content) throw new Error(`cannot decompress ${path}: ${NO_ZSTD}`);
+  const chunks: Buffer[] = [];
+  for await (const chunk of content) chunks.push(chunk as Buffer);
+  return Buffer.concat(chunks);
+}
