@@ -3,6 +3,7 @@
 // restored main session against a small OpenAI-compatible model server on 127.0.0.1 (a custom provider with
 // `baseUrl` in openclaw.json), and the server must receive the restored earlier messages in its request.
 // Run: npx tsx test/run.mts continuity
+// test tier: full — the real OpenClaw 2026.7.1 and 2026.9.6 and Node 24 from .tools
 import { after, describe, test } from "node:test";
 import assert from "node:assert/strict";
 import {

@@ -375,10 +375,6 @@ class Parser {
     const out = createWriteStream(path, { flags: "wx", mode: 0o600 });
     out.on("error", (error) => (this.writeError ??= error));
     this.writers.push(out);
-    // Tests force an I/O error here (OCSYNC_TEST_FAULT=staging-write:EIO): a disk cannot be made to fail on cue.
-    const fault = /^staging-write:(E[A-Z]+)$/.exec(process.env.OCSYNC_TEST_FAULT ?? "");
-    if (fault)
-      out.destroy(Object.assign(new Error(`${fault[1]} (injected by the test)`), { code: fault[1] }));
     return out;
   }
 
