@@ -49,7 +49,7 @@ Behaviour:
   --apply-syncignore  do not reach the bot: apply DIR/.syncignore to what DIR already holds (remove the
                       excluded sessions' files, drop their keys from sessions.json and its .bak copies,
                       and forget them in the provenance and prune's log); with --dry-run, only list them.
-                      Every sync does this too; git history keeps earlier commits
+                      Earlier commits still hold them
   --json              print one JSON summary object on stdout
   --quiet             no progress or discovery lines on stderr
   -h, --help          show this help
