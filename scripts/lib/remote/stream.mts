@@ -3,7 +3,9 @@
 //
 //   gzip?( "OCSYNC 2 <mode>\n"
 //          ("I <key> <value>\n")*
-//          ("F <size> <sha256> <hexname>\n" <size bytes> "\n")*     (manifest mode: no bytes)
+//          ("F <size> <sha256> <hexname>\n" <size bytes> "\n")*     (manifest mode: no bytes, and after a
+//                                                                transcript "U <bytes>\n" when it ends in an
+//                                                                unfinished line that long)
 //          "E <status> <count>\n" )
 //
 // <hexname> is the file name's bytes in lowercase hex, so any name the bot's filesystem allows (up to 255 bytes,
@@ -42,6 +44,9 @@ export interface StreamedFile {
   stored?: { size: number; sha256: string };
   /** Where the bytes were written (stream mode only). */
   path?: string;
+  /** Manifest mode: the file ends in an unfinished last line this long (no final "\n"), which a real run holds
+   * back. */
+  unfinishedBytes?: number;
 }
 
 export interface StreamResult {
@@ -191,7 +196,9 @@ async function decode(input: Readable, countWire: (n: number) => void): Promise<
       output.once("drain", () => input.resume());
     }
   });
-  input.on("end", () => output.end());
+  // A stream that arrived in one piece may have ended while the first bytes were awaited.
+  if (input.readableEnded) output.end();
+  else input.on("end", () => output.end());
   input.on("error", (error) => output.destroy(error));
   input.resume();
   return output;
@@ -211,6 +218,8 @@ class Parser {
   pending: Buffer = Buffer.alloc(0);
   received = 0;
   currentName?: string;
+  /** Manifest mode: the file of the F record just read, which a U record may follow. */
+  private justListed?: StreamedFile;
   private current?: {
     file: StreamedFile;
     remaining: number;
@@ -273,6 +282,9 @@ class Parser {
       return;
     }
     const type = line[0];
+    // A U record belongs to the F record right before it.
+    const justListed = this.justListed;
+    this.justListed = undefined;
     if (type === "I") {
       const match = /^I (\S+) ?(.*)$/.exec(line);
       if (!match) throw new StreamError(`malformed info record in the stream`);
@@ -286,7 +298,10 @@ class Parser {
       const name = this.checkName(hex);
       const file: StreamedFile = { ...nameText(Buffer.from(hex, "hex")), size: Number(sizeText), sha256 };
       this.files.push(file);
-      if (this.mode === "manifest") return;
+      if (this.mode === "manifest") {
+        this.justListed = file;
+        return;
+      }
       const staging = this.options.stagingDir;
       if (!staging) throw new StreamError("no staging folder for a data stream");
       file.path = join(staging, String(this.files.length));
@@ -347,6 +362,14 @@ class Parser {
       this.currentName = name;
       if (size === offset) await this.closeFile();
       else this.state = "data";
+      return;
+    }
+    if (type === "U" && this.mode === "manifest") {
+      const match = /^U (\d+)$/.exec(line);
+      const file = justListed;
+      if (!match || !file || Number(match[1]) > file.size)
+        throw new StreamError("malformed unfinished-line record in the stream");
+      file.unfinishedBytes = Number(match[1]);
       return;
     }
     if (type === "E") {
