@@ -55,8 +55,11 @@ A SQLite-era bot (OpenClaw 2026.7.2 and later) must have its gateway stopped: re
 OpenClaw's own importer ('openclaw doctor --fix' run on the bot as the gateway's user) and checks that every
 restored line is in the database.
 
+Ctrl-C stops a restore before anything is applied (the bot is left as it was, the staging folder on the bot
+removed); once the files are being applied on the bot the run finishes that step first.
+
 Exit status: 0 ok, 1 failed (one sentence on stderr says why; the bot is unchanged, except after a failed
-OpenClaw import, which the sentence describes), 2 usage error.
+OpenClaw import, which the sentence describes), 2 usage error, 130 interrupted.
 `;
 
 interface Flags {

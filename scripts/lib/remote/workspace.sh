@@ -8,7 +8,8 @@
 #                        of the gateway's user (the owner of the state dir)
 #   manifest WORKSPACE   sizes and hashes of the memory files (and of copies a restore put beside them,
 #                        `<name>.restore-displaced-<hash>`), no data
-#   stream   WORKSPACE   the memory files with their data
+#   stream   WORKSPACE [=HEXPATH]...   the memory files with their data (only the named ones, when named:
+#                        the paths' bytes in hex; a named path that is not a memory file is ignored)
 # facts output (tab-separated records): OCSYNC-WORKSPACE 1, `config ok|missing|unreadable`,
 #   `agent-workspace PATH`, `defaults-workspace PATH`, `default-agent ID`, `home PATH`, `end 0`.
 # manifest/stream output: the OCSYNC 2 records of pull.sh (F <size> <sha256> <hexname>, then the bytes in stream
@@ -83,11 +84,35 @@ fi
 
 case $mode in manifest | stream) ;; *) fail "unknown mode $mode" ;; esac
 ws=${1:?workspace}
+shift
 command -v sha256sum >/dev/null 2>&1 || fail "sha256sum is not installed on the bot's machine"
 command -v od >/dev/null 2>&1 || fail "od is not installed on the bot's machine"
 
 hexname() {
   printf '%s' "$1" | od -An -v -tx1 | tr -d ' \n'
+}
+
+# unhex HEX: the bytes HEX spells, into $f (a trailing newline survives: the x is cut after)
+unhex() {
+  h=$1
+  esc=
+  while [ -n "$h" ]; do
+    t=${h#??}
+    esc="$esc\\0$(printf '%03o' "0x${h%"$t"}")"
+    h=$t
+  done
+  f=$(printf "%b"x "$esc")
+  f=${f%x}
+}
+
+# memory_file PATH: one of the agent's memory files (the top files, memory/<name>.md)
+memory_file() {
+  case $1 in
+    AGENTS.md | IDENTITY.md | MEMORY.md | SOUL.md | TOOLS.md | USER.md) return 0 ;;
+    memory/.* | memory/*/*) return 1 ;;
+    memory/?*.md) return 0 ;;
+  esac
+  return 1
 }
 
 # entry PATH: "file" for a regular file with one link, the only kind that is read; else why not
@@ -128,7 +153,16 @@ send() {
 
 emit() {
   printf 'OCSYNC 2 %s\n' "$mode"
-  if [ -d "$ws" ]; then
+  if [ -d "$ws" ] && [ "$#" -gt 0 ]; then
+    printf 'I workspace present\n'
+    for arg do
+      case $arg in =*) ;; *) continue ;; esac
+      unhex "${arg#=}"
+      memory_file "$f" || continue
+      [ -e "$ws/$f" ] || [ -L "$ws/$f" ] || continue
+      send "$f" || break
+    done
+  elif [ -d "$ws" ]; then
     printf 'I workspace present\n'
     for name in AGENTS.md IDENTITY.md MEMORY.md SOUL.md TOOLS.md USER.md; do
       [ -e "$ws/$name" ] || [ -L "$ws/$name" ] || continue
@@ -158,7 +192,7 @@ emit() {
 }
 
 if [ "$mode" = stream ] && have gzip; then
-  emit | gzip -c -1
+  emit "$@" | gzip -c -1
 else
-  emit
+  emit "$@"
 fi

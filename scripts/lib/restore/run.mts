@@ -34,6 +34,8 @@ import {
   SshTransport,
   checkRemoteArg,
   parseSshTarget,
+  resumeRemoteCalls,
+  stopRemoteCalls,
   type RemoteProgram,
   type Transport,
 } from "../remote/transport.mts";
@@ -490,7 +492,53 @@ function gatewayStopAdvice(options: RestoreOptions, transport: Transport, pid?: 
   return `${running} Stop it ('openclaw gateway stop', or 'systemctl --user stop openclaw-gateway', or stop its container), run restore again, then start it ('openclaw gateway start')`;
 }
 
+// Ctrl-C or a cancelled job: before the apply, stop the remote calls, remove the staging folder on the bot and
+// leave it as it was; during the apply or OpenClaw's import (a step the bot finishes on its own, or undoes when
+// the connection drops before its commit point), wait for its answer so the user learns what the bot now holds.
+const interruption = {
+  signal: undefined as NodeJS.Signals | undefined,
+  phase: "read" as "read" | "send" | "apply",
+};
+const applying = () => interruption.phase === "apply";
+function onSignal(signal: NodeJS.Signals): void {
+  interruption.signal ??= signal;
+  if (!applying()) stopRemoteCalls();
+}
+function checkInterrupted(where: string): void {
+  if (interruption.signal)
+    throw new Failure(`interrupted by ${interruption.signal} ${where}; nothing was changed on the bot`, 130);
+}
+
 export async function restore(options: RestoreOptions): Promise<RestoreSummary> {
+  interruption.signal = undefined;
+  interruption.phase = "read";
+  process.on("SIGINT", onSignal);
+  process.on("SIGTERM", onSignal);
+  let summary: RestoreSummary;
+  try {
+    summary = await restoreOnce(options);
+  } catch (error) {
+    if (error instanceof Failure && error.code === 130) throw error;
+    if (!applying()) checkInterrupted("before anything was applied");
+    else if (interruption.signal)
+      throw new Failure(
+        `interrupted by ${interruption.signal}; the step running on the bot was finished first and then failed: ${error instanceof Error ? error.message : String(error)}`,
+        130,
+      );
+    throw error;
+  } finally {
+    process.off("SIGINT", onSignal);
+    process.off("SIGTERM", onSignal);
+  }
+  if (interruption.signal)
+    throw new Failure(
+      `interrupted by ${interruption.signal} while the bot applied the restore; that step was finished first, so the bot holds this restore's complete result${summary.verified ? " (checked)" : ""}; run restore again to see it (it changes nothing)`,
+      130,
+    );
+  return summary;
+}
+
+async function restoreOnce(options: RestoreOptions): Promise<RestoreSummary> {
   const started = Date.now();
   const { reporter } = options;
   const stateDir = checkRemoteArg(options.stateDir, "--state-dir");
@@ -702,6 +750,8 @@ export async function restore(options: RestoreOptions): Promise<RestoreSummary> 
         options.timeoutSeconds,
       ).catch(() => reporter.warn(`could not remove ${staging} on the bot; the next restore removes it`));
     reporter.progress(`sending ${formatBytes(bundle.size)}…`);
+    checkInterrupted("before the transfer");
+    interruption.phase = "send";
     try {
       await transport.receive({
         file: bundle.path,
@@ -711,6 +761,11 @@ export async function restore(options: RestoreOptions): Promise<RestoreSummary> 
         idleTimeoutMs: options.timeoutSeconds * 1000,
       });
     } catch (error) {
+      if (interruption.signal) {
+        resumeRemoteCalls();
+        await cleanup();
+        checkInterrupted("during the transfer (the staging folder on the bot was removed)");
+      }
       await cleanup();
       if (error instanceof Failure)
         throw new Failure(
@@ -719,6 +774,13 @@ export async function restore(options: RestoreOptions): Promise<RestoreSummary> 
       throw error;
     }
     reporter.clearProgress();
+    if (interruption.signal) {
+      resumeRemoteCalls();
+      await cleanup();
+      checkInterrupted("after the transfer (the staging folder on the bot was removed)");
+    }
+    // From here the bot applies: a signal waits for its answer.
+    interruption.phase = "apply";
     if (options.maintenance === "warn" && era === "files" && sessionsWork && probe.maintenance !== "warn")
       await text(
         transport,
