@@ -123,6 +123,14 @@ function utf8Length(bytes: Buffer, at: number): number {
   }
 }
 
+/** A path inside a folder with at most one sub-folder (`memory/x.md`, the workspace's memory files). */
+export function isSafePath(name: Buffer): boolean {
+  const slash = name.indexOf(0x2f);
+  return slash < 0
+    ? isSafeName(name)
+    : isSafeName(name.subarray(0, slash)) && isSafeName(name.subarray(slash + 1));
+}
+
 /** A hex name field → its bytes, or undefined when it is not hex. */
 function hexName(field: string): Buffer | undefined {
   return /^(?:[0-9a-f]{2})+$/.test(field) ? Buffer.from(field, "hex") : undefined;
@@ -135,6 +143,8 @@ export interface ReadStreamOptions {
   onProgress?: (received: number, currentFile?: string) => void;
   /** fetch mode: where the first bytes of a file sent as an append (`P`) are, by name. */
   prefixes?: Map<string, string>;
+  /** Names may be paths with one sub-folder (workspace.sh: `memory/2026-11-30.md`). */
+  paths?: boolean;
 }
 
 /** Parses a remote stream; resolves when the end record has been seen and the input is exhausted. */
@@ -315,7 +325,7 @@ class Parser {
     if (type === "S") {
       const match = /^S (\S+) (symlink|hardlink|other)$/.exec(line);
       const bytes = match ? hexName(match[1]) : undefined;
-      if (!match || !bytes || !isSafeName(bytes))
+      if (!match || !bytes || !this.safe(bytes))
         throw new StreamError("malformed skipped record in the stream");
       this.skipped.push({ name: nameText(bytes).name, why: match[2] as "symlink" | "hardlink" | "other" });
       return;
@@ -382,12 +392,16 @@ class Parser {
     throw new StreamError("the stream holds an unknown record (something else wrote to stdout)");
   }
 
+  private safe(bytes: Buffer): boolean {
+    return this.options.paths ? isSafePath(bytes) : isSafeName(bytes);
+  }
+
   /** Checks a hex name field: the name's bytes are a legal file name and arrive once. Returns it as text. */
   private checkName(hex: string): string {
     const bytes = hexName(hex);
     if (!bytes) throw new StreamError("the stream holds a file record whose name is not hex");
     const { name } = nameText(bytes);
-    if (!isSafeName(bytes)) throw new StreamError(`the stream names an unsafe file ${JSON.stringify(name)}`);
+    if (!this.safe(bytes)) throw new StreamError(`the stream names an unsafe file ${JSON.stringify(name)}`);
     if (this.names.has(hex)) throw new StreamError(`the stream sends ${name} twice`);
     this.names.add(hex);
     return name;

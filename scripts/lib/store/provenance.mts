@@ -56,11 +56,21 @@ export interface PrunedKey {
   prunedAt: string;
 }
 
+/** The agent's memory files under `<memory>/workspace/` (MEMORY.md, memory/*.md, …) and where they came from. */
+export interface WorkspaceRecord {
+  /** The workspace folder on the bot. */
+  path: string;
+  /** Keyed by path inside the workspace (`MEMORY.md`, `memory/2026-11-30.md`). */
+  files: Record<string, FileRecord>;
+}
+
 export interface Provenance {
   format: 1;
   lastSync: SyncSource;
   /** Keyed by file name inside `<memory>/sessions/`. */
   files: Record<string, FileRecord>;
+  /** The agent's workspace files (absent in a backup taken before sync kept them). */
+  workspace?: WorkspaceRecord;
   /** Keyed by sessions.json key. */
   prunedKeys?: Record<string, PrunedKey>;
 }
