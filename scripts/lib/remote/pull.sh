@@ -108,9 +108,10 @@ bytes() {
   fi
 }
 
-# unfinished FILE SIZE: a U record when FILE does not end in "\n" (tail reads from the end, not the whole file)
+# unfinished FILE SIZE: a U record when FILE does not end in "\n". One process for a complete file (tail seeks to
+# the end; the command substitution drops a final "\n", so it is empty exactly then).
 unfinished() {
-  [ "$(tail -c 1 "$1" | od -An -tx1 | tr -d ' \n')" = 0a ] && return 0
+  [ -n "$(tail -c 1 "$1")" ] || return 0
   u=$(tail -n 1 "$1" | wc -c) || return 0
   u=$((u + 0))
   [ "$u" -gt 0 ] && [ "$u" -le "$2" ] && printf 'U %s\n' "$u"
