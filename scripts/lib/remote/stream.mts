@@ -40,6 +40,8 @@ export interface StreamedFile {
   appendedFrom?: number;
   /** Not sent: the listing showed the cloud's copy is the one the backup already holds. */
   unchanged?: boolean;
+  /** The bot's name for these bytes, when the backup keeps them under `name` (see FileRecord.exportedAs). */
+  exportedAs?: string;
   /** What is stored when it differs from what was received (an index filtered by .syncignore). */
   stored?: { size: number; sha256: string };
   /** Where the bytes were written (stream mode only). */
