@@ -1,8 +1,8 @@
 // scripts/restore.mts end to end without OpenClaw installed (the quick tier's restore test): a backup taken by the
 // real sync is restored with --local into a fresh file-era state dir whose openclaw.json names its version, as a
 // recreated 2026.7.1 bot's does. The dry run lists exactly what the real run then does and writes nothing; every
-// backed-up file arrives byte for byte; a second run changes nothing. test/restore.test.mts does the same and more
-// against the real OpenClaw 2026.7.1 and 2026.9.6 (full tier).
+// backed-up file arrives byte for byte (a secret sync redacted stays redacted); a second run changes nothing.
+// test/restore.test.mts does the same and more against the real OpenClaw 2026.7.1 and 2026.9.6 (full tier).
 // Run: npx tsx test/run.mts restore-local
 import { after, test } from "node:test";
 import assert from "node:assert/strict";
@@ -23,11 +23,19 @@ function summaryOf(result: RunResult): RestoreSummary {
 }
 
 test("a lost volume: the backup goes back into a fresh file-era state dir, a second run changes nothing", async () => {
-  const cloud = makeStateDir(join(root, "cloud"), { secondAgent: false });
+  // The bot was once sent a GitHub token: sync redacts it, so the backup and what comes back never hold it.
+  const token = ["ghp", "a1B2c3D4e5F6g7H8i9J0k1L2m3N4o5P6q7R8"].join("_");
+  const cloud = makeStateDir(join(root, "cloud"), { secondAgent: false, plantedText: `my token ${token}` });
   const memory = join(root, "memory");
   const synced = await syncLocal(cloud.root, memory, ["--quiet"]);
   assert.equal(synced.code, 0, synced.stderr);
   const backup = join(memory, "sessions");
+  const texts = readdirSync(backup).map((name) => readFileSync(join(backup, name), "utf8"));
+  assert.ok(
+    texts.some((text) => text.includes("[REDACTED:GITHUB_TOKEN]")),
+    "sync redacted the token",
+  );
+  assert.ok(!texts.some((text) => text.includes(token)), "the token is in no backed-up file");
 
   // The recreated bot: an empty volume with its config, which names the OpenClaw version that wrote it.
   const state = join(root, "state");
@@ -66,6 +74,8 @@ test("a lost volume: the backup goes back into a fresh file-era state dir, a sec
     JSON.parse(readFileSync(join(state, "openclaw.json"), "utf8")).session.maintenance.mode,
     "warn",
   );
+  for (const name of readdirSync(sessions))
+    assert.ok(!readFileSync(join(sessions, name), "utf8").includes(token), `${name} holds the token`);
 
   const before = snapshot(state);
   const again = summaryOf(await restore([]));

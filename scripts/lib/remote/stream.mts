@@ -3,7 +3,9 @@
 //
 //   gzip?( "OCSYNC 2 <mode>\n"
 //          ("I <key> <value>\n")*
-//          ("F <size> <sha256> <hexname>\n" <size bytes> "\n")*     (manifest mode: no bytes)
+//          ("F <size> <sha256> <hexname>\n" <size bytes> "\n")*     (manifest mode: no bytes, and after a
+//                                                                transcript "U <bytes>\n" when it ends in an
+//                                                                unfinished line that long)
 //          "E <status> <count>\n" )
 //
 // <hexname> is the file name's bytes in lowercase hex, so any name the bot's filesystem allows (up to 255 bytes,
@@ -38,10 +40,15 @@ export interface StreamedFile {
   appendedFrom?: number;
   /** Not sent: the listing showed the cloud's copy is the one the backup already holds. */
   unchanged?: boolean;
+  /** The bot's name for these bytes, when the backup keeps them under `name` (see FileRecord.exportedAs). */
+  exportedAs?: string;
   /** What is stored when it differs from what was received (an index filtered by .syncignore). */
   stored?: { size: number; sha256: string };
   /** Where the bytes were written (stream mode only). */
   path?: string;
+  /** Manifest mode: the file ends in an unfinished last line this long (no final "\n"), which a real run holds
+   * back. */
+  unfinishedBytes?: number;
 }
 
 export interface StreamResult {
@@ -118,6 +125,14 @@ function utf8Length(bytes: Buffer, at: number): number {
   }
 }
 
+/** A path inside a folder with at most one sub-folder (`memory/x.md`, the workspace's memory files). */
+export function isSafePath(name: Buffer): boolean {
+  const slash = name.indexOf(0x2f);
+  return slash < 0
+    ? isSafeName(name)
+    : isSafeName(name.subarray(0, slash)) && isSafeName(name.subarray(slash + 1));
+}
+
 /** A hex name field → its bytes, or undefined when it is not hex. */
 function hexName(field: string): Buffer | undefined {
   return /^(?:[0-9a-f]{2})+$/.test(field) ? Buffer.from(field, "hex") : undefined;
@@ -130,6 +145,8 @@ export interface ReadStreamOptions {
   onProgress?: (received: number, currentFile?: string) => void;
   /** fetch mode: where the first bytes of a file sent as an append (`P`) are, by name. */
   prefixes?: Map<string, string>;
+  /** Names may be paths with one sub-folder (workspace.sh: `memory/2026-11-30.md`). */
+  paths?: boolean;
 }
 
 /** Parses a remote stream; resolves when the end record has been seen and the input is exhausted. */
@@ -191,7 +208,9 @@ async function decode(input: Readable, countWire: (n: number) => void): Promise<
       output.once("drain", () => input.resume());
     }
   });
-  input.on("end", () => output.end());
+  // A stream that arrived in one piece may have ended while the first bytes were awaited.
+  if (input.readableEnded) output.end();
+  else input.on("end", () => output.end());
   input.on("error", (error) => output.destroy(error));
   input.resume();
   return output;
@@ -211,6 +230,8 @@ class Parser {
   pending: Buffer = Buffer.alloc(0);
   received = 0;
   currentName?: string;
+  /** Manifest mode: the file of the F record just read, which a U record may follow. */
+  private justListed?: StreamedFile;
   private current?: {
     file: StreamedFile;
     remaining: number;
@@ -273,6 +294,9 @@ class Parser {
       return;
     }
     const type = line[0];
+    // A U record belongs to the F record right before it.
+    const justListed = this.justListed;
+    this.justListed = undefined;
     if (type === "I") {
       const match = /^I (\S+) ?(.*)$/.exec(line);
       if (!match) throw new StreamError(`malformed info record in the stream`);
@@ -286,7 +310,10 @@ class Parser {
       const name = this.checkName(hex);
       const file: StreamedFile = { ...nameText(Buffer.from(hex, "hex")), size: Number(sizeText), sha256 };
       this.files.push(file);
-      if (this.mode === "manifest") return;
+      if (this.mode === "manifest") {
+        this.justListed = file;
+        return;
+      }
       const staging = this.options.stagingDir;
       if (!staging) throw new StreamError("no staging folder for a data stream");
       file.path = join(staging, String(this.files.length));
@@ -300,7 +327,7 @@ class Parser {
     if (type === "S") {
       const match = /^S (\S+) (symlink|hardlink|other)$/.exec(line);
       const bytes = match ? hexName(match[1]) : undefined;
-      if (!match || !bytes || !isSafeName(bytes))
+      if (!match || !bytes || !this.safe(bytes))
         throw new StreamError("malformed skipped record in the stream");
       this.skipped.push({ name: nameText(bytes).name, why: match[2] as "symlink" | "hardlink" | "other" });
       return;
@@ -349,6 +376,14 @@ class Parser {
       else this.state = "data";
       return;
     }
+    if (type === "U" && this.mode === "manifest") {
+      const match = /^U (\d+)$/.exec(line);
+      const file = justListed;
+      if (!match || !file || Number(match[1]) > file.size)
+        throw new StreamError("malformed unfinished-line record in the stream");
+      file.unfinishedBytes = Number(match[1]);
+      return;
+    }
     if (type === "E") {
       const match = /^E (\d+) (\d+)$/.exec(line);
       if (!match) throw new StreamError("malformed end record in the stream");
@@ -359,12 +394,16 @@ class Parser {
     throw new StreamError("the stream holds an unknown record (something else wrote to stdout)");
   }
 
+  private safe(bytes: Buffer): boolean {
+    return this.options.paths ? isSafePath(bytes) : isSafeName(bytes);
+  }
+
   /** Checks a hex name field: the name's bytes are a legal file name and arrive once. Returns it as text. */
   private checkName(hex: string): string {
     const bytes = hexName(hex);
     if (!bytes) throw new StreamError("the stream holds a file record whose name is not hex");
     const { name } = nameText(bytes);
-    if (!isSafeName(bytes)) throw new StreamError(`the stream names an unsafe file ${JSON.stringify(name)}`);
+    if (!this.safe(bytes)) throw new StreamError(`the stream names an unsafe file ${JSON.stringify(name)}`);
     if (this.names.has(hex)) throw new StreamError(`the stream sends ${name} twice`);
     this.names.add(hex);
     return name;
