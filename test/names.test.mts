@@ -122,6 +122,37 @@ describe("discovery counts conversations only", () => {
   });
 });
 
+describe("the OpenClaw version without a CLI on PATH", () => {
+  test("is read from the package npm installed next to the bot's node when the config was hand-written", async () => {
+    const dir = join(tmp, "version");
+    const state = makeStateDir(join(dir, "state"));
+    // A hand-written config: no meta.lastTouchedVersion.
+    writeFileSync(join(state.root, "openclaw.json"), `{ gateway: { mode: "local" } }\n`);
+    // The bot's node in a global prefix with `npm i -g openclaw` beside it, and no `openclaw` on PATH.
+    const prefix = join(dir, "prefix");
+    mkdirSync(join(prefix, "bin"), { recursive: true });
+    mkdirSync(join(prefix, "lib", "node_modules", "openclaw"), { recursive: true });
+    execFileSync("ln", ["-s", process.execPath, join(prefix, "bin", "node")]);
+    writeFileSync(
+      join(prefix, "lib", "node_modules", "openclaw", "package.json"),
+      `{\n  "name": "openclaw",\n  "version": "2026.6.11",\n  "type": "module"\n}\n`,
+    );
+    const path = [join(prefix, "bin"), ...(process.env.PATH ?? "").split(":")]
+      .filter((p) => p && !existsSync(join(p, "openclaw")))
+      .join(":");
+    const result = await syncLocal(state.root, join(dir, "memory"), ["--dry-run", "--json"], {
+      env: { PATH: path },
+    });
+    assert.equal(result.code, 0, result.stderr);
+    const summary = JSON.parse(result.stdout) as {
+      source: { openclawVersion?: string; versionSource?: string };
+    };
+    assert.equal(summary.source.openclawVersion, "2026.6.11");
+    assert.match(summary.source.versionSource ?? "", /install/);
+    assert.match(result.stderr, /OpenClaw 2026\.6\.11 \(from /);
+  });
+});
+
 describe("a write that fails is one sentence; no lock, no staging folder left", () => {
   test("disk full (a 256 KiB tmpfs holds the memory folder)", async (t) => {
     const mount = join(tmp, "full");
@@ -277,11 +308,9 @@ describe("forced write errors: one sentence, exit 1, no lock or staging left, me
   // the matching files fail with EIO in the kernel, as a failing disk's would. Nothing in sync knows.
   test("an I/O error on a staging write", async (t) => {
     const state = makeStateDir(join(tmp, "eio", "state"));
-    const faulty = await mountFaulty(
-      join(tmp, "eio", "disk"),
-      join(tmp, "eio", "mnt"),
-      ".memory.staging-*/*/*",
-    );
+    const faulty = await mountFaulty(join(tmp, "eio", "disk"), join(tmp, "eio", "mnt"), {
+      fail: { glob: ".memory.staging-*/*/*" },
+    });
     if (typeof faulty === "string") return cannotMount(t, faulty);
     t.after(() => faulty.unmount());
     const memory = join(faulty.path, "memory");
@@ -309,7 +338,9 @@ describe("forced write errors: one sentence, exit 1, no lock or staging left, me
     assert.ok(JSON.parse(ok.stdout).redactions.total >= 1);
     assert.ok(!readFileSync(join(memory, "sessions", long), "utf8").includes(SAMPLES.GITHUB_TOKEN));
     // The same into a folder whose `.redacting` temporaries fail with a real EIO (test/helpers/faultfs.py).
-    const faulty = await mountFaulty(join(tmp, "redact", "disk"), join(tmp, "redact", "mnt"), "*.redacting");
+    const faulty = await mountFaulty(join(tmp, "redact", "disk"), join(tmp, "redact", "mnt"), {
+      fail: { glob: "*.redacting" },
+    });
     if (typeof faulty === "string") return cannotMount(t, faulty);
     t.after(() => faulty.unmount());
     const result = await syncLocal(state.root, join(faulty.path, "memory"));
