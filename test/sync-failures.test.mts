@@ -4,46 +4,16 @@
 // Run: npx tsx test/run.mts sync-failures
 // test tier: full — thirteen failing syncs over the fake flyctl, several with their retries
 import { describe, test } from "node:test";
-import assert from "node:assert/strict";
-import { mkdirSync, readdirSync, writeFileSync } from "node:fs";
+import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { makeStateDir } from "../scripts/dev/statedir.mts";
-import { runScript, type RunResult } from "./helpers/run.mts";
 import { fakeFly } from "./helpers/fly.mts";
 import { snapshot } from "./helpers/tree.mts";
 import { tempDir } from "./helpers/tmp.mts";
+import { assertCleanFailure, sync, workspaces } from "./helpers/sync-case.mts";
 
 const tmp = tempDir("sync-failures");
 
-let counter = 0;
-function workspace(options: Parameters<typeof makeStateDir>[1] = {}) {
-  const dir = join(tmp, `w${++counter}`);
-  mkdirSync(dir, { recursive: true });
-  const state = makeStateDir(join(dir, "state"), options);
-  return { dir, state, memory: join(dir, "memory"), sessions: join(dir, "memory", "sessions") };
-}
-
-function sync(args: string[], env: Record<string, string> = {}): Promise<RunResult> {
-  return runScript("sync-memory.mts", args, { env: { OCSYNC_RETRY_DELAY_MS: "50", ...env } });
-}
-
-/** One sentence on stderr, exit 1, and nothing changed: the contract of every failure. */
-function assertCleanFailure(
-  result: RunResult,
-  pattern: RegExp,
-  memoryBefore: Record<string, string>,
-  memory: string,
-) {
-  assert.equal(result.code, 1, `exit code (stderr: ${result.stderr})`);
-  assert.match(result.stderr, pattern);
-  const errors = result.stderr.split("\n").filter((line) => line.includes("error:"));
-  assert.equal(errors.length, 1, `exactly one error sentence: ${result.stderr}`);
-  assert.deepEqual(snapshot(memory), memoryBefore, "memory/ is unchanged");
-  const parent = join(memory, "..");
-  const leftovers = readdirSync(parent).filter((name) => /\.staging-|\.sync\.lock$/.test(name));
-  assert.deepEqual(leftovers, [], "no staging folder or lock left behind");
-  assert.doesNotMatch(result.stderr + result.stdout, /fm2_faketoken/, "the token is never printed");
-}
+const workspace = workspaces(tmp);
 
 describe("sync --app (fake flyctl), every failure", () => {
   function flyWorkspace(options: Parameters<typeof fakeFly>[2] = {}) {

@@ -14,46 +14,19 @@ import {
 } from "node:fs";
 import { join } from "node:path";
 import { makeStateDir } from "../scripts/dev/statedir.mts";
-import { runScript, startScript, syncLocal, type RunResult } from "./helpers/run.mts";
+import { startScript, syncLocal, type RunResult } from "./helpers/run.mts";
 import { fakeFly, machine } from "./helpers/fly.mts";
 import { assertExactCopy, sha256, snapshot } from "./helpers/tree.mts";
 import { tempDir } from "./helpers/tmp.mts";
+import { assertCleanFailure, sync, workspaces } from "./helpers/sync-case.mts";
 
 const tmp = tempDir("sync");
 
-let counter = 0;
-function workspace(options: Parameters<typeof makeStateDir>[1] = {}) {
-  const dir = join(tmp, `w${++counter}`);
-  mkdirSync(dir, { recursive: true });
-  const state = makeStateDir(join(dir, "state"), options);
-  return { dir, state, memory: join(dir, "memory"), sessions: join(dir, "memory", "sessions") };
-}
+const workspace = workspaces(tmp);
 
 /** sync --local with fast retries. */
 function syncLocalFast(stateDir: string, memory: string, extra: string[] = []): Promise<RunResult> {
   return syncLocal(stateDir, memory, extra, { env: { OCSYNC_RETRY_DELAY_MS: "50" } });
-}
-
-function sync(args: string[], env: Record<string, string> = {}): Promise<RunResult> {
-  return runScript("sync-memory.mts", args, { env: { OCSYNC_RETRY_DELAY_MS: "50", ...env } });
-}
-
-/** One sentence on stderr, exit 1, and nothing changed: the contract of every failure. */
-function assertCleanFailure(
-  result: RunResult,
-  pattern: RegExp,
-  memoryBefore: Record<string, string>,
-  memory: string,
-) {
-  assert.equal(result.code, 1, `exit code (stderr: ${result.stderr})`);
-  assert.match(result.stderr, pattern);
-  const errors = result.stderr.split("\n").filter((line) => line.includes("error:"));
-  assert.equal(errors.length, 1, `exactly one error sentence: ${result.stderr}`);
-  assert.deepEqual(snapshot(memory), memoryBefore, "memory/ is unchanged");
-  const parent = join(memory, "..");
-  const leftovers = readdirSync(parent).filter((name) => /\.staging-|\.sync\.lock$/.test(name));
-  assert.deepEqual(leftovers, [], "no staging folder or lock left behind");
-  assert.doesNotMatch(result.stderr + result.stdout, /fm2_faketoken/, "the token is never printed");
 }
 
 describe("sync --local", () => {

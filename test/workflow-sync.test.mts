@@ -10,7 +10,7 @@ import assert from "node:assert/strict";
 import { appendFileSync, existsSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { loadWorkflow, matrixOf, runJob, Unsupported } from "./helpers/actions.mts";
-import { commits, git, makeRepository, step, tmp, useHarness, WORKFLOW } from "./helpers/workflow.mts";
+import { assertFirstRun, git, makeRepository, step, tmp, useHarness, WORKFLOW } from "./helpers/workflow.mts";
 
 describe("sync-memory.yml", () => {
   const workflow = loadWorkflow(WORKFLOW);
@@ -79,41 +79,7 @@ describe("sync-memory.yml", () => {
     });
 
     test("the first run pushes one commit with the history and the sync summary", async () => {
-      const result = await h.run(origin);
-      h.assertOk(result);
-      const log = commits(origin);
-      const today = new Date().toISOString().slice(0, 10);
-      assert.deepEqual(log, [`sync: memory ${today}`, "initial"]);
-      const body = git(origin, "log", "-1", "--format=%b", "main");
-      assert.match(body, /Synced agent main \(OpenClaw 2026\.7\.1, files era\) into \S*\/memory\n/);
-      assert.match(body, /files: 11 new, 0 updated, 0 unchanged/);
-      const changed = git(origin, "diff", "--name-only", "main~1", "main").split("\n");
-      assert.ok(
-        changed.every((path) => path.startsWith("memory/")),
-        `only memory/ changes: ${changed}`,
-      );
-      const stored = git(origin, "ls-tree", "-r", "--name-only", "main", "memory/sessions/")
-        .split("\n")
-        .map((path) => path.replace("memory/sessions/", ""));
-      assert.deepEqual(stored.sort(), [...h.state.agents[0].backedUp].sort());
-      assert.match(result.summary, /### Sync of `memory` from my-bot/);
-      assert.match(result.summary, /11 new/);
-      assert.match(result.summary, /Committed `[0-9a-f]+` sync: memory/);
-      assert.match(result.summary, /Pushed to `main`\./);
-      assert.equal(result.outputs.commit.committed, "true");
-      assert.equal(step(result, "push").outcome, "success");
-      assert.equal(result.steps.at(-1)!.outcome, "skipped", "no failure report");
-      for (const dev of ["typescript", "prettier", "deno", "@types/node"])
-        assert.equal(
-          existsSync(join(result.workspace, "node_modules", dev)),
-          false,
-          `${dev} is not installed`,
-        );
-      assert.ok(existsSync(join(result.workspace, "node_modules", "tsx")), "tsx is a runtime dependency");
-      assert.match(
-        result.config.summary,
-        /\| my-bot \| \(the one holding the state dir\) \| `[^`]+` \| `memory\/` \|/,
-      );
+      await assertFirstRun(h, origin);
     });
 
     test("a failing sync commits nothing and puts its error sentence into the job summary", async () => {

@@ -4,7 +4,7 @@
 import { before } from "node:test";
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
-import { cpSync, mkdirSync, writeFileSync } from "node:fs";
+import { cpSync, existsSync, mkdirSync, writeFileSync } from "node:fs";
 import { delimiter, join } from "node:path";
 import { makeStateDir, type GeneratedStateDir } from "../../scripts/dev/statedir.mts";
 import { fakeFly, type FakeFly } from "./fly.mts";
@@ -145,4 +145,42 @@ export function useHarness(): Harness {
     assert.ok(result.ok, failed ? `step ${failed.name} failed:\n${failed.stdout}\n${failed.stderr}` : "");
   };
   return h;
+}
+
+/**
+ * The first daily run into `origin`: one commit of memory/ only, holding every backed-up file, with the sync
+ * summary in its body and in the job summary, pushed; no dev dependency installed.
+ */
+export async function assertFirstRun(h: Harness, origin: string): Promise<void> {
+  const result = await h.run(origin);
+  h.assertOk(result);
+  const log = commits(origin);
+  const today = new Date().toISOString().slice(0, 10);
+  assert.deepEqual(log, [`sync: memory ${today}`, "initial"]);
+  const body = git(origin, "log", "-1", "--format=%b", "main");
+  assert.match(body, /Synced agent main \(OpenClaw 2026\.7\.1, files era\) into \S*\/memory\n/);
+  assert.match(body, /files: 11 new, 0 updated, 0 unchanged/);
+  const changed = git(origin, "diff", "--name-only", "main~1", "main").split("\n");
+  assert.ok(
+    changed.every((path) => path.startsWith("memory/")),
+    `only memory/ changes: ${changed}`,
+  );
+  const stored = git(origin, "ls-tree", "-r", "--name-only", "main", "memory/sessions/")
+    .split("\n")
+    .map((path) => path.replace("memory/sessions/", ""));
+  assert.deepEqual(stored.sort(), [...h.state.agents[0].backedUp].sort());
+  assert.match(result.summary, /### Sync of `memory` from my-bot/);
+  assert.match(result.summary, /11 new/);
+  assert.match(result.summary, /Committed `[0-9a-f]+` sync: memory/);
+  assert.match(result.summary, /Pushed to `main`\./);
+  assert.equal(result.outputs.commit.committed, "true");
+  assert.equal(step(result, "push").outcome, "success");
+  assert.equal(result.steps.at(-1)!.outcome, "skipped", "no failure report");
+  for (const dev of ["typescript", "prettier", "deno", "@types/node"])
+    assert.equal(existsSync(join(result.workspace, "node_modules", dev)), false, `${dev} is not installed`);
+  assert.ok(existsSync(join(result.workspace, "node_modules", "tsx")), "tsx is a runtime dependency");
+  assert.match(
+    result.config.summary,
+    /\| my-bot \| \(the one holding the state dir\) \| `[^`]+` \| `memory\/` \|/,
+  );
 }
