@@ -1,7 +1,7 @@
 // The pre-commit hook in real temporary git repositories, driven by real `git commit`; and the prepare script
 // that activates it.
 import assert from "node:assert/strict";
-import { cpSync, mkdirSync, writeFileSync } from "node:fs";
+import { chmodSync, cpSync, mkdirSync, readdirSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, test } from "node:test";
 import { ROOT, runCommand, runScript } from "./helpers/run.mts";
@@ -212,6 +212,43 @@ describe("pre-commit hook: reads only what the commit changes", () => {
     assert.equal(report.files, 1);
     assert.equal(report.unchanged, 2000);
     assert.equal(report.bytes, `${HEADER}\n${LINE}\n${LINE}\n`.length);
+  });
+
+  test("hooks/verify.mjs (the hook's entry) gives verify's own answer, from a bundle cached per source", async () => {
+    const dir = await repo();
+    write(dir, "memory/sessions/good.jsonl", GOOD);
+    write(dir, "memory/sessions/broken.jsonl", BROKEN);
+    await git(dir, "add", "memory");
+    const args = ["--staged", "--changed", "--json", "--", "memory"];
+    const expected = await runScript("verify.mts", args, { cwd: dir });
+    assert.equal(expected.code, 1, expected.stderr);
+    const tmp = tempDir("hook-cache");
+    const launcher = join(ROOT, "hooks", "verify.mjs");
+    const cache = join(tmp, `ocsync-verify-${process.getuid!()}`);
+    for (const round of ["builds the bundle", "uses the bundle"]) {
+      const result = await runCommand(process.execPath, [launcher, ...args], {
+        cwd: dir,
+        env: { TMPDIR: tmp },
+      });
+      assert.equal(result.code, 1, `${round}: ${result.stderr}`);
+      assert.deepEqual(JSON.parse(result.stdout), JSON.parse(expected.stdout), round);
+      assert.equal(result.stderr, expected.stderr, round);
+      assert.equal(
+        readdirSync(cache).filter((name) => /^verify-[0-9a-f]{32}\.mjs$/.test(name)).length,
+        1,
+        round,
+      );
+    }
+    // A cache folder others can write to is not trusted: the same check runs through tsx instead.
+    chmodSync(cache, 0o777);
+    rmSync(join(cache, readdirSync(cache)[0]));
+    const distrusted = await runCommand(process.execPath, [launcher, ...args], {
+      cwd: dir,
+      env: { TMPDIR: tmp },
+    });
+    assert.equal(distrusted.code, 1, distrusted.stderr);
+    assert.deepEqual(JSON.parse(distrusted.stdout), JSON.parse(expected.stdout));
+    assert.deepEqual(readdirSync(cache), [], "nothing is written into a folder others can write to");
   });
 
   test("--changed without --staged is a usage error", async () => {

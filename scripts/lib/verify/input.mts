@@ -123,17 +123,27 @@ class StagedIndex implements Source {
   private catFile?: ChildProcessWithoutNullStreams;
   private reader?: StreamReader;
   private staged = new Map<string, FileRef>();
+  /** Every entry of the folders listed so far (symlinks too), so read() needs no git command of its own. */
+  private entries = new Map<string, string>();
+  private listed: string[] = [];
 
   constructor(private readonly cwd: string) {}
 
   async list(paths: string[]): Promise<FileRef[]> {
     const output = await gitOutput(this.cwd, ["ls-files", "-s", "-z", "--", ...paths]);
+    for (const path of paths) {
+      const plain = path.replace(/^(\.\/)+/, "").replace(/\/+$/, "");
+      // Only plain folder or file names are known to be listed completely (no pathspec magic or globs).
+      if (plain && plain !== "." && !/[*?[\]:\\]/.test(plain) && !plain.split("/").includes(".."))
+        this.listed.push(plain);
+    }
     const out: FileRef[] = [];
     for (const record of output.split("\0")) {
       if (!record) continue;
       const tab = record.indexOf("\t");
       const [mode, blob, stage] = record.slice(0, tab).split(" ");
       const path = record.slice(tab + 1);
+      if (!this.entries.has(path) || stage === "0") this.entries.set(path, blob);
       if (mode === "160000" || mode === "120000") continue; // submodules, symlinks
       if (stage !== "0" && this.staged.has(path)) continue;
       const ref: FileRef = { path, blob };
@@ -169,6 +179,8 @@ class StagedIndex implements Source {
 
   async read(path: string): Promise<Buffer | undefined> {
     let ref = this.staged.get(path);
+    if (!ref && this.entries.has(path)) ref = { path, blob: this.entries.get(path)! };
+    if (!ref && this.listed.some((root) => path === root || path.startsWith(`${root}/`))) return undefined;
     if (!ref) {
       const output = await gitOutput(this.cwd, ["ls-files", "-s", "-z", "--", path]);
       const record = output.split("\0")[0];
@@ -201,9 +213,16 @@ class StagedIndex implements Source {
  * to cwd like `git ls-files`), or undefined before the first commit (everything staged is new).
  */
 export async function headBlobs(cwd: string, paths: string[]): Promise<Map<string, string> | undefined> {
-  const head = await runProcess(["git", "rev-parse", "--verify", "--quiet", "HEAD^{tree}"], { cwd });
-  if (head.code !== 0) return undefined;
-  const output = await gitOutput(cwd, ["ls-tree", "-r", "-z", "HEAD", "--", ...paths]);
+  // One command in the usual case; only when it fails, a second one tells "no commit yet" from a real failure.
+  const listing = await runProcess(["git", "ls-tree", "-r", "-z", "HEAD", "--", ...paths], { cwd });
+  if (listing.code !== 0 || listing.spawnError) {
+    const head = await runProcess(["git", "rev-parse", "--verify", "--quiet", "HEAD^{tree}"], { cwd });
+    if (head.code !== 0 && !head.spawnError) return undefined;
+  }
+  const output =
+    listing.code === 0
+      ? listing.stdout
+      : await gitOutput(cwd, ["ls-tree", "-r", "-z", "HEAD", "--", ...paths]);
   const blobs = new Map<string, string>();
   for (const record of output.split("\0")) {
     if (!record) continue;
