@@ -6,13 +6,7 @@
 // test tier: full — the real OpenClaw 2026.7.1 and 2026.9.6 and Node 24 from .tools
 import { describe, test } from "node:test";
 import assert from "node:assert/strict";
-import {
-  existsSync,
-  mkdirSync,
-  readFileSync,
-  symlinkSync,
-  writeFileSync,
-} from "node:fs";
+import { existsSync, mkdirSync, readFileSync, symlinkSync, writeFileSync } from "node:fs";
 import { delimiter, join } from "node:path";
 import { makeStateDir } from "../scripts/dev/statedir.mts";
 import { tempDir } from "./helpers/tmp.mts";

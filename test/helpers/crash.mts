@@ -4,14 +4,7 @@
 // sync or prune after it completes the work. test/apply.test.mts kills at a few named steps (quick tier);
 // test/apply-every-step.test.mts kills after every step in turn (full tier).
 import assert from "node:assert/strict";
-import {
-  cpSync,
-  existsSync,
-  mkdirSync,
-  readdirSync,
-  readFileSync,
-  rmSync,
-} from "node:fs";
+import { cpSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import { makeStateDir, type GeneratedStateDir } from "../../scripts/dev/statedir.mts";
 import { runScript, syncLocal, type RunResult } from "./run.mts";
