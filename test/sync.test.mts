@@ -122,7 +122,7 @@ describe("sync --local", () => {
     );
   });
 
-  test("the text dry run lists the files the JSON lists as changing", async () => {
+  test("the text dry run lists the files and the held-back line the JSON lists; the real run then does exactly that", async () => {
     const w = workspace();
     const json = JSON.parse((await syncLocalFast(w.state.root, w.memory, ["--dry-run", "--json"])).stdout);
     const text = await syncLocalFast(w.state.root, w.memory, ["--dry-run"]);
@@ -133,8 +133,42 @@ describe("sync --local", () => {
       .map((c: { change: string; name: string }) => `${c.change} ${c.name}`);
     assert.equal(listed.length, 11);
     assert.deepEqual(listed, expected);
-    assert.match(text.stdout, /unfinished last line a real run would hold back is not known yet/);
+    // The transcript caught mid-append: its unfinished last line is named without moving the data.
+    const [partialName, unfinished] = w.state.agents[0].partial!;
+    const bytes = Buffer.byteLength(unfinished);
+    assert.deepEqual(json.heldBack, { lines: 1, bytes });
+    assert.match(
+      text.stdout,
+      new RegExp(
+        `^ {2}held back: 1 unfinished last line\\(s\\), ${bytes} bytes \\(they arrive complete next time\\)$`,
+        "m",
+      ),
+    );
     assert.equal(existsSync(w.memory), false);
+
+    // The real run holds back the same line and writes what the dry run announced, file by file.
+    const real = await syncLocalFast(w.state.root, w.memory, ["--json"]);
+    assert.equal(real.code, 0, real.stderr);
+    const done = JSON.parse(real.stdout);
+    assert.deepEqual(done.heldBack, json.heldBack);
+    const changing = (summary: {
+      changes: { name: string; change: string; size: number; heldBackBytes?: number }[];
+    }) =>
+      summary.changes
+        .filter((c) => c.change === "new" || c.change === "updated")
+        .map((c) => [c.name, c.change, c.size, c.heldBackBytes ?? 0]);
+    assert.deepEqual(changing(json), changing(done));
+    assert.equal(json.bytes.written, done.bytes.written);
+    assert.ok(changing(json).some(([name, , , held]) => name === partialName && held === bytes));
+
+    // The next day the bot has finished the line and started another: the dry run says which file grows and that
+    // one unfinished line is held back again.
+    const cloudFile = join(w.state.agents[0].sessionsDir, partialName);
+    appendFileSync(cloudFile, 'ant","content":[]}}\n{"type":"mess');
+    const next = await syncLocalFast(w.state.root, w.memory, ["--dry-run"]);
+    assert.equal(next.code, 0, next.stderr);
+    assert.match(next.stdout, new RegExp(`^ {2}updated: ${partialName.replace(/[.]/g, "\\.")} \\(`, "m"));
+    assert.match(next.stdout, /^ {2}held back: 1 unfinished last line\(s\), 13 bytes/m);
   });
 
   test("picks the only agent, refuses to guess between several, names unknown ones", async () => {

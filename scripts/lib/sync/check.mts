@@ -129,6 +129,19 @@ async function localConversations(sessionsDir: string): Promise<number> {
   return names.filter((name) => isConversation(classify(name).kind)).length;
 }
 
+/**
+ * A dry run has only the listing: the file era's names each transcript's unfinished last line (pull.sh's U record),
+ * which the real run would hold back. Counts it for a file the run would write; returns the size written and the
+ * bytes held back. (A SQLite-era export writes whole lines only.)
+ */
+function listedHeldBack(plan: Plan, file: StreamedFile, kind: string, size: number): [number, number] {
+  const held = kind === "transcript" ? (file.unfinishedBytes ?? 0) : 0;
+  if (!held) return [size, 0];
+  plan.heldBack.lines++;
+  plan.heldBack.bytes += held;
+  return [size - held, held];
+}
+
 export async function planChanges(
   result: StreamResult,
   sessionsDir: string,
@@ -227,6 +240,7 @@ export async function planChanges(
       continue;
     }
     if (!local) {
+      if (dryRun) [size, heldBackBytes] = listedHeldBack(plan, file, info.kind, size);
       plan.changes.push({ name: file.name, change: "new", size, heldBackBytes });
       if (file.path) plan.staged.push({ name: file.name, path: file.path });
       continue;
@@ -236,7 +250,8 @@ export async function planChanges(
       const same = record
         ? record.cloudSha256 === file.sha256
         : (await sha256File(localPath)) === file.sha256;
-      plan.changes.push({ name: file.name, change: same ? "unchanged" : "updated", size });
+      if (!same) [size, heldBackBytes] = listedHeldBack(plan, file, info.kind, size);
+      plan.changes.push({ name: file.name, change: same ? "unchanged" : "updated", size, heldBackBytes });
       continue;
     }
     // Something that is not a regular file (a folder, a socket) is in the way: the apply will fail and undo.

@@ -28,9 +28,6 @@ export function formatSummary(s: SyncSummary): string {
       );
     if (changing.length > DRY_RUN_LISTED)
       lines.push(`  … and ${changing.length - DRY_RUN_LISTED} more (--json lists every one)`);
-    lines.push(
-      "  (a dry run moves only sizes and hashes: an unfinished last line a real run would hold back is not known yet)",
-    );
   }
   if (s.redactions.total) {
     const kinds = Object.entries(s.redactions.kinds).map(([kind, n]) => `${n} ${kind}`);
