@@ -122,6 +122,37 @@ describe("discovery counts conversations only", () => {
   });
 });
 
+describe("the OpenClaw version without a CLI on PATH", () => {
+  test("is read from the package npm installed next to the bot's node when the config was hand-written", async () => {
+    const dir = join(tmp, "version");
+    const state = makeStateDir(join(dir, "state"));
+    // A hand-written config: no meta.lastTouchedVersion.
+    writeFileSync(join(state.root, "openclaw.json"), `{ gateway: { mode: "local" } }\n`);
+    // The bot's node in a global prefix with `npm i -g openclaw` beside it, and no `openclaw` on PATH.
+    const prefix = join(dir, "prefix");
+    mkdirSync(join(prefix, "bin"), { recursive: true });
+    mkdirSync(join(prefix, "lib", "node_modules", "openclaw"), { recursive: true });
+    execFileSync("ln", ["-s", process.execPath, join(prefix, "bin", "node")]);
+    writeFileSync(
+      join(prefix, "lib", "node_modules", "openclaw", "package.json"),
+      `{\n  "name": "openclaw",\n  "version": "2026.6.11",\n  "type": "module"\n}\n`,
+    );
+    const path = [join(prefix, "bin"), ...(process.env.PATH ?? "").split(":")]
+      .filter((p) => p && !existsSync(join(p, "openclaw")))
+      .join(":");
+    const result = await syncLocal(state.root, join(dir, "memory"), ["--dry-run", "--json"], {
+      env: { PATH: path },
+    });
+    assert.equal(result.code, 0, result.stderr);
+    const summary = JSON.parse(result.stdout) as {
+      source: { openclawVersion?: string; versionSource?: string };
+    };
+    assert.equal(summary.source.openclawVersion, "2026.6.11");
+    assert.match(summary.source.versionSource ?? "", /install/);
+    assert.match(result.stderr, /OpenClaw 2026\.6\.11 \(from /);
+  });
+});
+
 describe("a write that fails is one sentence; no lock, no staging folder left", () => {
   test("disk full (a 256 KiB tmpfs holds the memory folder)", async (t) => {
     const mount = join(tmp, "full");
