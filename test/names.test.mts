@@ -303,16 +303,85 @@ describe("names the local filesystem cannot hold: stored under a stated escaped 
   });
 });
 
+describe("names this filesystem refuses although Linux allows them: found by trying, stored escaped, never a failed run", () => {
+  /** Every file of the bot's sessions folder landed: under its own name, or under the provenance's mapping. */
+  function assertAllLanded(memory: string, sessions: string, bodies: Map<string, string>) {
+    const provenance = JSON.parse(readFileSync(join(memory, "sync-provenance.json"), "utf8")) as {
+      files: Record<string, { remoteName?: string; nameReason?: string }>;
+    };
+    const byRemote = new Map(
+      Object.entries(provenance.files).map(([local, r]) => [r.remoteName ?? local, local]),
+    );
+    for (const [remote, body] of bodies) {
+      const local = byRemote.get(remote);
+      assert.ok(local, `${JSON.stringify(remote)} has no record`);
+      assert.equal(readFileSync(join(memory, "sessions", local), "utf8"), body, remote);
+      if (local !== remote) assert.ok(provenance.files[local].nameReason, `${local} says why`);
+    }
+    assert.ok(readdirSync(sessions).length > bodies.size, "the fixture's other files are there too");
+  }
+
+  test("a FAT clone (real vfat): backslash, colon, star, carriage return, ESC", async (t) => {
+    const vfat = await mountVfat(join(tmp, "fat", "vfat"));
+    if (typeof vfat === "string") return cannotMount(t, vfat);
+    t.after(() => vfat.unmount());
+    const state = makeStateDir(join(tmp, "fat", "state"));
+    const sessions = state.agents[0].sessionsDir;
+    const id = state.agents[0].sessions[0].sessionId;
+    const bodies = new Map<string, string>();
+    for (const odd of ["a\\b", "c:d", "e*f", "g\rh", "\x1b[2J"]) {
+      const name = `${id}-topic-${odd}.jsonl`;
+      writeFileSync(join(sessions, name), line(odd));
+      bodies.set(name, line(odd));
+    }
+    const memory = join(vfat.path, "memory");
+    const result = await syncLocal(state.root, memory, ["--json"]);
+    assert.equal(result.code, 0, result.stderr);
+    assertAllLanded(memory, sessions, bodies);
+    const summary = JSON.parse(result.stdout) as { renamed: { remoteName: string; reason: string }[] };
+    assert.deepEqual(summary.renamed.map((r) => r.remoteName).sort(), [...bodies.keys()].sort());
+    assert.doesNotMatch(result.stderr, /\x1b/);
+    // Stable: the next run keeps every name and writes nothing.
+    const again = await syncLocal(state.root, memory, ["--json"]);
+    assert.equal(again.code, 0, again.stderr);
+    assert.equal(JSON.parse(again.stdout).provenanceWritten, false);
+  });
+
+  test("an eCryptfs-like folder that holds at most 143 bytes a name (FUSE, ENAMETOOLONG beyond)", async (t) => {
+    const short = await mountFaulty(join(tmp, "short", "disk"), join(tmp, "short", "mnt"), { nameMax: 143 });
+    if (typeof short === "string") return cannotMount(t, short);
+    t.after(() => short.unmount());
+    const state = makeStateDir(join(tmp, "short", "state"));
+    const sessions = state.agents[0].sessionsDir;
+    const id = state.agents[0].sessions[0].sessionId;
+    const bodies = new Map<string, string>();
+    // A topic title of 12 CJK characters, percent-encoded: 157 bytes, legal on ext4, too long here; and its archive.
+    const topic = `${id}-topic-${encodeURIComponent("議".repeat(12))}.jsonl`;
+    for (const name of [topic, `${topic}.reset.2026-03-01T10-00-00.000Z`]) {
+      assert.ok(Buffer.byteLength(name) > 143 && Buffer.byteLength(name) <= 255, name);
+      writeFileSync(join(sessions, name), line(name));
+      bodies.set(name, line(name));
+    }
+    const memory = join(short.path, "memory");
+    const result = await syncLocal(state.root, memory, ["--json"]);
+    assert.equal(result.code, 0, result.stderr);
+    assertAllLanded(memory, sessions, bodies);
+    for (const local of readdirSync(join(memory, "sessions")))
+      assert.ok(Buffer.byteLength(local) <= 143, local);
+    // Prune and verify read them as what they are on the bot: a topic transcript and its archive.
+    const verify = await runScript("verify.mts", [memory, "--json"]);
+    assert.doesNotMatch(verify.stdout, /unknown-file/);
+  });
+});
+
 describe("forced write errors: one sentence, exit 1, no lock or staging left, memory unchanged", () => {
   // A real I/O error: the memory folder's parent is a FUSE filesystem (test/helpers/faultfs.py) whose writes to
   // the matching files fail with EIO in the kernel, as a failing disk's would. Nothing in sync knows.
   test("an I/O error on a staging write", async (t) => {
     const state = makeStateDir(join(tmp, "eio", "state"));
-    const faulty = await mountFaulty(
-      join(tmp, "eio", "disk"),
-      join(tmp, "eio", "mnt"),
-      ".memory.staging-*/*/*",
-    );
+    const faulty = await mountFaulty(join(tmp, "eio", "disk"), join(tmp, "eio", "mnt"), {
+      fail: { glob: ".memory.staging-*/*/*" },
+    });
     if (typeof faulty === "string") return cannotMount(t, faulty);
     t.after(() => faulty.unmount());
     const memory = join(faulty.path, "memory");
@@ -340,7 +409,9 @@ describe("forced write errors: one sentence, exit 1, no lock or staging left, me
     assert.ok(JSON.parse(ok.stdout).redactions.total >= 1);
     assert.ok(!readFileSync(join(memory, "sessions", long), "utf8").includes(SAMPLES.GITHUB_TOKEN));
     // The same into a folder whose `.redacting` temporaries fail with a real EIO (test/helpers/faultfs.py).
-    const faulty = await mountFaulty(join(tmp, "redact", "disk"), join(tmp, "redact", "mnt"), "*.redacting");
+    const faulty = await mountFaulty(join(tmp, "redact", "disk"), join(tmp, "redact", "mnt"), {
+      fail: { glob: "*.redacting" },
+    });
     if (typeof faulty === "string") return cannotMount(t, faulty);
     t.after(() => faulty.unmount());
     const result = await syncLocal(state.root, join(faulty.path, "memory"));

@@ -1,10 +1,12 @@
 #!/usr/bin/python3
 # A real filesystem that fails on cue, for tests of write errors: a FUSE pass-through of BACKING mounted at
-# MOUNT (python3-fusepy, Debian's package; .ci/run installs it) whose write() returns an errno for every file
-# whose path below the mount matches GLOB (fnmatch, `*` crosses `/`). The kernel hands that errno to the writer,
-# exactly as a failing disk would: no hook in the program under test.
+# MOUNT (python3-fusepy, Debian's package; .ci/run installs it)
+#   --fail GLOB[:ERRNO]  whose write() returns ERRNO (default EIO) for every file whose path below the mount
+#                        matches GLOB (fnmatch, `*` crosses `/`), and/or
+#   --name-max N         which refuses names longer than N bytes with ENAMETOOLONG, as eCryptfs (143) does.
+# The kernel hands that errno to the writer, exactly as a failing disk would: no hook in the program under test.
 #
-#   faultfs.py BACKING MOUNT GLOB [ERRNO-NAME=EIO]
+#   faultfs.py BACKING MOUNT [--fail GLOB[:ERRNO]] [--name-max N]
 #
 # Runs in the foreground until unmounted (`umount MOUNT`), prints "mounted" on stdout once it serves.
 import errno
@@ -17,13 +19,20 @@ from fusepy import FUSE, FuseOSError, Operations
 
 
 class FaultFS(Operations):
-    def __init__(self, root, glob, code):
+    def __init__(self, root, glob, code, name_max):
         self.root = root
         self.glob = glob
         self.code = code
+        self.name_max = name_max
 
     def _full(self, path):
         return os.path.join(self.root, path.lstrip("/"))
+
+    def _new(self, path):
+        """The backing path of a name being created; too long a name is refused."""
+        if self.name_max and len(os.path.basename(path).encode("utf-8", "surrogateescape")) > self.name_max:
+            raise FuseOSError(errno.ENAMETOOLONG)
+        return self._full(path)
 
     # metadata
     def access(self, path, mode):
@@ -48,13 +57,13 @@ class FaultFS(Operations):
         return os.readlink(self._full(path))
 
     def mknod(self, path, mode, dev):
-        return os.mknod(self._full(path), mode, dev)
+        return os.mknod(self._new(path), mode, dev)
 
     def rmdir(self, path):
         return os.rmdir(self._full(path))
 
     def mkdir(self, path, mode):
-        return os.mkdir(self._full(path), mode)
+        return os.mkdir(self._new(path), mode)
 
     def statfs(self, path):
         st = os.statvfs(self._full(path))
@@ -66,13 +75,13 @@ class FaultFS(Operations):
         return os.unlink(self._full(path))
 
     def symlink(self, name, target):
-        return os.symlink(target, self._full(name))
+        return os.symlink(target, self._new(name))
 
     def rename(self, old, new):
-        return os.rename(self._full(old), self._full(new))
+        return os.rename(self._full(old), self._new(new))
 
     def link(self, target, name):
-        return os.link(self._full(name), self._full(target))
+        return os.link(self._full(name), self._new(target))
 
     def utimens(self, path, times=None):
         return os.utime(self._full(path), times)
@@ -82,14 +91,14 @@ class FaultFS(Operations):
         return os.open(self._full(path), flags)
 
     def create(self, path, mode, fi=None):
-        return os.open(self._full(path), os.O_WRONLY | os.O_CREAT | os.O_EXCL, mode)
+        return os.open(self._new(path), os.O_WRONLY | os.O_CREAT | os.O_EXCL, mode)
 
     def read(self, path, length, offset, fh):
         os.lseek(fh, offset, os.SEEK_SET)
         return os.read(fh, length)
 
     def write(self, path, buf, offset, fh):
-        if fnmatch.fnmatch(path.lstrip("/"), self.glob):
+        if self.glob and fnmatch.fnmatch(path.lstrip("/"), self.glob):
             raise FuseOSError(self.code)
         os.lseek(fh, offset, os.SEEK_SET)
         return os.write(fh, buf)
@@ -109,8 +118,19 @@ class FaultFS(Operations):
 
 
 def main():
-    backing, mount, glob = sys.argv[1:4]
-    code = getattr(errno, sys.argv[4] if len(sys.argv) > 4 else "EIO")
+    backing, mount = sys.argv[1:3]
+    glob, code, name_max = None, errno.EIO, 0
+    args = sys.argv[3:]
+    while args:
+        flag, value = args[0], args[1]
+        args = args[2:]
+        if flag == "--fail":
+            glob, _, name = value.partition(":")
+            code = getattr(errno, name or "EIO")
+        elif flag == "--name-max":
+            name_max = int(value)
+        else:
+            sys.exit(f"faultfs: unknown option {flag}")
 
     def announce():
         # Serving once the mount shows up in /proc/mounts.
@@ -125,7 +145,7 @@ def main():
             time.sleep(0.05)
 
     threading.Thread(target=announce, daemon=True).start()
-    FUSE(FaultFS(os.path.realpath(backing), glob, code), mount, foreground=True, nothreads=True)
+    FUSE(FaultFS(os.path.realpath(backing), glob, code, name_max), mount, foreground=True, nothreads=True)
 
 
 if __name__ == "__main__":

@@ -69,19 +69,22 @@ export async function mountVfat(path: string, mib = 32): Promise<Mount | string>
 const FAULTFS = join(dirname(fileURLToPath(import.meta.url)), "faultfs.py");
 
 /**
- * `backing` mounted at `path` through faultfs.py: every write to a file whose path below the mount matches `glob`
- * fails with `errno` (EIO, ENOSPC, ...), the way a failing disk fails.
+ * `backing` mounted at `path` through faultfs.py: with `fail`, every write to a file whose path below the mount
+ * matches `fail.glob` fails with `fail.errno` (EIO, ENOSPC, ...), the way a failing disk fails; with `nameMax`,
+ * names longer than that many bytes are refused (ENAMETOOLONG), as on eCryptfs (143).
  */
 export async function mountFaulty(
   backing: string,
   path: string,
-  glob: string,
-  errno = "EIO",
+  options: { fail?: { glob: string; errno?: string }; nameMax?: number },
 ): Promise<Mount | string> {
   mkdirSync(backing, { recursive: true });
   mkdirSync(path, { recursive: true });
   const python = existsSync("/usr/bin/python3") ? "/usr/bin/python3" : "python3";
-  const child = spawn(python, [FAULTFS, backing, path, glob, errno], { stdio: ["ignore", "pipe", "pipe"] });
+  const args = [FAULTFS, backing, path];
+  if (options.fail) args.push("--fail", `${options.fail.glob}:${options.fail.errno ?? "EIO"}`);
+  if (options.nameMax) args.push("--name-max", String(options.nameMax));
+  const child = spawn(python, args, { stdio: ["ignore", "pipe", "pipe"] });
   let err = "";
   child.stderr!.on("data", (chunk: Buffer) => (err += chunk.toString()));
   const ready = await new Promise<string | undefined>((resolve) => {
