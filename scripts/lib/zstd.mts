@@ -1,8 +1,11 @@
 // zstd-compressed archives (`<transcript>.deleted|reset|bak.<ts>[.<32 hex>].zst`, written by OpenClaw 2026.7.2 and
 // later, docs/naming.md): reading their lines needs Node's zstd (zlib.createZstdDecompress, Node 22.15 / 23.8 and
 // later). On an older Node they are still recognised and kept byte for byte; whoever reads lines says so.
-import { createReadStream } from "node:fs";
-import { Readable, pipeline } from "node:stream";
+import { createHash } from "node:crypto";
+import { createReadStream, createWriteStream } from "node:fs";
+import { rename, rm } from "node:fs/promises";
+import { Readable, Transform, pipeline } from "node:stream";
+import { pipeline as pipelineAsync } from "node:stream/promises";
 import * as zlib from "node:zlib";
 
 /** The first four bytes of every zstd frame (RFC 8878), and of a skippable frame's low nibble range. */
@@ -45,4 +48,36 @@ export async function decompressFile(path: string): Promise<Buffer> {
   const chunks: Buffer[] = [];
   for await (const chunk of content) chunks.push(chunk as Buffer);
   return Buffer.concat(chunks);
+}
+
+/**
+ * Replaces a (staged) zstd file by its decompressed bytes, streaming; returns their size and sha256. The
+ * temporary is `<path>.unzst` (the staged name is a sequence number: never too long). A damaged frame or a write
+ * error throws, with the file left as it was.
+ */
+export async function decompressInPlace(path: string): Promise<{ size: number; sha256: string }> {
+  if (!createDecompress) throw new Error(NO_ZSTD);
+  const temp = `${path}.unzst`;
+  const hash = createHash("sha256");
+  let size = 0;
+  const count = new Transform({
+    transform(chunk: Buffer, _encoding, done) {
+      hash.update(chunk);
+      size += chunk.length;
+      done(null, chunk);
+    },
+  });
+  try {
+    await pipelineAsync(
+      createReadStream(path),
+      createDecompress(),
+      count,
+      createWriteStream(temp, { mode: 0o600 }),
+    );
+    await rename(temp, path);
+  } catch (error) {
+    await rm(temp, { force: true });
+    throw error;
+  }
+  return { size, sha256: hash.digest("hex") };
 }

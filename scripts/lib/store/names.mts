@@ -130,6 +130,7 @@ export function localNames(
   const result = new Map<string, LocalName>();
   const key = (name: string) => (options.caseInsensitive ? fold(name) : name);
   const used = new Set<string>((options.reserved ?? []).map(key));
+  const own = new Set(files.map((f) => key(f.name)));
   // Names kept from before go first, then names already in lower case (OpenClaw writes lower-case ids), then byte
   // order: who keeps the plain name in a case collision is stable from run to run.
   const rank = (f: NameInput) =>
@@ -160,16 +161,21 @@ export function localNames(
       if (fits && needsProbe(local) && !fits(local)) {
         // The filesystem refuses it: the first candidate it accepts (and no other file uses).
         const ascii = asciiEscape(local);
+        const hashed = (name: string, why: string) =>
+          [MAX_BYTES, 143, 100].map((max): [string, string] => [withHash(name, original, max), why]);
         const candidates: [string, string][] = [
           [windowsEscape(local), "not allowed here"],
+          ...hashed(local, "too long"),
           [ascii, "not allowed here"],
-          ...[MAX_BYTES, 143, 100].map((max): [string, string] => [
-            withHash(ascii, original, max),
-            "too long",
-          ]),
+          ...hashed(ascii, "not allowed here"),
         ];
+        // Never another file's own name (an escape can spell one: `議` is `%E8%AD%B0`).
         const found = candidates.find(
-          ([name]) => Buffer.byteLength(name) <= MAX_BYTES && !used.has(key(name)) && fits(name),
+          ([name]) =>
+            Buffer.byteLength(name) <= MAX_BYTES &&
+            !used.has(key(name)) &&
+            !(own.has(key(name)) && key(name) !== key(file.name)) &&
+            fits(name),
         );
         [local, reason] = found ?? candidates[candidates.length - 1];
       }
