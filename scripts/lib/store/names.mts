@@ -16,6 +16,7 @@ import { createHash } from "node:crypto";
 import { closeSync, mkdirSync, openSync, unlinkSync } from "node:fs";
 import { rm, stat, writeFile } from "node:fs/promises";
 import { join } from "node:path";
+import { classify } from "../openclaw/files.mts";
 
 export interface NameInput {
   /** The name as text (`nameText()` of the bot's bytes). */
@@ -31,6 +32,8 @@ export interface LocalName {
 }
 
 const MAX_BYTES = 255;
+/** The reason of a compressed archive stored decompressed (sync's check stage decompresses it). */
+export const DECOMPRESSED = "decompressed (zstd)";
 const WINDOWS_INVALID = /[<>:"\\|?*\u0000-\u001f]/g;
 const WINDOWS_RESERVED = /^(con|prn|aux|nul|com[1-9]|lpt[1-9])(\..*)?$/i;
 
@@ -122,6 +125,13 @@ export function localNames(
     reserved?: string[];
     /** Whether this filesystem can hold a name (nameProbe()); without it only the OS rules apply. */
     fits?: (name: string) => boolean;
+    /**
+     * This Node decompresses zstd: a compressed archive (`….zst`, docs/naming.md) is stored decompressed under its
+     * name without `.zst` (what the SQLite-era exporter stores for the same archive), except one `storedAsIs`
+     * names (kept compressed by an earlier sync on a Node without zstd: it keeps that name).
+     */
+    decompress?: boolean;
+    storedAsIs?: ReadonlySet<string>;
   },
 ): Map<string, LocalName> {
   const platform = options.platform ?? process.platform;
@@ -144,6 +154,14 @@ export function localNames(
     let reason: string | undefined = local !== file.name ? "kept from an earlier sync" : undefined;
     if (reason === undefined) {
       if (file.rawName) reason = "not UTF-8";
+      if (
+        options.decompress &&
+        classify(file.name).compressed === "zstd" &&
+        !options.storedAsIs?.has(file.name)
+      ) {
+        local = local.slice(0, -".zst".length);
+        reason = DECOMPRESSED;
+      }
       if (
         platform === "win32" &&
         (new RegExp(WINDOWS_INVALID.source).test(local) ||
