@@ -103,6 +103,32 @@ describe("odd but legal names on the bot", () => {
   });
 });
 
+describe("entries of the sessions folder that are not read are named, never skipped silently", () => {
+  test("a symlink, a hard link and a folder: in --json skippedFiles and in the text summary", async () => {
+    const state = makeStateDir(join(tmp, "links", "state"));
+    const sessions = state.agents[0].sessionsDir;
+    execFileSync("ln", ["-s", "/etc/hostname", join(sessions, "link.jsonl")]);
+    execFileSync("ln", [join(state.root, "openclaw.json"), join(sessions, "hard.jsonl")]);
+    mkdirSync(join(sessions, "folder.jsonl"));
+    const json = await syncLocal(state.root, join(tmp, "links", "memory"), ["--json"]);
+    assert.equal(json.code, 0, json.stderr);
+    const summary = JSON.parse(json.stdout) as {
+      skipped: Record<string, number>;
+      skippedFiles: { name: string; kind: string }[];
+    };
+    assert.deepEqual(summary.skippedFiles.map((f) => [f.name, f.kind]).sort(), [
+      ["folder.jsonl", "not-a-file"],
+      ["hard.jsonl", "hard-link"],
+      ["link.jsonl", "symlink"],
+    ]);
+    assert.deepEqual(summary.skipped, { "hard-link": 1, symlink: 1, "not-a-file": 1 });
+    const text = await syncLocal(state.root, join(tmp, "links", "memory-2"), []);
+    assert.equal(text.code, 0, text.stderr);
+    assert.match(text.stdout, /not backed up: .*hard\.jsonl \(a hard link/);
+    assert.match(text.stdout, /link\.jsonl \(a symbolic link\)/);
+  });
+});
+
 describe("discovery counts conversations only", () => {
   test("trajectory and checkpoint sidecars are not counted as transcripts", async () => {
     const state = makeStateDir(join(tmp, "count", "state"));
