@@ -103,6 +103,32 @@ describe("odd but legal names on the bot", () => {
   });
 });
 
+describe("entries of the sessions folder that are not read are named, never skipped silently", () => {
+  test("a symlink, a hard link and a folder: in --json skippedFiles and in the text summary", async () => {
+    const state = makeStateDir(join(tmp, "links", "state"));
+    const sessions = state.agents[0].sessionsDir;
+    execFileSync("ln", ["-s", "/etc/hostname", join(sessions, "link.jsonl")]);
+    execFileSync("ln", [join(state.root, "openclaw.json"), join(sessions, "hard.jsonl")]);
+    mkdirSync(join(sessions, "folder.jsonl"));
+    const json = await syncLocal(state.root, join(tmp, "links", "memory"), ["--json"]);
+    assert.equal(json.code, 0, json.stderr);
+    const summary = JSON.parse(json.stdout) as {
+      skipped: Record<string, number>;
+      skippedFiles: { name: string; kind: string }[];
+    };
+    assert.deepEqual(summary.skippedFiles.map((f) => [f.name, f.kind]).sort(), [
+      ["folder.jsonl", "not-a-file"],
+      ["hard.jsonl", "hard-link"],
+      ["link.jsonl", "symlink"],
+    ]);
+    assert.deepEqual(summary.skipped, { "hard-link": 1, symlink: 1, "not-a-file": 1 });
+    const text = await syncLocal(state.root, join(tmp, "links", "memory-2"), []);
+    assert.equal(text.code, 0, text.stderr);
+    assert.match(text.stdout, /not backed up: .*hard\.jsonl \(a hard link/);
+    assert.match(text.stdout, /link\.jsonl \(a symbolic link\)/);
+  });
+});
+
 describe("discovery counts conversations only", () => {
   test("trajectory and checkpoint sidecars are not counted as transcripts", async () => {
     const state = makeStateDir(join(tmp, "count", "state"));
@@ -300,6 +326,77 @@ describe("names the local filesystem cannot hold: stored under a stated escaped 
     const after = JSON.parse(readFileSync(join(memory, "sync-provenance.json"), "utf8"));
     assert.equal(after.files[escaped].prunedAt, "2030-01-01T00:00:00.000Z");
     assert.deepEqual(readdirSync(vfat.path).sort(), ["memory"], "no lock or staging folder left");
+  });
+});
+
+describe("names this filesystem refuses although Linux allows them: found by trying, stored escaped, never a failed run", () => {
+  /** Every file of the bot's sessions folder landed: under its own name, or under the provenance's mapping. */
+  function assertAllLanded(memory: string, sessions: string, bodies: Map<string, string>) {
+    const provenance = JSON.parse(readFileSync(join(memory, "sync-provenance.json"), "utf8")) as {
+      files: Record<string, { remoteName?: string; nameReason?: string }>;
+    };
+    const byRemote = new Map(
+      Object.entries(provenance.files).map(([local, r]) => [r.remoteName ?? local, local]),
+    );
+    for (const [remote, body] of bodies) {
+      const local = byRemote.get(remote);
+      assert.ok(local, `${JSON.stringify(remote)} has no record`);
+      assert.equal(readFileSync(join(memory, "sessions", local), "utf8"), body, remote);
+      if (local !== remote) assert.ok(provenance.files[local].nameReason, `${local} says why`);
+    }
+    assert.ok(readdirSync(sessions).length > bodies.size, "the fixture's other files are there too");
+  }
+
+  test("a FAT clone (real vfat): backslash, colon, star, carriage return, ESC", async (t) => {
+    const vfat = await mountVfat(join(tmp, "fat", "vfat"));
+    if (typeof vfat === "string") return cannotMount(t, vfat);
+    t.after(() => vfat.unmount());
+    const state = makeStateDir(join(tmp, "fat", "state"));
+    const sessions = state.agents[0].sessionsDir;
+    const id = state.agents[0].sessions[0].sessionId;
+    const bodies = new Map<string, string>();
+    for (const odd of ["a\\b", "c:d", "e*f", "g\rh", "\x1b[2J"]) {
+      const name = `${id}-topic-${odd}.jsonl`;
+      writeFileSync(join(sessions, name), line(odd));
+      bodies.set(name, line(odd));
+    }
+    const memory = join(vfat.path, "memory");
+    const result = await syncLocal(state.root, memory, ["--json"]);
+    assert.equal(result.code, 0, result.stderr);
+    assertAllLanded(memory, sessions, bodies);
+    const summary = JSON.parse(result.stdout) as { renamed: { remoteName: string; reason: string }[] };
+    assert.deepEqual(summary.renamed.map((r) => r.remoteName).sort(), [...bodies.keys()].sort());
+    assert.doesNotMatch(result.stderr, /\x1b/);
+    // Stable: the next run keeps every name and writes nothing.
+    const again = await syncLocal(state.root, memory, ["--json"]);
+    assert.equal(again.code, 0, again.stderr);
+    assert.equal(JSON.parse(again.stdout).provenanceWritten, false);
+  });
+
+  test("an eCryptfs-like folder that holds at most 143 bytes a name (FUSE, ENAMETOOLONG beyond)", async (t) => {
+    const short = await mountFaulty(join(tmp, "short", "disk"), join(tmp, "short", "mnt"), { nameMax: 143 });
+    if (typeof short === "string") return cannotMount(t, short);
+    t.after(() => short.unmount());
+    const state = makeStateDir(join(tmp, "short", "state"));
+    const sessions = state.agents[0].sessionsDir;
+    const id = state.agents[0].sessions[0].sessionId;
+    const bodies = new Map<string, string>();
+    // A topic title of 12 CJK characters, percent-encoded: 157 bytes, legal on ext4, too long here; and its archive.
+    const topic = `${id}-topic-${encodeURIComponent("議".repeat(12))}.jsonl`;
+    for (const name of [topic, `${topic}.reset.2026-03-01T10-00-00.000Z`]) {
+      assert.ok(Buffer.byteLength(name) > 143 && Buffer.byteLength(name) <= 255, name);
+      writeFileSync(join(sessions, name), line(name));
+      bodies.set(name, line(name));
+    }
+    const memory = join(short.path, "memory");
+    const result = await syncLocal(state.root, memory, ["--json"]);
+    assert.equal(result.code, 0, result.stderr);
+    assertAllLanded(memory, sessions, bodies);
+    for (const local of readdirSync(join(memory, "sessions")))
+      assert.ok(Buffer.byteLength(local) <= 143, local);
+    // Prune and verify read them as what they are on the bot: a topic transcript and its archive.
+    const verify = await runScript("verify.mts", [memory, "--json"]);
+    assert.doesNotMatch(verify.stdout, /unknown-file/);
   });
 });
 

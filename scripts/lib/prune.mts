@@ -41,6 +41,7 @@ import {
   type Change,
 } from "./store/apply.mts";
 import { faultPoint } from "./store/fault.mts";
+import { storedCompressed } from "./zstd.mts";
 import {
   PROVENANCE_FILE,
   SESSIONS_DIR,
@@ -310,7 +311,7 @@ export async function planPrune(options: PruneOptions): Promise<PrunePlan & { st
     try {
       return {
         name,
-        activity: await readActivity(path, { compressed: info.get(name)!.compressed === "zstd" }),
+        activity: await readActivity(path, { compressed: storedCompressed(info.get(name)!, name) }),
       };
     } catch (error) {
       throw new Failure(`Cannot read ${path}: ${(error as Error).message}.`);

@@ -27,7 +27,7 @@ import {
   type SecretHit,
 } from "./secrets.mts";
 import { PROVENANCE_FILE, SESSIONS_DIR, botName, type Provenance } from "./store/provenance.mts";
-import { NO_ZSTD, decompressChunks, isZstdFrame } from "./zstd.mts";
+import { NO_ZSTD, decompressChunks, isZstdFrame, storedCompressed } from "./zstd.mts";
 import {
   SYNCIGNORE_FILE,
   applySyncIgnore,
@@ -318,7 +318,7 @@ async function checkFile(
   const scanOnly = !isJsonl && !isJson && name !== ALLOW_FILE;
 
   let digest: string | undefined;
-  if (info.compressed === "zstd") {
+  if (storedCompressed(info, name)) {
     // A zstd-compressed archive (OpenClaw 2026.7.2+): its lines are checked through the frame; the provenance
     // hash is over the stored bytes.
     let hash = createHash("sha256");

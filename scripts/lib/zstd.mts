@@ -17,6 +17,15 @@ const createDecompress = (zlib as unknown as { createZstdDecompress?: Decompress
 /** Whether this Node can decompress zstd. */
 export const HAS_ZSTD = typeof createDecompress === "function";
 
+/**
+ * Whether a file under memory/sessions holds zstd bytes: an archive OpenClaw compressed (`info`, classified by its
+ * name on the bot) that is still stored under a `.zst` name (sync stores it decompressed, without `.zst`, where
+ * its Node has zstd).
+ */
+export function storedCompressed(info: { compressed?: "zstd" }, localName: string): boolean {
+  return info.compressed === "zstd" && localName.endsWith(".zst");
+}
+
 /** What to tell a user whose Node cannot. */
 export const NO_ZSTD = `Node ${process.version} cannot decompress zstd (Node 22.15 or later can)`;
 

@@ -6,7 +6,7 @@
 import { createHash } from "node:crypto";
 import { constants } from "node:fs";
 import { copyFile, readFile, readdir, writeFile } from "node:fs/promises";
-import { HAS_ZSTD, NO_ZSTD, decompressFile } from "../zstd.mts";
+import { HAS_ZSTD, NO_ZSTD, decompressFile, storedCompressed } from "../zstd.mts";
 import { basename, dirname, join } from "node:path";
 import { Failure } from "../cli.mts";
 import { readActivity, timeFromName } from "../openclaw/activity.mts";
@@ -142,7 +142,7 @@ export async function planSessions(memorySessions: string, agent: string): Promi
     if (info.kind !== "transcript" && info.kind !== "archive") continue;
     if (referenced.has(name)) continue;
     const path = join(memorySessions, name);
-    const compressed = info.compressed === "zstd";
+    const compressed = storedCompressed(info, name);
     if (compressed && !HAS_ZSTD) {
       warnings.push(`${name} is zstd-compressed and ${NO_ZSTD}: left out of the local state; run with a newer Node`);
       continue;
@@ -218,7 +218,7 @@ export async function writeCopies(plan: Plan, dir: string): Promise<Record<strin
 /** A conversation file's `updatedAt` for the index: its newest timestamp (the shared activity reader), else the
  * time in an archive's or fork's name, else 0 (unknown). Never its mtime. */
 export async function updatedAtOf(path: string, info: SessionFile = classify(basename(path))): Promise<number> {
-  return (await readActivity(path, { compressed: info.compressed === "zstd" })).newest ?? timeFromName(info.archivedAt ?? info.forkedAt) ?? 0;
+  return (await readActivity(path, { compressed: storedCompressed(info, basename(path)) })).newest ?? timeFromName(info.archivedAt ?? info.forkedAt) ?? 0;
 }
 
 /** A session id shaped like a UUID, derived from a name, so rebuilds give the same ids. */

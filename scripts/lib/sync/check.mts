@@ -10,9 +10,10 @@ import { INDEX_FILE, parseIndex, serializeIndex } from "../openclaw/sessions-ind
 import type { StreamResult, StreamedFile } from "../remote/stream.mts";
 import { loadSecretScanner, type SecretScanner } from "../secrets.mts";
 import { countLines, sha256File, trimUnfinishedLine } from "../store/content.mts";
-import type { Provenance } from "../store/provenance.mts";
+import { botName, type Provenance } from "../store/provenance.mts";
 import { leaveOutPrunedKeys } from "../store/pruned-keys.mts";
 import type { Exclusion } from "../store/syncignore.mts";
+import { NO_ZSTD, decompressInPlace } from "../zstd.mts";
 import { redactFile } from "./redact.mts";
 import type { FileChange } from "./types.mts";
 
@@ -21,22 +22,32 @@ import type { FileChange } from "./types.mts";
  * a second name of openclaw.json (the channel tokens). One warning per entry left out.
  */
 export function notReadWarnings(result: StreamResult): string[] {
-  const warnings: string[] = [];
+  return notReadFiles(result).map(
+    (entry) =>
+      `${quoteName(entry.name)} in the bot's sessions folder is ${entry.reason}: not read; only regular files with one link are backed up`,
+  );
+}
+
+/** The same entries, as `skippedFiles` of the summary (kinds `hard-link`, `symlink`, `not-a-file`). */
+export function notReadFiles(result: StreamResult): { name: string; kind: string; reason: string }[] {
+  const files: { name: string; kind: string; reason: string }[] = [];
   const seen = new Set<string>();
   for (const entry of result.skipped ?? []) {
     if (seen.has(entry.name)) continue;
     seen.add(entry.name);
-    const why =
+    files.push(
       entry.why === "hardlink"
-        ? "a hard link (a second name of a file that may live outside the sessions folder)"
+        ? {
+            name: entry.name,
+            kind: "hard-link",
+            reason: "a hard link (a second name of a file that may live outside the sessions folder)",
+          }
         : entry.why === "symlink"
-          ? "a symbolic link"
-          : "not a regular file";
-    warnings.push(
-      `${quoteName(entry.name)} in the bot's sessions folder is ${why}: not read; only regular files with one link are backed up`,
+          ? { name: entry.name, kind: "symlink", reason: "a symbolic link" }
+          : { name: entry.name, kind: "not-a-file", reason: "not a regular file" },
     );
   }
-  return warnings;
+  return files;
 }
 
 export interface Excluded {
@@ -107,14 +118,22 @@ export async function check(
     agentId: string;
     /** Warnings from earlier stages (the era's reconciliation), listed first. */
     warnings: string[];
+    /** Entries of the bot's sessions folder that were not read (links, folders): named as skipped. */
+    notRead?: { name: string; kind: string; reason: string }[];
   },
   options: { memory: string; dryRun: boolean; allowEmpty: boolean; redact?: boolean },
 ): Promise<Plan> {
   const scanner = options.redact === false ? undefined : await loadSecretScanner(context.memoryDir);
   const plan = await planChanges(result, context.sessionsDir, context.provenance, options.dryRun, scanner);
   plan.warnings.unshift(...context.warnings);
-  const cloudConversations = result.files.filter((f) => isConversation(classify(f.name).kind)).length;
-  const localCount = await localConversations(context.sessionsDir);
+  for (const entry of context.notRead ?? []) {
+    plan.skipped[entry.kind] = (plan.skipped[entry.kind] ?? 0) + 1;
+    plan.skippedFiles.push(entry);
+  }
+  const cloudConversations = result.files.filter((f) =>
+    isConversation(classify(f.remoteName ?? f.name).kind),
+  ).length;
+  const localCount = await localConversations(context.sessionsDir, context.provenance);
   if (cloudConversations === 0 && localCount > 0 && !options.allowEmpty) {
     throw new Failure(
       `the cloud has no transcripts for agent ${context.agentId} while ${options.memory} holds ${localCount}: the instance was probably recreated or the state dir is wrong; nothing was changed (pass --allow-empty to sync anyway)`,
@@ -124,9 +143,9 @@ export async function check(
 }
 
 /** Local files under memory/sessions that hold conversations (for the empty-cloud guard). */
-async function localConversations(sessionsDir: string): Promise<number> {
+async function localConversations(sessionsDir: string, provenance?: Provenance): Promise<number> {
   const names = await readdir(sessionsDir).catch(() => [] as string[]);
-  return names.filter((name) => isConversation(classify(name).kind)).length;
+  return names.filter((name) => isConversation(classify(botName(provenance, name)).kind)).length;
 }
 
 /**
@@ -192,9 +211,32 @@ export async function planChanges(
       });
       continue;
     }
-    // A live transcript may end in a line the bot is still writing: hold it back, it comes complete next time.
     let size = file.stored?.size ?? file.size;
     let sha256 = file.stored?.sha256 ?? file.sha256;
+    // A zstd-compressed archive: stored decompressed where this Node can (store/names.mts named it without
+    // `.zst`), so its lines are redacted, verified and readable in git; else kept as it is, and said so.
+    if (info.compressed === "zstd" && file.path) {
+      if (!file.name.endsWith(".zst")) {
+        try {
+          ({ size, sha256 } = await decompressInPlace(file.path));
+        } catch (error) {
+          plan.skipped["damaged-zstd"] = (plan.skipped["damaged-zstd"] ?? 0) + 1;
+          plan.skippedFiles.push({
+            name: file.remoteName ?? file.name,
+            kind: "damaged-zstd",
+            reason: `its zstd frame cannot be decompressed (${(error as Error).message})`,
+          });
+          plan.renamed = plan.renamed.filter((r) => r.name !== file.name);
+          await rm(file.path, { force: true });
+          continue;
+        }
+      } else if (scanner) {
+        plan.warnings.push(
+          `${quoteName(file.name)} is zstd-compressed and ${NO_ZSTD}: stored compressed and not scanned for secrets; sync with Node 22.15 or later to store it decompressed and redacted`,
+        );
+      }
+    }
+    // A live transcript may end in a line the bot is still writing: hold it back, it comes complete next time.
     let heldBackBytes = 0;
     if (info.kind === "transcript" && file.path) {
       heldBackBytes = await trimUnfinishedLine(file.path);

@@ -11,7 +11,7 @@ import { fetcher } from "./fetch.mts";
 import { planTransfer } from "./plan-transfer.mts";
 import { transfer } from "./transfer.mts";
 import { Failure, writeFailure } from "../cli.mts";
-import { check, dropExcluded, notReadWarnings } from "./check.mts";
+import { check, dropExcluded, notReadFiles, notReadWarnings } from "./check.mts";
 import { record } from "./record.mts";
 import { planApply } from "./plan-apply.mts";
 import { apply } from "./apply.mts";
@@ -61,6 +61,7 @@ export function sync(options: SyncOptions): Promise<SyncSummary> {
           provenance: transferPlan.provenance,
           agentId: agent.id,
           warnings: [...notRead, ...reconciled.warnings],
+          notRead: notReadFiles(transferred.result),
         },
         options,
       );

@@ -49,10 +49,12 @@ export async function planFetch(
     }
     // Names travel as the hex of their bytes (any name the bot's filesystem allows).
     const hex = (file.rawName ?? Buffer.from(file.remoteName ?? file.name)).toString("hex");
-    // The stored bytes are the cloud's first bytes when nothing was redacted (a held-back line only shortens).
+    // The stored bytes are the cloud's first bytes when nothing was redacted (a held-back line only shortens)
+    // and nothing was decompressed (a compressed archive is fetched whole).
     if (
       intact &&
       isConversation(info.kind) &&
+      !info.compressed &&
       !record.redactions &&
       record.size > 0 &&
       file.size > record.size

@@ -25,9 +25,6 @@ export async function redactFile(
     out.once("close", resolve);
   });
   out.on("error", (error) => (failed ??= error));
-  // Tests force an I/O error here (OCSYNC_TEST_FAULT=redact-write:EIO).
-  const fault = /^redact-write:(E[A-Z]+)$/.exec(process.env.OCSYNC_TEST_FAULT ?? "");
-  if (fault) out.destroy(Object.assign(new Error(`${fault[1]} (injected by the test)`), { code: fault[1] }));
   const check = () => {
     if (failed !== undefined) {
       throw new Failure(`${writeFailure(failed, "the staging folder")} while redacting; nothing was changed`);

@@ -4,7 +4,8 @@
 import { plural, type Reporter } from "../cli.mts";
 import type { EraStrategy } from "../openclaw/era.mts";
 import type { StreamResult, StreamedFile } from "../remote/stream.mts";
-import { isCaseInsensitive, localNames, type LocalName } from "../store/names.mts";
+import { isCaseInsensitive, localNames, nameProbe, type LocalName } from "../store/names.mts";
+import { HAS_ZSTD } from "../zstd.mts";
 import type { Provenance } from "../store/provenance.mts";
 import type { Fetch } from "./fetch.mts";
 import { planFetch } from "./plan-fetch.mts";
@@ -65,8 +66,10 @@ async function localNamer(
   stagingDir: string,
 ): Promise<(files: StreamedFile[]) => void> {
   let mapping: Map<string, LocalName> | undefined;
-  // (OCSYNC_TEST_CASEFOLD=1: tests on a machine that cannot mount a case-insensitive filesystem simulate one.)
-  const caseInsensitive = process.env.OCSYNC_TEST_CASEFOLD === "1" || (await isCaseInsensitive(stagingDir));
+  // What this filesystem can hold is found out here, in staging: case-insensitivity (macOS, Windows, FAT), and
+  // any odd name tried (test/names.test.mts runs this on a real vfat and a 143-byte-name FUSE folder).
+  const caseInsensitive = await isCaseInsensitive(stagingDir);
+  const fits = nameProbe(stagingDir);
   return (files) => {
     if (!mapping) {
       const previous = new Map<string, string>();
@@ -76,7 +79,20 @@ async function localNamer(
       const reserved = Object.entries(provenance?.files ?? {})
         .filter(([local, record]) => !current.has(record.remoteName ?? local))
         .map(([local]) => local);
-      mapping = localNames(files, { caseInsensitive, previous, reserved });
+      // Kept compressed by an earlier sync (a Node without zstd): such an archive keeps its name.
+      const storedAsIs = new Set(
+        Object.entries(provenance?.files ?? {})
+          .filter(([, record]) => !record.remoteName)
+          .map(([local]) => local),
+      );
+      mapping = localNames(files, {
+        caseInsensitive,
+        previous,
+        reserved,
+        fits,
+        decompress: HAS_ZSTD,
+        storedAsIs,
+      });
     }
     for (const file of files) {
       const local = mapping.get(file.remoteName ?? file.name);
