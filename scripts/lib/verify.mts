@@ -27,7 +27,13 @@ import {
   type SecretHit,
 } from "./secrets.mts";
 import { PROVENANCE_FILE, SESSIONS_DIR, type Provenance } from "./store/provenance.mts";
-import { SYNCIGNORE_FILE, applySyncIgnore, parseSyncIgnore, type Exclusion } from "./store/syncignore.mts";
+import {
+  SYNCIGNORE_FILE,
+  applySyncIgnore,
+  parseSyncIgnore,
+  type Exclusion,
+  type SyncIgnore,
+} from "./store/syncignore.mts";
 import {
   IndexParseError,
   parseIndex,
@@ -122,6 +128,8 @@ interface MemoryContext {
   dir: string;
   provenance?: Provenance;
   exclusion?: Exclusion;
+  /** The .syncignore rules, for keys in the index's `.bak` copies. */
+  rules?: SyncIgnore;
   scanner: SecretScanner;
   problems: Problem[];
 }
@@ -171,6 +179,7 @@ async function loadContext(source: Source, dir: string): Promise<MemoryContext> 
       // reported when sessions.json itself is checked
     }
     context.exclusion = applySyncIgnore(rules, entries);
+    context.rules = rules;
   }
   return context;
 }
@@ -270,7 +279,7 @@ async function checkFile(
     problem(
       "error",
       "syncignored",
-      `excluded by ${context.dir ? `${context.dir}/` : ""}${SYNCIGNORE_FILE} but present: remove it (git rm --cached) or change the ignore file`,
+      `excluded by ${context.dir ? `${context.dir}/` : ""}${SYNCIGNORE_FILE} but present: run sync-memory.mts --apply-syncignore (it removes the session) or change the ignore file`,
     );
   }
   if (inSessions && (kind === "lock" || kind === "temp" || kind === "sidecar" || kind === "repair-backup")) {
@@ -288,7 +297,7 @@ async function checkFile(
     problem(
       "error",
       "secret-in-name",
-      `the file's path holds a secret (${secret}): leave the session out with a ${SYNCIGNORE_FILE} line and remove the file (git rm --cached), or rename it`,
+      `the file's path holds a secret (${secret}): leave the session out with a ${SYNCIGNORE_FILE} line and run sync-memory.mts --apply-syncignore`,
     );
   }
 
@@ -354,11 +363,20 @@ async function checkFile(
       const text = Buffer.concat(chunks);
       if (kind === "index") problems.push(...(await checkIndex(source, file, text, context)));
       else {
+        let value: unknown;
         try {
-          JSON.parse(text.toString("utf8"));
+          value = JSON.parse(text.toString("utf8"));
         } catch (error) {
           problem("error", "invalid-json", `invalid JSON: ${(error as Error).message.split("\n")[0]}`);
         }
+        // An old copy of the index holds the excluded sessions' entries as much as the index itself.
+        if (kind === "index-backup" && context.rules && value && typeof value === "object")
+          for (const key of Object.keys(value).filter((key) => context.rules!.ignoresKey(key)))
+            problem(
+              "error",
+              "syncignored",
+              `entry "${key}" is excluded by ${SYNCIGNORE_FILE} but still in this copy of the index: run sync-memory.mts --apply-syncignore`,
+            );
       }
       // secrets in a JSON document, reported per line of its text
       const scanner = new SecretChunkScanner(context.scanner, maxPerFile);
@@ -435,7 +453,7 @@ async function checkIndex(
       problem(
         "error",
         "syncignored",
-        `entry "${key}" is excluded by ${SYNCIGNORE_FILE} but still in the index`,
+        `entry "${key}" is excluded by ${SYNCIGNORE_FILE} but still in the index: run sync-memory.mts --apply-syncignore`,
       );
     const transcript = transcriptOf(value);
     if (!transcript) continue;
