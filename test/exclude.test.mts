@@ -158,6 +158,27 @@ describe("sync applies .syncignore to what is stored, on every run", () => {
   });
 });
 
+describe("index copies from the bot", () => {
+  test("a sessions.json.bak copy arrives without the excluded keys; verify passes", async () => {
+    const state = makeStateDir(join(tmp, "bak", "state"));
+    const main = state.agents[0].sessions[0];
+    const bak = readdirSync(state.agents[0].sessionsDir).find((n) => n.startsWith("sessions.json.bak."))!;
+    assert.ok(readFileSync(join(state.agents[0].sessionsDir, bak), "utf8").includes(main.key));
+    const memory = join(tmp, "bak", "memory");
+    mkdirSync(memory);
+    writeFileSync(join(memory, ".syncignore"), `${main.key}\n`);
+    const result = await syncLocal(state.root, memory, ["--json"]);
+    assert.equal(result.code, 0, result.stderr);
+    const stored = readFileSync(join(memory, "sessions", bak), "utf8");
+    assert.ok(!stored.includes(main.key), "the copy lost the key");
+    assert.deepEqual(JSON.parse(stored), {}, "and nothing else was in it");
+    const verified = await runScript("verify.mts", ["--strict", memory]);
+    assert.equal(verified.code, 0, verified.stdout + verified.stderr);
+    const idle = await syncLocal(state.root, memory, ["--json"]);
+    assert.equal(JSON.parse(idle.stdout).provenanceWritten, false, "an idle day changes nothing");
+  });
+});
+
 describe("sync with a .syncignore line not yet committed", () => {
   test("the settings sync only reads are no uncommitted change: the sync runs, removes the session, and the commit passes the hook", async () => {
     const key = "agent:main:telegram:direct:4242";
