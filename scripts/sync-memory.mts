@@ -19,7 +19,8 @@ const HELP = `Usage: npx tsx scripts/sync-memory.mts [options]
 
 Pull an OpenClaw bot's conversation history into a folder kept in git. Every file is checked end to end
 (size and sha256 computed on the bot's machine) and nothing in the memory folder changes unless the whole
-transfer is complete; files only in the memory folder are never deleted.
+transfer is complete; files only in the memory folder are never deleted (except sessions DIR/.syncignore
+excludes).
 
 Where the bot is (one of):
   --app NAME          Fly.io app, reached with 'flyctl ssh console' (env FLY_APP). flyctl is $FLYCTL,

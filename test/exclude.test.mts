@@ -118,6 +118,51 @@ describe("excluding a session that is already backed up", () => {
   });
 });
 
+describe("index copies from the bot", () => {
+  test("a sessions.json.bak copy arrives without the excluded keys; verify passes", async () => {
+    const state = makeStateDir(join(tmp, "bak", "state"));
+    const main = state.agents[0].sessions[0];
+    const bak = readdirSync(state.agents[0].sessionsDir).find((n) => n.startsWith("sessions.json.bak."))!;
+    assert.ok(readFileSync(join(state.agents[0].sessionsDir, bak), "utf8").includes(main.key));
+    const memory = join(tmp, "bak", "memory");
+    mkdirSync(memory);
+    writeFileSync(join(memory, ".syncignore"), `${main.key}\n`);
+    const result = await syncLocal(state.root, memory, ["--json"]);
+    assert.equal(result.code, 0, result.stderr);
+    const stored = readFileSync(join(memory, "sessions", bak), "utf8");
+    assert.ok(!stored.includes(main.key), "the copy lost the key");
+    assert.deepEqual(JSON.parse(stored), {}, "and nothing else was in it");
+    const verified = await runScript("verify.mts", ["--strict", memory]);
+    assert.equal(verified.code, 0, verified.stdout + verified.stderr);
+    const idle = await syncLocal(state.root, memory, ["--json"]);
+    assert.equal(JSON.parse(idle.stdout).provenanceWritten, false, "an idle day changes nothing");
+  });
+});
+
+describe("sync with a .syncignore line not yet committed", () => {
+  test("the settings sync only reads are no uncommitted change: the sync runs, removes the session, and the commit passes the hook", async () => {
+    const key = "agent:main:telegram:direct:4242";
+    const state = botWith("uncommitted", key);
+    const repo = await backupRepo("uncommitted");
+    const sync = `npx tsx scripts/sync-memory.mts --local --state-dir ${state.root}`;
+    assert.equal((await sh(repo, sync)).code, 0);
+    assert.equal((await sh(repo, "git add memory && git commit -q -m first")).code, 0);
+    writeFileSync(join(repo, "memory", ".syncignore"), `${key}\n`);
+    writeFileSync(join(repo, "memory", ".secretsallow"), "# none yet\n");
+    const next = await sh(repo, sync);
+    assert.equal(next.code, 0, next.stderr);
+    assert.match(next.stdout, /removed 1 file\(s\) already in/);
+    assert.ok(!existsSync(join(repo, "memory", "sessions", `${PRIVATE_ID}.jsonl`)));
+    const committed = await sh(repo, "git add memory && git commit -q -m second");
+    assert.equal(committed.code, 0, committed.stderr);
+    // Anything else uncommitted still stops it.
+    writeFileSync(join(repo, "memory", "notes.md"), "mine\n");
+    const refused = await sh(repo, sync);
+    assert.equal(refused.code, 1);
+    assert.match(refused.stderr, /uncommitted changes \(memory\/notes\.md\)/);
+  });
+});
+
 describe("--apply-syncignore", () => {
   test("--json lists files and keys; index copies, provenance and prune's log are cleaned; a second run has nothing to do", async () => {
     const state = makeStateDir(join(tmp, "json", "state"));

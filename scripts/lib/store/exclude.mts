@@ -208,7 +208,11 @@ export function excludeFromProvenance(provenance: Provenance, plan: StoredExclus
   const files = { ...provenance.files };
   for (const name of plan.forget) delete files[name];
   for (const r of plan.rewrite) {
-    if (files[r.name]) files[r.name] = { ...files[r.name], size: r.size, sha256: r.sha256 };
+    const record = files[r.name];
+    if (!record) continue;
+    files[r.name] = { ...record, size: r.size, sha256: r.sha256 };
+    // The stored index now lacks keys the bot's has (the next sync re-reads the bot's index, as sync does).
+    if (r.name === INDEX_FILE) files[r.name].excludedKeys = (record.excludedKeys ?? 0) + r.keys.length;
   }
   const prunedKeys = { ...provenance.prunedKeys };
   for (const key of plan.forgetPrunedKeys) delete prunedKeys[key];

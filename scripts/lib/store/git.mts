@@ -41,15 +41,19 @@ export function workTreeOf(path: string): string | undefined {
 /**
  * Uncommitted changes under `dir` (modified, staged, deleted, type-changed or untracked-but-not-ignored files),
  * as paths relative to the work tree; undefined when `dir` is not inside a git work tree or git is not
- * installed. Any other git failure is a Failure: the guard is never skipped silently.
+ * installed. Any other git failure is a Failure: the guard is never skipped silently. `except`: names relative to
+ * `dir` that do not count (settings the writer only reads).
  */
-export function uncommittedChanges(dir: string): string[] | undefined {
+export function uncommittedChanges(dir: string, except: readonly string[] = []): string[] | undefined {
   const top = workTreeOf(dir);
   if (!top) return undefined;
   const rel = relative(top, resolve(dir)) || ".";
   const result = git(top, ["status", "--porcelain=v1", "-z", "--untracked-files=all", "--", rel]);
   if (result.code !== 0) gitFailed(dir, result.stderr);
-  return parseStatus(result.stdout).map((entry) => entry.path);
+  const skip = new Set(except.map((name) => (rel === "." ? name : `${rel}/${name}`)));
+  return parseStatus(result.stdout)
+    .map((entry) => entry.path)
+    .filter((path) => !skip.has(path));
 }
 
 /** One line of `git status --porcelain=v1 -z`. */

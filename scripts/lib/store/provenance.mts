@@ -18,6 +18,9 @@ export interface FileRecord {
   heldBackBytes?: number;
   /** Secrets replaced by [REDACTED:<kind>] markers. */
   redactions?: number;
+  /** sessions.json only: keys of the bot's index that .syncignore left out (the next sync re-reads the bot's
+   * index even without a .syncignore, so that keys come back when their line goes). */
+  excludedKeys?: number;
   syncedAt: string;
   /** Set by prune when it removed the file from the working tree; sync does not bring back a pruned file
    * whose cloud copy is unchanged (cloudSha256), only one that changed since. */

@@ -6,14 +6,15 @@ import { readFile, readdir, rm, stat, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { Failure, plural, quoteName, type Reporter } from "../cli.mts";
 import { BACKED_UP, classify, isConversation } from "../openclaw/files.mts";
-import { INDEX_FILE, parseIndex, serializeIndex } from "../openclaw/sessions-index.mts";
+import { INDEX_FILE } from "../openclaw/sessions-index.mts";
 import type { StreamResult, StreamedFile } from "../remote/stream.mts";
 import { loadSecretScanner, type SecretScanner } from "../secrets.mts";
 import { countLines, sha256File, trimUnfinishedLine } from "../store/content.mts";
 import { botName, type Provenance } from "../store/provenance.mts";
 import { leaveOutPrunedKeys } from "../store/pruned-keys.mts";
-import type { Exclusion } from "../store/syncignore.mts";
 import { NO_ZSTD, decompressInPlace } from "../zstd.mts";
+import { filterIndexText } from "../store/exclude.mts";
+import type { TransferPlan } from "./plan-transfer.mts";
 import { redactFile } from "./redact.mts";
 import type { FileChange } from "./types.mts";
 
@@ -52,40 +53,52 @@ export function notReadFiles(result: StreamResult): { name: string; kind: string
 
 export interface Excluded {
   result: StreamResult;
+  /** Keys of the bot's index left out, files on the bot left out (never transferred, or dropped on arrival). */
   excluded: { keys: number; files: number };
 }
 
-/** Drops the files .syncignore excludes, and the excluded keys from the staged index. */
+/**
+ * Drops the files .syncignore excludes, and the excluded keys from the staged index and its `.bak` copies. The
+ * index is the copy fetched before the transfer whenever there is one, also when the bot's index did not change
+ * since the last sync: the stored index is made from it on every run, with the current .syncignore.
+ */
 export async function dropExcluded(
   result: StreamResult,
-  exclusion: Exclusion | undefined,
+  plan: Pick<TransferPlan, "exclusion" | "rules" | "index" | "excludedOnBot">,
   reporter: Reporter,
 ): Promise<Excluded> {
-  const excluded = { keys: exclusion?.keys.length ?? 0, files: 0 };
-  if (!exclusion) return { result, excluded };
+  const { exclusion, rules } = plan;
+  const excluded = { keys: 0, files: plan.excludedOnBot };
+  let files = result.files;
+  if (plan.index) {
+    const fresh = plan.index.file;
+    files = files.map((file) =>
+      file.name === INDEX_FILE && !file.path ? { ...fresh, name: file.name } : file,
+    );
+  }
+  if (!exclusion || !rules) return { result: { ...result, files }, excluded };
   const kept: StreamedFile[] = [];
-  for (const file of result.files) {
+  for (const file of files) {
     if (file.name !== INDEX_FILE && exclusion.excludesFile(file.remoteName ?? file.name)) {
       excluded.files++;
       if (file.path) await rm(file.path, { force: true });
-    } else kept.push(file);
-  }
-  const index = kept.find((f) => f.name === INDEX_FILE);
-  if (index?.path && exclusion.keys.length) {
-    // The stored index drops the excluded keys (provenance keeps the cloud's hash of the whole index).
-    const full = parseIndex(await readFile(index.path, "utf8"));
-    const filtered = Object.fromEntries(
-      Object.entries(full).filter(([key]) => !exclusion.keys.includes(key)),
-    );
-    const text = serializeIndex(filtered);
-    await writeFile(index.path, text);
-    index.stored = {
-      size: Buffer.byteLength(text),
-      sha256: createHash("sha256").update(text).digest("hex"),
+      continue;
+    }
+    kept.push(file);
+    const kind = classify(file.remoteName ?? file.name).kind;
+    if ((kind !== "index" && kind !== "index-backup") || !file.path) continue;
+    // The stored copy drops the excluded keys (provenance keeps the cloud's hash of the whole file).
+    const filtered = filterIndexText(await readFile(file.path, "utf8"), (key) => rules.ignoresKey(key));
+    if (!filtered) continue;
+    if (kind === "index") excluded.keys = filtered.keys.length;
+    await writeFile(file.path, filtered.text);
+    file.stored = {
+      size: Buffer.byteLength(filtered.text),
+      sha256: createHash("sha256").update(filtered.text).digest("hex"),
     };
   }
   reporter.info(
-    `.syncignore: left out ${plural(excluded.keys, "index key")} and ${plural(excluded.files, "file")}`,
+    `.syncignore: left out ${plural(excluded.keys, "index key")} and ${plural(excluded.files, "file")} on the bot`,
   );
   return { result: { ...result, files: kept }, excluded };
 }

@@ -13,6 +13,7 @@ import { transfer } from "./transfer.mts";
 import { Failure, writeFailure } from "../cli.mts";
 import { check, dropExcluded, notReadFiles, notReadWarnings } from "./check.mts";
 import { record } from "./record.mts";
+import { excludeStored } from "./exclude-stored.mts";
 import { planApply } from "./plan-apply.mts";
 import { apply } from "./apply.mts";
 import { interruptible } from "./interrupt.mts";
@@ -51,7 +52,7 @@ export function sync(options: SyncOptions): Promise<SyncSummary> {
         reporter,
       });
       if (reconciled.layout !== undefined) syncSource.layout = reconciled.layout;
-      const { result, excluded } = await dropExcluded(reconciled.result, transferPlan.exclusion, reporter);
+      const { result, excluded } = await dropExcluded(reconciled.result, transferPlan, reporter);
       const notRead = notReadWarnings(transferred.result);
       const checked = await check(
         result,
@@ -65,11 +66,20 @@ export function sync(options: SyncOptions): Promise<SyncSummary> {
         },
         options,
       );
-      const recorded = record(checked, transferPlan.provenance, syncSource.at);
+      const stored = await excludeStored(checked, transferPlan, {
+        memoryDir,
+        stagingDir,
+        dryRun: options.dryRun,
+      });
+      const recorded = record(checked, transferPlan.provenance, syncSource.at, {
+        keys: excluded.keys,
+        stored: stored?.plan,
+      });
       const applyPlan = planApply(checked, recorded, result, {
         source: syncSource,
         memoryDir,
         excluded,
+        stored,
         incremental: transferred.incremental,
         dryRun: options.dryRun,
       });

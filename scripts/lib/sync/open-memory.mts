@@ -9,6 +9,8 @@ import { checkRemoteArg } from "../remote/transport.mts";
 import { createStaging, openForWriting, recoverBeforeReading } from "../store/apply.mts";
 import { faultPoint } from "../store/fault.mts";
 import { uncommittedChanges } from "../store/git.mts";
+import { SYNCIGNORE_FILE } from "../store/syncignore.mts";
+import { ALLOW_FILE } from "../secrets.mts";
 import { SESSIONS_DIR } from "../store/provenance.mts";
 
 export interface OpenMemory {
@@ -57,7 +59,8 @@ export async function openMemory(options: MemoryOptions): Promise<OpenMemory> {
     sessionsDir: join(memoryDir, SESSIONS_DIR),
     async stage() {
       if (!options.dryRun && !options.force) {
-        const dirty = uncommittedChanges(memoryDir);
+        // The settings sync only reads (a new .syncignore line, an allow-list entry) are no reason to stop.
+        const dirty = uncommittedChanges(memoryDir, [SYNCIGNORE_FILE, ALLOW_FILE]);
         if (dirty && dirty.length) {
           throw new Failure(
             `${options.memory} has uncommitted changes (${dirty.slice(0, 3).join(", ")}${dirty.length > 3 ? `, and ${dirty.length - 3} more` : ""}); commit or stash them first so every byte sync overwrites stays in git, or pass --force`,

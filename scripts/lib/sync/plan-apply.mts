@@ -3,16 +3,17 @@
 import { join } from "node:path";
 import { INDEX_FILE } from "../openclaw/sessions-index.mts";
 import type { StreamResult } from "../remote/stream.mts";
-import type { StagedChange } from "../store/apply.mts";
+import type { Change } from "../store/apply.mts";
 import { PROVENANCE_FILE, SESSIONS_DIR, type Provenance, type SyncSource } from "../store/provenance.mts";
 import type { Plan } from "./check.mts";
 import type { Recorded } from "./record.mts";
+import type { StoredExcluded } from "./exclude-stored.mts";
 import type { SyncSummary } from "./types.mts";
 
 export interface ApplyPlan {
   summary: SyncSummary;
   /** The provenance file to write, and the renames in order; undefined when nothing changes (or a dry run). */
-  write?: { provenance: Provenance; steps: (stagedProvenance: string) => StagedChange[] };
+  write?: { provenance: Provenance; steps: (stagedProvenance: string) => Change[] };
 }
 
 export function planApply(
@@ -23,6 +24,8 @@ export function planApply(
     source: SyncSource;
     memoryDir: string;
     excluded: { keys: number; files: number };
+    /** .syncignore applied to what memory/ holds. */
+    stored?: StoredExcluded;
     incremental: boolean;
     dryRun: boolean;
   },
@@ -50,7 +53,7 @@ export function planApply(
     },
     heldBack: plan.heldBack,
     redactions: plan.redactions,
-    excluded: context.excluded,
+    excluded: { ...context.excluded, removed: context.stored?.plan.remove.length ?? 0 },
     skipped: plan.skipped,
     skippedFiles: plan.skippedFiles,
     unknownFiles: plan.unknownFiles,
@@ -70,6 +73,8 @@ export function planApply(
     write: {
       provenance: { format: 1, lastSync: source, files: records, prunedKeys },
       steps: (stagedProvenance) => [
+        // What .syncignore takes out of the stored files first, then the transfer's files, the provenance last.
+        ...(context.stored?.changes ?? []),
         ...ordered.map((s) => ({ target: join(SESSIONS_DIR, s.name), staged: s.path })),
         { target: PROVENANCE_FILE, staged: stagedProvenance },
       ],

@@ -1,14 +1,23 @@
 // Stage 5, plan the transfer: what the backup already holds (provenance) and what .syncignore keeps out. With a
 // .syncignore the index travels first and the bot lists its files, so that excluded sessions are never transferred:
-// each excluded file becomes an exact-name `-name` filter for the remote program.
+// each excluded file becomes an exact-name `-name` filter for the remote program. The index copy fetched here is
+// also what the stored sessions.json is made from on every run (check.mts), so a line added on a day the bot's
+// index did not change still takes its keys out, and a line removed brings them back.
 import { readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { Failure, type Reporter } from "../cli.mts";
 import { REMOTE_EXCLUDE, remoteFilterArgs } from "../openclaw/files.mts";
 import type { EraStrategy } from "../openclaw/era.mts";
 import { INDEX_FILE, parseIndex, type SessionIndex } from "../openclaw/sessions-index.mts";
-import { PROVENANCE_FILE, readProvenance, type Provenance } from "../store/provenance.mts";
-import { SYNCIGNORE_FILE, applySyncIgnore, loadSyncIgnore, type Exclusion } from "../store/syncignore.mts";
+import type { StreamedFile } from "../remote/stream.mts";
+import { PROVENANCE_FILE, SESSIONS_DIR, readProvenance, type Provenance } from "../store/provenance.mts";
+import {
+  SYNCIGNORE_FILE,
+  applySyncIgnore,
+  loadSyncIgnore,
+  type Exclusion,
+  type SyncIgnore,
+} from "../store/syncignore.mts";
 import type { Fetch } from "./fetch.mts";
 
 export interface TransferPlan {
@@ -16,6 +25,12 @@ export interface TransferPlan {
   provenance?: Provenance;
   /** What .syncignore leaves out; undefined without one. */
   exclusion?: Exclusion;
+  /** The .syncignore rules (undefined without a pattern). */
+  rules?: SyncIgnore;
+  /** The bot's index as fetched before the transfer (with .syncignore, or when the stored one was filtered). */
+  index?: { file: StreamedFile; entries: SessionIndex };
+  /** Files on the bot that .syncignore excludes: never transferred. */
+  excludedOnBot: number;
   /** The era program's arguments for `manifest` and `stream`: where, then name filters. */
   args: string[];
   /** Where only (state dir and agent), for `fetch`, whose arguments are the requests. */
@@ -38,8 +53,12 @@ export async function planTransfer(
     throw new Failure(`${join(options.memory, SYNCIGNORE_FILE)} cannot be read: ${error.message}`);
   });
   let exclusion: Exclusion | undefined;
+  let index: TransferPlan["index"];
   const excludeArgs: string[] = [];
-  if (rules && rules.patterns.length) {
+  const patterns = rules && rules.patterns.length ? rules : undefined;
+  // The stored index was filtered by an earlier .syncignore: the bot's copy is needed to bring keys back.
+  const filtered = Boolean(provenance?.files[INDEX_FILE]?.excludedKeys);
+  if (patterns || filtered) {
     options.reporter.progress("reading the index for .syncignore…");
     const onlyIndex = ["-*.jsonl", "-*.jsonl.*", "-sessions.json.bak.*", "+sessions.json"];
     const first = await fetch(
@@ -48,8 +67,24 @@ export async function planTransfer(
       "index transfer",
     );
     const indexFile = first.files.find((f) => f.name === INDEX_FILE);
-    const index = indexFile?.path ? botIndex(await readFile(indexFile.path, "utf8")) : {};
-    exclusion = applySyncIgnore(rules, index);
+    const entries = indexFile?.path ? botIndex(await readFile(indexFile.path, "utf8")) : {};
+    if (indexFile?.path) index = { file: indexFile, entries };
+  }
+  if (patterns) {
+    // Which transcripts excluded keys own: by the bot's index, and by the stored one (a key the bot dropped since).
+    const exclusions = [applySyncIgnore(patterns, index?.entries ?? {})];
+    const stored = await readFile(join(memoryDir, SESSIONS_DIR, INDEX_FILE), "utf8").catch(() => undefined);
+    if (stored !== undefined) {
+      try {
+        exclusions.push(applySyncIgnore(patterns, parseIndex(stored)));
+      } catch {
+        // a broken stored index is replaced by the bot's
+      }
+    }
+    exclusion = {
+      keys: exclusions[0].keys,
+      excludesFile: (name) => exclusions.some((e) => e.excludesFile(name)),
+    };
     // Decided here, before any content travels: the bot lists names, sizes and hashes, the matcher verify uses
     // (gitignore semantics: `!`, `/`, `**`, classes, any case) picks the excluded files, and each one goes back
     // to the bot as an exact-name exclusion, so the transfer never reads it.
@@ -67,6 +102,9 @@ export async function planTransfer(
   return {
     provenance,
     exclusion,
+    rules: patterns,
+    index,
+    excludedOnBot: excludeArgs.length,
     args: era.args(where.stateDir, where.agentId, [...excludeArgs, ...remoteFilterArgs()]),
     where: era.args(where.stateDir, where.agentId, []),
   };

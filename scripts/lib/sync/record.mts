@@ -1,5 +1,7 @@
 // Stage 8, record: the provenance of this run (per file: what the backup holds, what the cloud had, when it was
 // synced, what was held back or redacted), and whether it differs from the last one.
+import { INDEX_FILE } from "../openclaw/sessions-index.mts";
+import { excludeFromProvenance, type StoredExclusion } from "../store/exclude.mts";
 import { serializeProvenance, type FileRecord, type Provenance } from "../store/provenance.mts";
 import type { Plan } from "./check.mts";
 
@@ -12,12 +14,32 @@ export interface Recorded {
   changed: boolean;
 }
 
-export function record(plan: Plan, provenance: Provenance | undefined, at: string): Recorded {
-  const records = buildRecords(plan, provenance, at);
-  const prunedKeys = { ...provenance?.prunedKeys };
+export function record(
+  plan: Plan,
+  provenance: Provenance | undefined,
+  at: string,
+  exclusion: { keys: number; stored?: StoredExclusion } = { keys: 0 },
+): Recorded {
+  let records = buildRecords(plan, provenance, at);
+  let prunedKeys = { ...provenance?.prunedKeys };
   for (const key of plan.revivedKeys) delete prunedKeys[key];
+  // .syncignore: what memory/ no longer holds is forgotten; index copies filtered in place are re-hashed.
+  if (exclusion.stored) {
+    const after = excludeFromProvenance(
+      { format: 1, lastSync: {} as never, files: records, prunedKeys },
+      exclusion.stored,
+    );
+    records = after.files;
+    prunedKeys = after.prunedKeys ?? {};
+  }
+  const index = records[INDEX_FILE];
+  if (index && plan.cloud.has(INDEX_FILE)) {
+    if (exclusion.keys) records[INDEX_FILE] = { ...index, excludedKeys: exclusion.keys };
+    else delete index.excludedKeys;
+  }
   const changed =
     plan.changes.some((c) => c.change === "new" || c.change === "updated") ||
+    Boolean(exclusion.stored) ||
     !provenance ||
     recordsDiffer(provenance, records, prunedKeys);
   return { records, prunedKeys, changed };

@@ -35,8 +35,13 @@ export function formatSummary(s: SyncSummary): string {
       `  redacted: ${s.redactions.total} secret(s) in ${s.redactions.files} file(s) (${kinds.join(", ")})`,
     );
   }
-  if (s.excluded.keys || s.excluded.files) {
-    lines.push(`  left out by .syncignore: ${s.excluded.keys} index key(s), ${s.excluded.files} file(s)`);
+  if (s.excluded.keys || s.excluded.files || s.excluded.removed) {
+    lines.push(
+      `  left out by .syncignore: ${s.excluded.keys} index key(s), ${s.excluded.files} file(s) on the bot` +
+        (s.excluded.removed
+          ? `; ${s.dryRun ? "would remove" : "removed"} ${s.excluded.removed} file(s) already in ${s.memory}`
+          : ""),
+    );
   }
   if (s.unknownFiles.length) {
     lines.push(

@@ -44,8 +44,11 @@ export interface SyncSummary {
   heldBack: { lines: number; bytes: number };
   /** Secrets replaced by markers, in how many files, by kind (never the secrets themselves). */
   redactions: { total: number; files: number; kinds: Record<string, number> };
-  /** What .syncignore kept out: index keys dropped, files not transferred or dropped before apply. */
-  excluded: { keys: number; files: number };
+  /**
+   * What .syncignore kept out: keys of the bot's index left out of the stored one, files on the bot not
+   * transferred (or dropped on arrival), and files already in memory/ that this run removed.
+   */
+  excluded: { keys: number; files: number; removed: number };
   /** Files that arrived but are not backed up, by kind (each also named in `skippedFiles`). */
   skipped: Record<string, number>;
   skippedFiles: { name: string; kind: string; reason: string }[];
