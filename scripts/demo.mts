@@ -6,7 +6,7 @@ import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { EXIT_OK, Reporter, formatBytes, parseFlags, runMain } from "./lib/cli.mts";
-import { formatSummary, sync } from "./lib/sync.mts";
+import { formatSummary, sync } from "./lib/sync/index.mts";
 import { statSync } from "node:fs";
 
 const HELP = `Usage: npm run demo   (npx tsx scripts/demo.mts [--help])

@@ -1,6 +1,7 @@
 // restore: put the backed-up history (memory/sessions) back into an OpenClaw bot — a recreated Fly instance, a
 // host over ssh, or a local state dir — without ever overwriting or deleting anything the bot has.
 // Run: npx tsx scripts/restore.mts --help
+import { TRANSPORT_FLAGS, transportOptionsFrom, type TransportFlags } from "./lib/remote/connect.mts";
 import { EXIT_FAILED, EXIT_OK, Reporter, UsageError, parseFlags, printJson, runMain } from "./lib/cli.mts";
 import { formatSummary, restore } from "./lib/restore/run.mts";
 
@@ -52,13 +53,7 @@ restored line is in the database.
 Exit status: 0 ok, 1 failed (one sentence on stderr says why; the bot is unchanged), 2 usage error.
 `;
 
-interface Flags {
-  app?: string;
-  machine?: string;
-  ssh?: string;
-  "ssh-option"?: string[];
-  local?: boolean;
-  "state-dir"?: string;
+interface Flags extends TransportFlags {
   agent?: string;
   memory?: string;
   sessions?: string[];
@@ -67,7 +62,6 @@ interface Flags {
   maintenance?: string;
   "accept-maintenance"?: boolean;
   "dry-run"?: boolean;
-  timeout?: string;
   json?: boolean;
   quiet?: boolean;
   help?: boolean;
@@ -75,12 +69,7 @@ interface Flags {
 
 await runMain(async () => {
   const { values: flags } = parseFlags<Flags>({
-    app: { type: "string" },
-    machine: { type: "string" },
-    ssh: { type: "string" },
-    "ssh-option": { type: "string", multiple: true },
-    local: { type: "boolean" },
-    "state-dir": { type: "string" },
+    ...TRANSPORT_FLAGS,
     agent: { type: "string" },
     memory: { type: "string" },
     sessions: { type: "string", multiple: true },
@@ -89,7 +78,6 @@ await runMain(async () => {
     maintenance: { type: "string" },
     "accept-maintenance": { type: "boolean" },
     "dry-run": { type: "boolean" },
-    timeout: { type: "string" },
     json: { type: "boolean" },
     quiet: { type: "boolean" },
     help: { type: "boolean", short: "h" },
@@ -99,24 +87,7 @@ await runMain(async () => {
     return EXIT_OK;
   }
 
-  const app = flags.app ?? (flags.ssh || flags.local ? undefined : process.env.FLY_APP || undefined);
-  const chosen = [
-    app !== undefined && "--app",
-    flags.ssh !== undefined && "--ssh",
-    flags.local && "--local",
-  ].filter(Boolean);
-  if (chosen.length > 1)
-    throw new UsageError(`${chosen.join(" and ")} cannot be combined: pick one way to reach the bot`);
-  if (chosen.length === 0)
-    throw new UsageError("say where the bot is: --app NAME (or FLY_APP), --ssh HOST or --local");
-  if (flags["ssh-option"] && flags.ssh === undefined)
-    throw new UsageError("--ssh-option only applies to --ssh");
-  if (flags.machine && app === undefined) throw new UsageError("--machine only applies to a Fly app (--app)");
-  const timeout = Number(flags.timeout ?? process.env.SYNC_TIMEOUT ?? 120);
-  if (!Number.isFinite(timeout) || timeout <= 0)
-    throw new UsageError(`--timeout ${flags.timeout} is not a positive number of seconds`);
-  const stateDir = flags["state-dir"] ?? process.env.REMOTE_STATE_DIR ?? "/data";
-  if (!stateDir) throw new UsageError("--state-dir is empty");
+  const where = transportOptionsFrom(flags);
   const prefer = flags.prefer ?? "bot";
   if (prefer !== "bot" && prefer !== "backup")
     throw new UsageError(`--prefer ${prefer} is not one of: bot, backup`);
@@ -137,12 +108,7 @@ await runMain(async () => {
 
   const reporter = new Reporter("restore", Boolean(flags.quiet));
   const summary = await restore({
-    transport: app !== undefined ? "fly" : flags.ssh !== undefined ? "ssh" : "local",
-    app,
-    machine: flags.machine ?? (app !== undefined ? process.env.FLY_MACHINE || undefined : undefined),
-    ssh: flags.ssh,
-    sshOptions: flags["ssh-option"] ?? [],
-    stateDir,
+    ...where,
     agent: flags.agent,
     memory: flags.memory ?? "memory",
     dryRun: Boolean(flags["dry-run"]),
@@ -151,7 +117,6 @@ await runMain(async () => {
     since,
     maintenance: flags.maintenance === "warn" ? "warn" : undefined,
     acceptMaintenance: Boolean(flags["accept-maintenance"]),
-    timeoutSeconds: timeout,
     reporter,
   });
   for (const warning of summary.warnings) reporter.warn(warning);

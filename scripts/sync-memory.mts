@@ -1,17 +1,17 @@
 // sync-memory: pull an OpenClaw bot's sessions (Fly.io volume, a host over ssh, or a local folder) into
 // memory/sessions/, exactly and safely. Run: npx tsx scripts/sync-memory.mts --help
+import { TRANSPORT_FLAGS, transportOptionsFrom, type TransportFlags } from "./lib/remote/connect.mts";
 import {
   EXIT_FAILED,
   EXIT_OK,
   Reporter,
-  UsageError,
   escapeControls,
   output,
   parseFlags,
   printJson,
   runMain,
 } from "./lib/cli.mts";
-import { formatSummary, sync } from "./lib/sync.mts";
+import { formatSummary, sync } from "./lib/sync/index.mts";
 
 const HELP = `Usage: npx tsx scripts/sync-memory.mts [options]
 
@@ -57,13 +57,7 @@ Exit status: 0 ok, 1 failed (one sentence on stderr says why; DIR is unchanged),
 complete result: the writing is finished first).
 `;
 
-interface Flags {
-  app?: string;
-  machine?: string;
-  ssh?: string;
-  "ssh-option"?: string[];
-  local?: boolean;
-  "state-dir"?: string;
+interface Flags extends TransportFlags {
   agent?: string;
   memory?: string;
   "dry-run"?: boolean;
@@ -71,7 +65,6 @@ interface Flags {
   "allow-empty"?: boolean;
   "no-redact"?: boolean;
   "break-lock"?: boolean;
-  timeout?: string;
   json?: boolean;
   quiet?: boolean;
   help?: boolean;
@@ -79,12 +72,7 @@ interface Flags {
 
 await runMain(async () => {
   const { values: flags } = parseFlags<Flags>({
-    app: { type: "string" },
-    machine: { type: "string" },
-    ssh: { type: "string" },
-    "ssh-option": { type: "string", multiple: true },
-    local: { type: "boolean" },
-    "state-dir": { type: "string" },
+    ...TRANSPORT_FLAGS,
     agent: { type: "string" },
     memory: { type: "string" },
     "dry-run": { type: "boolean" },
@@ -92,7 +80,6 @@ await runMain(async () => {
     "allow-empty": { type: "boolean" },
     "no-redact": { type: "boolean" },
     "break-lock": { type: "boolean" },
-    timeout: { type: "string" },
     json: { type: "boolean" },
     quiet: { type: "boolean" },
     help: { type: "boolean", short: "h" },
@@ -102,33 +89,11 @@ await runMain(async () => {
     return EXIT_OK;
   }
 
-  const app = flags.app ?? (flags.ssh || flags.local ? undefined : process.env.FLY_APP || undefined);
-  const chosen = [
-    app !== undefined && "--app",
-    flags.ssh !== undefined && "--ssh",
-    flags.local && "--local",
-  ].filter(Boolean);
-  if (chosen.length > 1)
-    throw new UsageError(`${chosen.join(" and ")} cannot be combined: pick one way to reach the bot`);
-  if (chosen.length === 0)
-    throw new UsageError("say where the bot is: --app NAME (or FLY_APP), --ssh HOST or --local");
-  if (flags["ssh-option"] && flags.ssh === undefined)
-    throw new UsageError("--ssh-option only applies to --ssh");
-  if (flags.machine && app === undefined) throw new UsageError("--machine only applies to a Fly app (--app)");
-  const timeout = Number(flags.timeout ?? process.env.SYNC_TIMEOUT ?? 120);
-  if (!Number.isFinite(timeout) || timeout <= 0)
-    throw new UsageError(`--timeout ${flags.timeout} is not a positive number of seconds`);
-  const stateDir = flags["state-dir"] ?? process.env.REMOTE_STATE_DIR ?? "/data";
-  if (!stateDir) throw new UsageError("--state-dir is empty");
+  const where = transportOptionsFrom(flags);
 
   const reporter = new Reporter("sync-memory", Boolean(flags.quiet));
   const summary = await sync({
-    transport: app !== undefined ? "fly" : flags.ssh !== undefined ? "ssh" : "local",
-    app,
-    machine: flags.machine ?? (app !== undefined ? process.env.FLY_MACHINE || undefined : undefined),
-    ssh: flags.ssh,
-    sshOptions: flags["ssh-option"] ?? [],
-    stateDir,
+    ...where,
     agent: flags.agent,
     memory: flags.memory ?? "memory",
     dryRun: Boolean(flags["dry-run"]),
@@ -136,7 +101,6 @@ await runMain(async () => {
     allowEmpty: Boolean(flags["allow-empty"]),
     redact: !flags["no-redact"],
     breakLock: Boolean(flags["break-lock"]),
-    timeoutSeconds: timeout,
     reporter,
   });
   for (const warning of summary.warnings) reporter.warn(warning);

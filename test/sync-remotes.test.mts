@@ -3,9 +3,8 @@
 // test tier: full — an sshd on 127.0.0.1 and Node 24 from .tools
 import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
-import { spawn, spawnSync, type ChildProcess } from "node:child_process";
-import { appendFileSync, existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
-import { createConnection } from "node:net";
+import { spawnSync } from "node:child_process";
+import { appendFileSync, existsSync, readFileSync } from "node:fs";
 import { userInfo } from "node:os";
 import { dirname, join } from "node:path";
 import { makeStateDir } from "../scripts/dev/statedir.mts";
@@ -14,82 +13,22 @@ import { busyboxBin, fakeFly, setMachineEnv } from "./helpers/fly.mts";
 import { makeSqliteState, node24 } from "./helpers/sqlitestate.mts";
 import { assertExactCopy, snapshot } from "./helpers/tree.mts";
 import { tempDir } from "./helpers/tmp.mts";
+import { startSshd, type Sshd } from "./helpers/sshd.mts";
 
 const tmp = tempDir("remotes");
 
-function waitForPort(port: number, timeoutMs = 10_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  return new Promise((resolve, reject) => {
-    const attempt = () => {
-      const socket = createConnection({ host: "127.0.0.1", port });
-      socket.once("connect", () => {
-        socket.destroy();
-        resolve();
-      });
-      socket.once("error", () => {
-        socket.destroy();
-        if (Date.now() > deadline) reject(new Error(`sshd did not listen on ${port}`));
-        else setTimeout(attempt, 100);
-      });
-    };
-    attempt();
-  });
-}
-
 describe("sync --ssh (a real OpenSSH server on 127.0.0.1)", () => {
   const dir = join(tmp, "ssh");
-  const port = 20000 + Math.floor(Math.random() * 20000);
-  let sshd: ChildProcess | undefined;
+  let sshd: Sshd | undefined;
+  let port = 0;
   let sshOptions: string[] = [];
 
   before(async () => {
-    mkdirSync(dir, { recursive: true });
-    for (const [name, type] of [
-      ["host_key", "ed25519"],
-      ["client_key", "ed25519"],
-    ]) {
-      const made = spawnSync("ssh-keygen", ["-q", "-t", type, "-N", "", "-f", join(dir, name)]);
-      assert.equal(made.status, 0, `ssh-keygen: ${made.stderr}`);
-    }
-    writeFileSync(join(dir, "authorized_keys"), readFileSync(join(dir, "client_key.pub")));
-    writeFileSync(
-      join(dir, "sshd_config"),
-      [
-        `Port ${port}`,
-        "ListenAddress 127.0.0.1",
-        `HostKey ${join(dir, "host_key")}`,
-        `AuthorizedKeysFile ${join(dir, "authorized_keys")}`,
-        `PidFile ${join(dir, "sshd.pid")}`,
-        "PermitRootLogin prohibit-password",
-        "PasswordAuthentication no",
-        "KbdInteractiveAuthentication no",
-        "StrictModes no",
-        "UsePAM no",
-      ].join("\n") + "\n",
-    );
-    mkdirSync("/run/sshd", { recursive: true });
-    const binary = ["/usr/sbin/sshd", "/usr/bin/sshd"].find(existsSync);
-    assert.ok(binary, "sshd is installed (scripts/dev/test-tools.mts installs Debian's openssh-server)");
-    sshd = spawn(binary, ["-D", "-e", "-f", join(dir, "sshd_config")], {
-      stdio: ["ignore", "ignore", "pipe"],
-    });
-    let log = "";
-    sshd.stderr!.on("data", (chunk: Buffer) => (log += chunk.toString()));
-    await waitForPort(port).catch((error: Error) => {
-      throw new Error(`${error.message}: ${log}`);
-    });
-    sshOptions = [
-      "--ssh-option",
-      `IdentityFile=${join(dir, "client_key")}`,
-      "--ssh-option",
-      "StrictHostKeyChecking=no",
-      "--ssh-option",
-      `UserKnownHostsFile=${join(dir, "known_hosts")}`,
-      "--ssh-option",
-      "IdentitiesOnly=yes",
-    ];
+    sshd = await startSshd(dir);
+    port = sshd.port;
+    sshOptions = sshd.clientOptions.flatMap((option) => ["--ssh-option", option]);
   });
-  after(() => sshd?.kill());
+  after(() => sshd?.stop());
 
   test("pulls the same exact history over ssh", async () => {
     const state = makeStateDir(join(dir, "state"));

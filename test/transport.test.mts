@@ -1,12 +1,17 @@
 // Transport and store edge cases found in review: a slow local consumer is not a dead link, a lock left by a
-// dead run is taken over by exactly one of two racing runs, and a lock is only released by its owner.
-import { describe, test } from "node:test";
+// dead run is taken over by exactly one of two racing runs, a lock is only released by its owner, and every
+// transport can send data to a file on the bot's machine (receive).
+import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
-import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import { hostname } from "node:os";
+import { existsSync, mkdirSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { Readable } from "node:stream";
+import { hostname, userInfo } from "node:os";
 import { join } from "node:path";
-import { LocalTransport } from "../scripts/lib/remote/transport.mts";
+import { LocalTransport } from "../scripts/lib/remote/local.mts";
+import { SshTransport } from "../scripts/lib/remote/ssh.mts";
+import { FlyTransport } from "../scripts/lib/remote/fly.mts";
+import type { Transport } from "../scripts/lib/remote/transport.mts";
 import { readRemoteStream } from "../scripts/lib/remote/stream.mts";
 import { acquireLock, lockPath } from "../scripts/lib/store/lock.mts";
 import { Failure } from "../scripts/lib/cli.mts";
@@ -14,6 +19,8 @@ import { makeStateDir } from "../scripts/dev/statedir.mts";
 import { syncLocal } from "./helpers/run.mts";
 import { snapshot } from "./helpers/tree.mts";
 import { tempDir } from "./helpers/tmp.mts";
+import { startSshd, type Sshd } from "./helpers/sshd.mts";
+import { fakeFly, type FakeFly } from "./helpers/fly.mts";
 
 const tmp = tempDir("transport");
 
@@ -139,4 +146,77 @@ describe("odd names on the bot", () => {
     assert.match(result.stderr, /warning: -n\.jsonl is not a file name OpenClaw is known to write/);
     assert.equal(existsSync(join(memory, "sessions", "-n.jsonl")), true);
   });
+});
+
+describe("receive: data sent to a file on the bot's machine, by every transport", () => {
+  const data = Buffer.alloc(3 * 1024 * 1024 + 17);
+  for (let i = 0; i < data.length; i++) data[i] = (i * 7919) % 251;
+  let sshd: Sshd | undefined;
+  let fly: FakeFly | undefined;
+  before(async () => {
+    sshd = await startSshd(join(tmp, "sshd"));
+    fly = fakeFly(join(tmp, "fly"), "/data");
+    for (const name of ["FAKE_FLY_CONFIG", "FLY_API_TOKEN"] as const) process.env[name] = fly.env[name];
+  });
+  after(() => sshd?.stop());
+
+  const transports: [string, () => Transport][] = [
+    ["local", () => new LocalTransport()],
+    [
+      "ssh",
+      () =>
+        new SshTransport(
+          { host: "127.0.0.1", port: sshd!.port, user: userInfo().username },
+          sshd!.clientOptions.flatMap((option) => ["-o", option]),
+        ),
+    ],
+    [
+      "fly",
+      () =>
+        new FlyTransport(join(fly!.bin, "flyctl"), "my-bot", {
+          id: "148e6d4c2e9d89",
+          state: "started",
+          mounts: [],
+        }),
+    ],
+  ];
+  for (const [kind, make] of transports) {
+    test(`${kind}: a stream arrives whole, private, with no temporary left, its folder created`, async () => {
+      const dir = join(tmp, `receive-${kind}`, "new folder");
+      const target = join(dir, "restore data.bin");
+      await make().receive({
+        path: target,
+        data: () => Readable.from([data.subarray(0, 1000), data.subarray(1000)]),
+        idleTimeoutMs: 20_000,
+        label: "upload",
+      });
+      assert.ok(readFileSync(target).equals(data));
+      assert.equal(statSync(target).mode & 0o777, 0o600);
+      assert.deepEqual(readdirSync(dir), ["restore data.bin"]);
+      // A second receive replaces the file whole.
+      await make().receive({
+        path: target,
+        data: () => Buffer.from("hello\n"),
+        idleTimeoutMs: 20_000,
+        label: "upload",
+      });
+      assert.equal(readFileSync(target, "utf8"), "hello\n");
+      assert.deepEqual(readdirSync(dir), ["restore data.bin"]);
+    });
+    test(`${kind}: a file that cannot be written is one sentence, and nothing is left`, async () => {
+      // A folder on the way is a file: it cannot be created.
+      writeFileSync(join(tmp, `in-the-way-${kind}`), "a file");
+      const target = join(tmp, `in-the-way-${kind}`, "sub", "data");
+      await assert.rejects(
+        make().receive({
+          path: target,
+          data: () => Buffer.from("x"),
+          idleTimeoutMs: 20_000,
+          label: "upload",
+        }),
+        (error) =>
+          error instanceof Failure && /the upload (failed|from)/.test(error.message) && !existsSync(target),
+      );
+    });
+  }
 });

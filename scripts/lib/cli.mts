@@ -59,7 +59,6 @@ const paint = (code: string) => (text: string) => (useColor() ? `\x1b[${code}m${
 export const red = paint("31");
 export const yellow = paint("33");
 export const dim = paint("2");
-export const bold = paint("1");
 
 /**
  * Text from the bot (file names, agent ids, versions, remote error text) may hold control characters: an ESC

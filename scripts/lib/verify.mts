@@ -14,9 +14,9 @@
 //   with .syncignore           a file or index key it excludes: error
 //   in sessions/: locks, temporaries, sidecars, unknown names: warning
 import { createHash } from "node:crypto";
-import { basename, dirname, relative } from "node:path";
+import { basename, dirname } from "node:path";
 import { JsonlValidator, type Severity } from "./jsonl.mts";
-import { headBlobs, openSource, toDisplay, type FileRef, type Source } from "./verify/input.mts";
+import { headBlobs, openSource, type FileRef, type Source } from "./verify/input.mts";
 import { classify } from "./openclaw/files.mts";
 import {
   ALLOW_FILE,
@@ -97,29 +97,22 @@ interface ScanJob {
   end(): Promise<ScanResult>;
 }
 
-interface Scanning {
-  begin(scanner: SecretScanner, hash: boolean, maxHits: number): ScanJob;
-  close(): Promise<void>;
+/** Starts the secret scan (and, when asked, the sha256) of one file's bytes. */
+function beginScan(scanner: SecretScanner, hash: boolean, maxHits: number): ScanJob {
+  const secrets = new SecretChunkScanner(scanner, maxHits, true);
+  const digest = hash ? createHash("sha256") : undefined;
+  return {
+    push(chunk) {
+      secrets.push(chunk);
+      digest?.update(chunk);
+    },
+    window: (buffer, from, to, text) => secrets.window(buffer, from, to, text),
+    settle: () => secrets.settle(),
+    async end() {
+      return { hits: secrets.end(), extra: secrets.extra, sha256: digest?.digest("hex") };
+    },
+  };
 }
-
-const inlineScanning: Scanning = {
-  begin(scanner, hash, maxHits) {
-    const secrets = new SecretChunkScanner(scanner, maxHits, true);
-    const digest = hash ? createHash("sha256") : undefined;
-    return {
-      push(chunk) {
-        secrets.push(chunk);
-        digest?.update(chunk);
-      },
-      window: (buffer, from, to, text) => secrets.window(buffer, from, to, text),
-      settle: () => secrets.settle(),
-      async end() {
-        return { hits: secrets.end(), extra: secrets.extra, sha256: digest?.digest("hex") };
-      },
-    };
-  },
-  async close() {},
-};
 
 // ---------------------------------------------------------------------------------------------------------------
 // The memory folder's context: provenance, .syncignore, the secrets allow list, the index.
@@ -213,7 +206,6 @@ export async function verify(paths: string[], options: VerifyOptions = {}): Prom
     else report.omitted[problem.path] = (report.omitted[problem.path] ?? 0) + 1;
   };
   const perFile = new Map<string, number>();
-  const scanning: Scanning = inlineScanning;
   try {
     const roots = paths.length ? paths : ["memory"];
     // The index and HEAD's tree are listed at the same time (two git commands, no file contents read).
@@ -236,7 +228,7 @@ export async function verify(paths: string[], options: VerifyOptions = {}): Prom
       }
       if (unchanged) report.unchanged++;
       else report.files++;
-      const result = await checkFile(source, file, context, options, maxPerFile, scanning, unchanged);
+      const result = await checkFile(source, file, context, options, maxPerFile, unchanged);
       report.bytes += file.size ?? 0;
       for (const problem of result.problems) add(problem, perFile);
       const hiddenCount = result.hidden.errors + result.hidden.warnings;
@@ -248,7 +240,6 @@ export async function verify(paths: string[], options: VerifyOptions = {}): Prom
     }
   } finally {
     await source.close();
-    await scanning.close();
   }
   report.ok = report.errors === 0;
   return report;
@@ -266,7 +257,6 @@ async function checkFile(
   context: MemoryContext,
   options: VerifyOptions,
   maxPerFile: number,
-  scanning: Scanning,
   namesOnly = false,
 ): Promise<FileResult> {
   const name = basename(file.path);
@@ -318,7 +308,7 @@ async function checkFile(
   let digest: string | undefined;
   if (isJsonl) {
     // The validator decodes each chunk's complete lines once (in windows); the secret scan reuses that text.
-    const scan = scanning.begin(context.scanner, checkProvenance, maxPerFile);
+    const scan = beginScan(context.scanner, checkProvenance, maxPerFile);
     const validator = new JsonlValidator({
       transcript: kind === "transcript" || kind === "archive",
       maxProblems: maxPerFile,
@@ -467,8 +457,4 @@ async function checkIndex(
 export function formatProblem(problem: Problem): string {
   const place = [problem.path, problem.line, problem.byte].filter((part) => part !== undefined).join(":");
   return `${place}: ${problem.severity}: ${problem.message}`;
-}
-
-export function displayPath(cwd: string, path: string): string {
-  return toDisplay(relative(cwd, path) || ".");
 }

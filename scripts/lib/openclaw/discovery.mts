@@ -1,5 +1,5 @@
 // What discover.sh found on the bot's machine, parsed; the OpenClaw version in the reference's order of
-// preference; the storage era; and the choice of agent.
+// preference; and the choice of agent. (The storage era is openclaw/era.mts's.)
 import { Failure } from "../cli.mts";
 import { normalizeVersion } from "./version.mts";
 
@@ -9,7 +9,6 @@ export interface AgentInfo {
   hasSqlite: boolean;
   transcripts: number;
   bytes: number;
-  hasImportArchive: boolean;
 }
 
 export interface Discovery {
@@ -69,7 +68,6 @@ export function parseDiscovery(text: string): Discovery {
           hasSqlite: fields[3] === "1",
           transcripts: Number(fields[4] ?? 0),
           bytes: Number(fields[5] ?? 0),
-          hasImportArchive: fields[6] === "1",
         });
         break;
     }
@@ -84,13 +82,6 @@ export function openclawVersion(discovery: Discovery): { version?: string; sourc
     if (version) return { version, source };
   }
   return {};
-}
-
-export type Era = "files" | "sqlite";
-
-/** The era is read from what is on disk; the version only explains it. */
-export function storageEra(agent: AgentInfo): Era {
-  return agent.hasSqlite ? "sqlite" : "files";
 }
 
 export function chooseAgent(discovery: Discovery, requested?: string): AgentInfo {

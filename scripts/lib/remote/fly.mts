@@ -1,10 +1,12 @@
-// flyctl specifics: finding the binary, refusing versions that lose output tails,
-// choosing the machine whose volume holds the state dir, and turning flyctl's error texts into sentences.
+// The Fly transport: `flyctl ssh console -C` into the machine whose volume holds the state dir. Also the flyctl
+// specifics: finding the binary, refusing versions that lose output tails (see MIN_FLYCTL), choosing the machine,
+// and turning flyctl's error texts into sentences (the fake in test/helpers/fake-flyctl.mjs reproduces them).
 import { accessSync, constants, statSync } from "node:fs";
 import { delimiter, join } from "node:path";
 import { Failure } from "../cli.mts";
 import { compareVersions } from "../openclaw/version.mts";
 import { runProcess } from "../proc.mts";
+import type { Connection } from "./connect.mts";
 import { lastLine, remoteError, Transport, type Diagnosis, type ProcessOutcome } from "./transport.mts";
 
 /** Below this, flyctl could exit 0 before copying the last bytes of remote output (flyctl PR #5045). */
@@ -188,7 +190,12 @@ export async function chooseMachine(
   } catch {
     throw new Failure(`'fly machine list -a ${app} --json' did not return JSON; is flyctl up to date?`);
   }
-  const machines: FlyMachine[] = (Array.isArray(raw) ? raw : []).map((m: any) => ({
+  return pickMachine(parseMachines(raw), app, stateDir, requested);
+}
+
+/** `fly machine list --json` entries → what the choice needs. */
+export function parseMachines(raw: unknown): FlyMachine[] {
+  return (Array.isArray(raw) ? raw : []).map((m: any) => ({
     id: String(m.id),
     name: m.name,
     state: String(m.state ?? "unknown"),
@@ -196,6 +203,18 @@ export async function chooseMachine(
     mounts: Array.isArray(m.config?.mounts) ? m.config.mounts : [],
     processGroup: m.config?.metadata?.fly_process_group,
   }));
+}
+
+/**
+ * The machine to read from: the one asked for (it must be started), else the one started machine whose volume
+ * holds the state dir; several, none started or none holding it is a Failure that says what to do.
+ */
+export function pickMachine(
+  machines: FlyMachine[],
+  app: string,
+  stateDir: string,
+  requested?: string,
+): FlyMachine {
   const holds = (m: FlyMachine) =>
     m.mounts.some((mount) => {
       const path = String(mount.path ?? "").replace(/\/+$/, "");
@@ -294,4 +313,26 @@ export class FlyTransport extends Transport {
     }
     return undefined;
   }
+}
+
+/** Finds flyctl, checks its version and picks the machine: a connected Fly transport. */
+export async function connectFly(
+  app: string | undefined,
+  requested: string | undefined,
+  stateDir: string,
+  info: (message: string) => void,
+): Promise<Connection> {
+  if (!app) throw new Failure("no Fly app given: pass --app NAME or set FLY_APP", 2);
+  const bin = findFlyctl();
+  const version = await flyctlVersion(bin);
+  checkFlyctlVersion(version);
+  info(`flyctl ${version} (${bin})`);
+  const machine = await chooseMachine(bin, app, stateDir, requested);
+  info(
+    `machine ${machine.id}${machine.name ? ` (${machine.name})` : ""} in ${machine.region ?? "?"}, ${machine.state}`,
+  );
+  return {
+    transport: new FlyTransport(bin, app, machine),
+    source: { transport: "fly", app, machine: machine.id, region: machine.region, flyctlVersion: version },
+  };
 }

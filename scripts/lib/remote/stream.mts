@@ -1,10 +1,16 @@
 // Reads the stream the remote programs send (pull.sh for the file era, export-sqlite.mjs for the SQLite era)
 // and writes each file into a staging folder, checking every size and sha256 against what the remote computed.
 //
-//   gzip?( "OCSYNC 2 <mode>\n"
+//   gzip?( "OCSYNC 2 " ("manifest" | "stream" | "fetch") "\n"
 //          ("I <key> <value>\n")*
-//          ("F <size> <sha256> <hexname>\n" <size bytes> "\n")*     (manifest mode: no bytes)
+//          ( "F <size> <sha256> <hexname>\n" <size bytes> "\n"        (manifest mode: the line only, no bytes)
+//          | "P <offset> <size> <sha256> <hexname>\n" <size - offset bytes> "\n"
+//                                        (fetch mode: an append; the first <offset> bytes are the backup's own
+//                                         copy (ReadStreamOptions.prefixes), <sha256> is of all <size> bytes)
+//          | "G <hexname>\n"              (fetch mode: a file asked for is gone; it is left out of the result)
+//          | "S <why> <hexname>\n" )*    (not read on the bot: a symlink, a hard link, not a regular file)
 //          "E <status> <count>\n" )
+// The manifest is sent uncompressed; the reader tells by gzip's magic bytes.
 //
 // <hexname> is the file name's bytes in lowercase hex, so any name the bot's filesystem allows (up to 255 bytes,
 // any byte but "/" and NUL: backslashes, carriage returns, newlines, bytes that are not UTF-8) travels exactly.
@@ -50,8 +56,6 @@ export interface StreamResult {
   files: StreamedFile[];
   /** Compressed bytes received. */
   wireBytes: number;
-  /** fetch mode: files asked for that no longer exist. */
-  gone?: string[];
   /** Entries of the sessions folder the bot did not read: anything but a regular file with one link. */
   skipped?: Array<{ name: string; why: "symlink" | "hardlink" | "other" }>;
 }
@@ -203,7 +207,6 @@ class Parser {
   state: State = "header";
   mode: "manifest" | "stream" | "fetch" = "stream";
   info: Record<string, string> = {};
-  gone: string[] = [];
   skipped: NonNullable<StreamResult["skipped"]> = [];
   files: StreamedFile[] = [];
   names = new Set<string>();
@@ -308,7 +311,6 @@ class Parser {
     if (type === "G" && this.mode === "fetch") {
       const bytes = hexName(line.slice(2));
       if (!bytes || !isSafeName(bytes)) throw new StreamError("malformed gone record in the stream");
-      this.gone.push(nameText(bytes).name);
       return;
     }
     if (type === "P" && this.mode === "fetch") {
@@ -447,7 +449,6 @@ class Parser {
       mode: this.mode,
       info: this.info,
       files: this.files,
-      gone: this.gone,
       skipped: this.skipped,
       wireBytes: this.received,
     };

@@ -1,15 +1,19 @@
-// How to reach the bot's machine: one interface, three transports. Each runs a remote program (a real file
-// next to this module) with its source on stdin, never through a PTY, and hands its stdout to a consumer.
+// How to reach the bot's machine: the one interface every transport implements (fly.mts, ssh.mts, local.mts; the
+// choice is made in connect.mts). A transport only says which local command runs a remote argv and how to read
+// its failures; this module does the rest:
+//   * call(): runs a remote program (a real file next to this module) with its source on stdin, never through a
+//     PTY, and hands its stdout to a consumer;
+//   * receive(): sends data the other way, storing stdin in a file on the bot's machine (`sh -s` cannot carry
+//     data after its script, so a restore stores the data first and applies it with a second call()).
 // Every call has an idle timeout; connection failures that are known to be transient are retried (the remote
-// programs only read, so a retry is always safe).
+// programs only read, and receive() writes a temporary renamed into place, so a retry is always safe).
 import { spawn } from "node:child_process";
-import { createReadStream } from "node:fs";
 import { readFile } from "node:fs/promises";
 import { PassThrough, type Readable } from "node:stream";
 import { Failure } from "../cli.mts";
-import { shellQuote } from "../proc.mts";
 
 export type RemoteProgram = "discover.sh" | "pull.sh" | "export-sqlite.mjs" | "restore.sh";
+export type TransportKind = "fly" | "ssh" | "local";
 
 export interface CallOptions<T> {
   program: RemoteProgram;
@@ -35,6 +39,23 @@ export interface ProcessOutcome {
   /** The call was stopped because its output did not hold up (the consumer's error explains it). */
   stoppedByConsumer?: boolean;
 }
+
+export interface ReceiveOptions {
+  /** The file on the bot's machine that gets the data, an absolute path (written as `<path>.part`, then renamed;
+   * missing folders are created). */
+  path: string;
+  /** The data, made afresh for every attempt. */
+  data: () => Readable | Buffer;
+  /** Kill the call when no byte moved either way for this long. */
+  idleTimeoutMs: number;
+  /** What the call does, for messages ("upload"). */
+  label: string;
+}
+
+/** Stores stdin in "$1" on the remote (its folder created if need be): a private temporary, renamed into place
+ * once complete. */
+const RECEIVE_SCRIPT =
+  'umask 077 && d=${1%/*} && mkdir -p -- "${d:-/}" && cat > "$1.part" && mv -f -- "$1.part" "$1"';
 
 /** What a transport says about a failed call: a sentence, and whether trying again may help. */
 export interface Diagnosis {
@@ -88,7 +109,7 @@ export function stopRemoteCalls(): void {
 export const REMOTE_NODE_FLAGS = ["--max-semi-space-size=1", "--lite-mode"];
 
 export abstract class Transport {
-  abstract readonly kind: "fly" | "ssh" | "local";
+  abstract readonly kind: TransportKind;
   /** Told before each automatic retry (a line for the user: the connect phase can take 20 s of retries). */
   onRetry?: (message: string) => void;
   /** "fly app my-bot, machine 148e…" — for messages and the summary. */
@@ -98,82 +119,37 @@ export abstract class Transport {
   /** Turns a failed call into a sentence; undefined leaves it to the generic message. */
   protected abstract diagnose(outcome: ProcessOutcome, label: string): Diagnosis | undefined;
 
-  /**
-   * Stores a local file on the bot's machine: its bytes go to the stdin of `sh -c 'cat > PATH'` in a call of
-   * its own (a script read by `sh -s` cannot carry data after it). Not retried: the caller checks the stored
-   * bytes' sha256 on the bot and removes them on failure.
-   */
-  async receive(options: {
-    file: string;
-    remoteDir: string;
-    name: string;
-    label: string;
-    idleTimeoutMs: number;
-  }) {
-    const script = 'umask 077 && mkdir -p "$1" && cat > "$1/$2"';
-    const { file, args, env } = this.command(["sh", "-c", script, "sh", options.remoteDir, options.name]);
-    if (stopping) throw new Failure("interrupted before the remote call could start");
-    const outcome = await new Promise<ProcessOutcome>((resolve) => {
-      const outcome: ProcessOutcome = {
-        code: null,
-        signal: null,
-        stderr: "",
-        timedOut: false,
-        sawOutput: false,
-      };
-      const child = spawn(file, args, {
-        stdio: ["pipe", "ignore", "pipe"],
-        env: env ?? process.env,
-        detached: true,
-      });
-      if (child.pid) running.add(child.pid);
-      let timer: NodeJS.Timeout | undefined;
-      const arm = () => {
-        clearTimeout(timer);
-        timer = setTimeout(() => {
-          outcome.timedOut = true;
-          try {
-            process.kill(-child.pid!, "SIGKILL");
-          } catch {
-            child.kill("SIGKILL");
-          }
-        }, options.idleTimeoutMs);
-      };
-      arm();
-      const source = createReadStream(options.file);
-      source.on("data", arm);
-      source.pipe(child.stdin);
-      child.stdin.on("error", () => source.destroy());
-      child.stderr.on("data", (chunk: Buffer) => {
-        if (outcome.stderr.length < STDERR_CAP) outcome.stderr += chunk.toString("utf8");
-      });
-      child.on("error", (error: NodeJS.ErrnoException) => (outcome.spawnError = error));
-      child.on("close", (code, signal) => {
-        clearTimeout(timer);
-        if (child.pid) running.delete(child.pid);
-        outcome.code = outcome.spawnError ? 127 : code;
-        outcome.signal = signal;
-        resolve(outcome);
-      });
-    });
-    if (stopping) throw new Failure(`the ${options.label} was interrupted`);
-    if (outcome.code === 0 && !outcome.timedOut) return;
-    const diagnosis = this.explain(
-      outcome,
-      { label: options.label, idleTimeoutMs: options.idleTimeoutMs } as CallOptions<unknown>,
-      undefined,
-    );
-    throw new Failure(diagnosis.message);
-  }
-
+  /** Runs a remote program (its source travels on stdin) and hands its stdout to `options.consume`. */
   async call<T>(options: CallOptions<T>): Promise<T> {
     const source = await readFile(new URL(`./${options.program}`, import.meta.url));
     const remoteArgv = options.program.endsWith(".mjs")
       ? ["node", ...REMOTE_NODE_FLAGS, "--input-type=module", "-", ...options.args]
       : ["sh", "-s", "--", ...options.args];
+    return this.run(remoteArgv, () => source, options);
+  }
+
+  /** Stores `options.data` in the file `options.path` on the bot's machine (private, complete or absent). */
+  async receive(options: ReceiveOptions): Promise<void> {
+    checkRemoteArg(options.path, "the remote file");
+    if (!options.path.startsWith("/"))
+      throw new Failure(`the remote file ${JSON.stringify(options.path)} is not an absolute path`, 2);
+    await this.run(["sh", "-c", RECEIVE_SCRIPT, "sh", options.path], options.data, {
+      idleTimeoutMs: options.idleTimeoutMs,
+      label: options.label,
+      consume: async (stdout) => {
+        for await (const chunk of stdout) void chunk; // a receiving program says nothing on success
+      },
+    });
+  }
+
+  private async run<T>(
+    remoteArgv: string[],
+    stdin: () => Readable | Buffer,
+    options: Omit<CallOptions<T>, "program" | "args">,
+  ): Promise<T> {
     for (let attempt = 1; ; attempt++) {
       if (stopping) throw new Failure("interrupted before the remote call could start");
-      const { value, outcome, consumeError } = await this.once(remoteArgv, source, options, attempt);
+      const { value, outcome, consumeError } = await this.once(remoteArgv, stdin(), options, attempt);
       if (stopping) throw new Failure(`the ${options.label} was interrupted`);
       if (outcome.code === 0 && !outcome.timedOut && consumeError === undefined) return value as T;
       const diagnosis = this.explain(outcome, options, consumeError);
@@ -191,7 +167,11 @@ export abstract class Transport {
     }
   }
 
-  private explain(outcome: ProcessOutcome, options: CallOptions<unknown>, consumeError: unknown): Diagnosis {
+  private explain(
+    outcome: ProcessOutcome,
+    options: Omit<CallOptions<unknown>, "program" | "args">,
+    consumeError: unknown,
+  ): Diagnosis {
     const label = options.label;
     if (outcome.spawnError) {
       return {
@@ -231,8 +211,8 @@ export abstract class Transport {
 
   private once<T>(
     remoteArgv: string[],
-    source: Buffer,
-    options: CallOptions<T>,
+    input: Readable | Buffer,
+    options: Omit<CallOptions<T>, "program" | "args">,
     attempt: number,
   ): Promise<{ value?: T; outcome: ProcessOutcome; consumeError?: unknown }> {
     const { file, args, env } = this.command(remoteArgv);
@@ -300,7 +280,18 @@ export abstract class Transport {
         if (outcome.stderr.length < STDERR_CAP) outcome.stderr += chunk.toString("utf8");
       });
       child.stdin.on("error", () => {});
-      child.stdin.end(source);
+      if (Buffer.isBuffer(input)) child.stdin.end(input);
+      else {
+        // Data going out counts as life on the link, like data coming in.
+        input.on("data", () => {
+          if (!outcome.timedOut) arm();
+        });
+        input.on("error", (error) => {
+          outcome.stderr += `could not read the data to send: ${error.message}\n`;
+          kill();
+        });
+        input.pipe(child.stdin);
+      }
 
       let exited = false;
       const settle = () => {
@@ -364,83 +355,4 @@ export function checkRemoteArg(arg: string, what: string): string {
     );
   }
   return arg;
-}
-
-export class LocalTransport extends Transport {
-  readonly kind = "local" as const;
-  describe(): string {
-    return "this machine";
-  }
-  protected command(remoteArgv: string[]) {
-    return { file: remoteArgv[0] ?? "sh", args: remoteArgv.slice(1) };
-  }
-  protected diagnose(): Diagnosis | undefined {
-    return undefined;
-  }
-}
-
-export interface SshTarget {
-  user?: string;
-  host: string;
-  port?: number;
-}
-
-/** Parses `[user@]host[:port]` (IPv6 as `[::1]:2222`). */
-export function parseSshTarget(text: string): SshTarget {
-  const match = /^(?:([^@\s]+)@)?(\[[0-9a-fA-F:]+\]|[^:@\s[\]]+)(?::(\d{1,5}))?$/.exec(text);
-  if (!match) throw new Failure(`--ssh ${JSON.stringify(text)} is not of the form [user@]host[:port]`, 2);
-  const port = match[3] ? Number(match[3]) : undefined;
-  if (port !== undefined && (port < 1 || port > 65535))
-    throw new Failure(`--ssh port ${port} is out of range`, 2);
-  return { user: match[1], host: match[2].replace(/^\[|\]$/g, ""), port };
-}
-
-export class SshTransport extends Transport {
-  readonly kind = "ssh" as const;
-  constructor(
-    readonly target: SshTarget,
-    readonly extraOptions: string[] = [],
-  ) {
-    super();
-  }
-  describe(): string {
-    const { user, host, port } = this.target;
-    return `${user ? `${user}@` : ""}${host}${port ? `:${port}` : ""} over ssh`;
-  }
-  protected command(remoteArgv: string[]) {
-    const { user, host, port } = this.target;
-    const args = [
-      "-T",
-      "-o",
-      "BatchMode=yes",
-      "-o",
-      "ConnectTimeout=20",
-      "-o",
-      "ServerAliveInterval=15",
-      "-o",
-      "ServerAliveCountMax=4",
-      ...this.extraOptions,
-    ];
-    if (port) args.push("-p", String(port));
-    if (user) args.push("-l", user);
-    args.push("--", host, remoteArgv.map(shellQuote).join(" "));
-    return { file: process.env.OCSYNC_SSH ?? "ssh", args };
-  }
-  protected diagnose(outcome: ProcessOutcome): Diagnosis | undefined {
-    if (outcome.code !== 255) return undefined;
-    const text = lastLine(outcome.stderr);
-    if (/permission denied|host key verification failed|no such identity/i.test(outcome.stderr)) {
-      return {
-        message: `ssh to ${this.target.host} was refused (${text}); check the user, the key and known_hosts`,
-        transient: false,
-      };
-    }
-    if (/could not resolve hostname/i.test(outcome.stderr)) {
-      return { message: `ssh could not find host ${this.target.host} (${text})`, transient: false };
-    }
-    return {
-      message: `could not reach ${this.describe()} (${text || "connection failed"}); check that the host is up and try again`,
-      transient: /refused|timed out|reset|no route|unreachable|closed|broken pipe/i.test(outcome.stderr),
-    };
-  }
 }

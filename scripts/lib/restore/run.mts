@@ -2,6 +2,7 @@
 // sha256 on the bot) → apply (file era) or import with the bot's own doctor (SQLite era) → verify. Nothing is
 // written on the bot before the plan and every guard passed; a failure leaves its state dir as it was.
 import { createHash, randomBytes } from "node:crypto";
+import { createReadStream } from "node:fs";
 import { mkdir, mkdtemp, open, readFile, readdir, rm, stat, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
@@ -21,22 +22,11 @@ import {
   type AgentInfo,
   type Discovery,
 } from "../openclaw/discovery.mts";
-import {
-  FlyTransport,
-  checkFlyctlVersion,
-  chooseMachine,
-  findFlyctl,
-  flyctlVersion,
-} from "../remote/fly.mts";
+import { connectTransport } from "../remote/connect.mts";
+import { FlyTransport } from "../remote/fly.mts";
+import { SshTransport } from "../remote/ssh.mts";
 import { readRemoteStream, type StreamResult } from "../remote/stream.mts";
-import {
-  LocalTransport,
-  SshTransport,
-  checkRemoteArg,
-  parseSshTarget,
-  type RemoteProgram,
-  type Transport,
-} from "../remote/transport.mts";
+import { checkRemoteArg, type RemoteProgram, type Transport } from "../remote/transport.mts";
 import { sha256File } from "../store/content.mts";
 import { readProvenance, SESSIONS_DIR } from "../store/provenance.mts";
 import {
@@ -154,24 +144,8 @@ function parseProbe(text: string): Probe {
 }
 
 async function connect(options: RestoreOptions): Promise<Transport> {
-  const { reporter } = options;
-  if (options.transport === "fly") {
-    if (!options.app) throw new Failure("no Fly app given: pass --app NAME or set FLY_APP", 2);
-    const bin = findFlyctl();
-    const version = await flyctlVersion(bin);
-    checkFlyctlVersion(version);
-    reporter.info(`flyctl ${version} (${bin})`);
-    const machine = await chooseMachine(bin, options.app, options.stateDir, options.machine);
-    reporter.info(
-      `machine ${machine.id}${machine.name ? ` (${machine.name})` : ""} in ${machine.region ?? "?"}, ${machine.state}`,
-    );
-    return new FlyTransport(bin, options.app, machine);
-  }
-  if (options.transport === "ssh") {
-    const extra = (options.sshOptions ?? []).flatMap((option) => ["-o", option]);
-    return new SshTransport(parseSshTarget(options.ssh ?? ""), extra);
-  }
-  return new LocalTransport();
+  const { transport } = await connectTransport(options, (message) => options.reporter.info(message));
+  return transport;
 }
 
 function text(transport: Transport, program: RemoteProgram, args: string[], label: string, timeout: number) {
@@ -628,9 +602,8 @@ export async function restore(options: RestoreOptions): Promise<RestoreSummary> 
     reporter.progress(`sending ${formatBytes(bundle.size)}…`);
     try {
       await transport.receive({
-        file: bundle.path,
-        remoteDir: staging,
-        name: "bundle.tar",
+        path: `${staging}/bundle.tar`,
+        data: () => createReadStream(bundle.path),
         label: "transfer of the bundle",
         idleTimeoutMs: options.timeoutSeconds * 1000,
       });
@@ -723,7 +696,7 @@ export async function restore(options: RestoreOptions): Promise<RestoreSummary> 
 }
 
 function emptyAgent(id: string): AgentInfo {
-  return { id, hasSessions: true, hasSqlite: true, transcripts: 0, bytes: 0, hasImportArchive: false };
+  return { id, hasSessions: true, hasSqlite: true, transcripts: 0, bytes: 0 };
 }
 
 function doctorIssues(log: string): string[] {

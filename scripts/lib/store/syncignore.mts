@@ -62,8 +62,6 @@ export function parseSyncIgnore(text: string): SyncIgnore {
 }
 
 export interface Exclusion {
-  /** The index without the excluded keys. */
-  index: Record<string, IndexEntry>;
   /** Keys dropped from the index. */
   keys: string[];
   /** Whether a file (transcript or archive) is excluded: by its own name, or because its key is. */
@@ -75,8 +73,7 @@ export interface Exclusion {
  * is excluded with its key only when no kept key points at the same file.
  */
 export function applySyncIgnore(rules: SyncIgnore | undefined, index: Record<string, IndexEntry>): Exclusion {
-  if (!rules) return { index, keys: [], excludesFile: () => false };
-  const kept: Record<string, IndexEntry> = {};
+  if (!rules) return { keys: [], excludesFile: () => false };
   const keys: string[] = [];
   const dropped = new Set<string>();
   const keptFiles = new Set<string>();
@@ -85,14 +82,10 @@ export function applySyncIgnore(rules: SyncIgnore | undefined, index: Record<str
     if (rules.ignoresKey(key)) {
       keys.push(key);
       if (transcript) dropped.add(transcript);
-    } else {
-      kept[key] = entry;
-      if (transcript) keptFiles.add(transcript);
-    }
+    } else if (transcript) keptFiles.add(transcript);
   }
   for (const file of keptFiles) dropped.delete(file);
   return {
-    index: kept,
     keys,
     excludesFile(fileName: string): boolean {
       const name = basename(fileName);

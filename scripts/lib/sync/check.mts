@@ -1,0 +1,273 @@
+// Stage 7, check, trim and redact, all in staging: drop what .syncignore excludes, sort the staged files into new,
+// updated and unchanged, hold back a transcript's unfinished last line, replace secrets by markers, and refuse a
+// cloud that lost every conversation the backup has.
+import { createHash } from "node:crypto";
+import { readFile, readdir, rm, stat, writeFile } from "node:fs/promises";
+import { join } from "node:path";
+import { Failure, plural, quoteName, type Reporter } from "../cli.mts";
+import { BACKED_UP, classify, isConversation } from "../openclaw/files.mts";
+import { INDEX_FILE, parseIndex, serializeIndex } from "../openclaw/sessions-index.mts";
+import type { StreamResult, StreamedFile } from "../remote/stream.mts";
+import { loadSecretScanner, type SecretScanner } from "../secrets.mts";
+import { countLines, sha256File, trimUnfinishedLine } from "../store/content.mts";
+import type { Provenance } from "../store/provenance.mts";
+import { leaveOutPrunedKeys } from "../store/pruned-keys.mts";
+import type { Exclusion } from "../store/syncignore.mts";
+import { redactFile } from "./redact.mts";
+import type { FileChange } from "./types.mts";
+
+/**
+ * Only regular files with one link are read on the bot: a symlink or a hard link named like a transcript could be
+ * a second name of openclaw.json (the channel tokens). One warning per entry left out.
+ */
+export function notReadWarnings(result: StreamResult): string[] {
+  const warnings: string[] = [];
+  const seen = new Set<string>();
+  for (const entry of result.skipped ?? []) {
+    if (seen.has(entry.name)) continue;
+    seen.add(entry.name);
+    const why =
+      entry.why === "hardlink"
+        ? "a hard link (a second name of a file that may live outside the sessions folder)"
+        : entry.why === "symlink"
+          ? "a symbolic link"
+          : "not a regular file";
+    warnings.push(
+      `${quoteName(entry.name)} in the bot's sessions folder is ${why}: not read; only regular files with one link are backed up`,
+    );
+  }
+  return warnings;
+}
+
+export interface Excluded {
+  result: StreamResult;
+  excluded: { keys: number; files: number };
+}
+
+/** Drops the files .syncignore excludes, and the excluded keys from the staged index. */
+export async function dropExcluded(
+  result: StreamResult,
+  exclusion: Exclusion | undefined,
+  reporter: Reporter,
+): Promise<Excluded> {
+  const excluded = { keys: exclusion?.keys.length ?? 0, files: 0 };
+  if (!exclusion) return { result, excluded };
+  const kept: StreamedFile[] = [];
+  for (const file of result.files) {
+    if (file.name !== INDEX_FILE && exclusion.excludesFile(file.remoteName ?? file.name)) {
+      excluded.files++;
+      if (file.path) await rm(file.path, { force: true });
+    } else kept.push(file);
+  }
+  const index = kept.find((f) => f.name === INDEX_FILE);
+  if (index?.path && exclusion.keys.length) {
+    // The stored index drops the excluded keys (provenance keeps the cloud's hash of the whole index).
+    const full = parseIndex(await readFile(index.path, "utf8"));
+    const filtered = Object.fromEntries(
+      Object.entries(full).filter(([key]) => !exclusion.keys.includes(key)),
+    );
+    const text = serializeIndex(filtered);
+    await writeFile(index.path, text);
+    index.stored = {
+      size: Buffer.byteLength(text),
+      sha256: createHash("sha256").update(text).digest("hex"),
+    };
+  }
+  reporter.info(
+    `.syncignore: left out ${plural(excluded.keys, "index key")} and ${plural(excluded.files, "file")}`,
+  );
+  return { result: { ...result, files: kept }, excluded };
+}
+
+export interface Plan {
+  changes: FileChange[];
+  staged: { name: string; path: string }[];
+  cloud: Map<
+    string,
+    { file: StreamedFile; size: number; sha256: string; heldBackBytes: number; redactions: number }
+  >;
+  heldBack: { lines: number; bytes: number };
+  redactions: { total: number; files: number; kinds: Record<string, number> };
+  skipped: Record<string, number>;
+  skippedFiles: { name: string; kind: string; reason: string }[];
+  unknownFiles: string[];
+  renamed: { name: string; remoteName: string; reason: string }[];
+  warnings: string[];
+  /** Keys prune had removed whose entries changed in the cloud: they are back. */
+  revivedKeys: string[];
+}
+
+/** Checks the staged files against the backup; refuses an empty cloud over a non-empty backup. */
+export async function check(
+  result: StreamResult,
+  context: {
+    memoryDir: string;
+    sessionsDir: string;
+    provenance?: Provenance;
+    agentId: string;
+    /** Warnings from earlier stages (the era's reconciliation), listed first. */
+    warnings: string[];
+  },
+  options: { memory: string; dryRun: boolean; allowEmpty: boolean; redact?: boolean },
+): Promise<Plan> {
+  const scanner = options.redact === false ? undefined : await loadSecretScanner(context.memoryDir);
+  const plan = await planChanges(result, context.sessionsDir, context.provenance, options.dryRun, scanner);
+  plan.warnings.unshift(...context.warnings);
+  const cloudConversations = result.files.filter((f) => isConversation(classify(f.name).kind)).length;
+  const localCount = await localConversations(context.sessionsDir);
+  if (cloudConversations === 0 && localCount > 0 && !options.allowEmpty) {
+    throw new Failure(
+      `the cloud has no transcripts for agent ${context.agentId} while ${options.memory} holds ${localCount}: the instance was probably recreated or the state dir is wrong; nothing was changed (pass --allow-empty to sync anyway)`,
+    );
+  }
+  return plan;
+}
+
+/** Local files under memory/sessions that hold conversations (for the empty-cloud guard). */
+async function localConversations(sessionsDir: string): Promise<number> {
+  const names = await readdir(sessionsDir).catch(() => [] as string[]);
+  return names.filter((name) => isConversation(classify(name).kind)).length;
+}
+
+export async function planChanges(
+  result: StreamResult,
+  sessionsDir: string,
+  provenance: Provenance | undefined,
+  dryRun: boolean,
+  scanner: SecretScanner | undefined,
+): Promise<Plan> {
+  const plan: Plan = {
+    changes: [],
+    staged: [],
+    cloud: new Map(),
+    heldBack: { lines: 0, bytes: 0 },
+    redactions: { total: 0, files: 0, kinds: {} },
+    skipped: {},
+    skippedFiles: [],
+    unknownFiles: [],
+    renamed: [],
+    warnings: [],
+    revivedKeys: [],
+  };
+  for (const file of result.files) {
+    const info = classify(file.remoteName ?? file.name);
+    if (!BACKED_UP.has(info.kind)) {
+      // The remote programs leave these out by the same rules; one that arrives anyway is named, not kept.
+      plan.skipped[info.kind] = (plan.skipped[info.kind] ?? 0) + 1;
+      plan.skippedFiles.push({ name: file.name, kind: info.kind, reason: `a ${info.kind} file` });
+      if (file.path) await rm(file.path, { force: true });
+      continue;
+    }
+    if (info.kind === "unknown") plan.unknownFiles.push(file.name);
+    if (file.remoteName !== undefined) {
+      plan.renamed.push({ name: file.name, remoteName: file.remoteName, reason: file.nameReason ?? "" });
+    }
+    const known = provenance?.files[file.name];
+    if (file.unchanged && known) {
+      const present = await stat(join(sessionsDir, file.name)).catch(() => undefined);
+      plan.cloud.set(file.name, {
+        file,
+        size: known.size,
+        sha256: known.sha256,
+        heldBackBytes: known.heldBackBytes ?? 0,
+        redactions: known.redactions ?? 0,
+      });
+      plan.changes.push({
+        name: file.name,
+        change: present ? "unchanged" : "pruned-unchanged",
+        size: known.size,
+      });
+      continue;
+    }
+    // A live transcript may end in a line the bot is still writing: hold it back, it comes complete next time.
+    let size = file.stored?.size ?? file.size;
+    let sha256 = file.stored?.sha256 ?? file.sha256;
+    let heldBackBytes = 0;
+    if (info.kind === "transcript" && file.path) {
+      heldBackBytes = await trimUnfinishedLine(file.path);
+      if (heldBackBytes) {
+        size -= heldBackBytes;
+        sha256 = await sha256File(file.path);
+        plan.heldBack.lines++;
+        plan.heldBack.bytes += heldBackBytes;
+      }
+    }
+    // Secrets never reach memory/: each detected value becomes [REDACTED:<kind>], lines stay valid JSON.
+    let redactions = 0;
+    if (scanner && file.path) {
+      const redacted = await redactFile(
+        file.path,
+        scanner,
+        info.kind === "index" || info.kind === "index-backup",
+      );
+      if (redacted.total) {
+        redactions = redacted.total;
+        size = redacted.size;
+        sha256 = redacted.sha256;
+        plan.redactions.total += redacted.total;
+        plan.redactions.files++;
+        for (const [kind, count] of Object.entries(redacted.kinds)) {
+          plan.redactions.kinds[kind] = (plan.redactions.kinds[kind] ?? 0) + count;
+        }
+      }
+    }
+    // Keys prune removed stay out while their entries are unchanged (store/pruned-keys.mts).
+    if (info.kind === "index" && file.path) {
+      const out = await leaveOutPrunedKeys(file.path, provenance?.prunedKeys);
+      if (out.sha256 !== undefined) [size, sha256] = [out.size!, out.sha256];
+      plan.revivedKeys.push(...out.revived);
+    }
+    plan.cloud.set(file.name, { file, size, sha256, heldBackBytes, redactions });
+    const record = provenance?.files[file.name];
+    const localPath = join(sessionsDir, file.name);
+    const local = await stat(localPath).catch(() => undefined);
+    if (!local && record?.prunedAt && record.cloudSha256 === file.sha256) {
+      plan.changes.push({ name: file.name, change: "pruned-unchanged", size });
+      if (file.path) await rm(file.path, { force: true });
+      continue;
+    }
+    if (!local) {
+      plan.changes.push({ name: file.name, change: "new", size, heldBackBytes });
+      if (file.path) plan.staged.push({ name: file.name, path: file.path });
+      continue;
+    }
+    if (dryRun) {
+      // Only sizes and hashes travelled: compare with what the last sync recorded, else with the local bytes.
+      const same = record
+        ? record.cloudSha256 === file.sha256
+        : (await sha256File(localPath)) === file.sha256;
+      plan.changes.push({ name: file.name, change: same ? "unchanged" : "updated", size });
+      continue;
+    }
+    // Something that is not a regular file (a folder, a socket) is in the way: the apply will fail and undo.
+    const localSha = local.isFile() ? await sha256File(localPath) : "";
+    if (localSha === sha256) {
+      plan.changes.push({ name: file.name, change: "unchanged", size, heldBackBytes });
+      await rm(file.path!, { force: true });
+      continue;
+    }
+    plan.changes.push({ name: file.name, change: "updated", size, heldBackBytes });
+    plan.staged.push({ name: file.name, path: file.path! });
+    if (isConversation(info.kind) && local.isFile()) {
+      // Appends are the normal case; anything else is worth a word (git keeps the old version).
+      const appended = local.size <= size && (await sha256File(file.path!, local.size)) === localSha;
+      if (!appended) {
+        const before = await countLines(localPath);
+        const after = await countLines(file.path!);
+        plan.warnings.push(
+          local.size > size
+            ? `${file.name} shrank in the cloud (${before} → ${after} lines, ${local.size} → ${size} bytes); the old version stays in git`
+            : `${file.name} changed in the middle in the cloud (${before} → ${after} lines); the old version stays in git`,
+        );
+      }
+    }
+  }
+  for (const change of plan.changes) {
+    if ((change.change === "new" || change.change === "updated") && plan.unknownFiles.includes(change.name)) {
+      plan.warnings.push(
+        `${quoteName(change.name)} is not a file name OpenClaw is known to write (docs/naming.md); backed up as is, as an unknown kind`,
+      );
+    }
+  }
+  return plan;
+}

@@ -1,0 +1,80 @@
+// A real OpenSSH server on 127.0.0.1 with throwaway keys, for the ssh transport's tests.
+import { spawn, spawnSync, type ChildProcess } from "node:child_process";
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { createConnection } from "node:net";
+import { join } from "node:path";
+
+export interface Sshd {
+  port: number;
+  /** The client's `-o` options (key, known_hosts) as `--ssh-option` values. */
+  clientOptions: string[];
+  stop(): void;
+}
+
+function waitForPort(port: number, timeoutMs = 10_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  return new Promise((resolve, reject) => {
+    const attempt = () => {
+      const socket = createConnection({ host: "127.0.0.1", port });
+      socket.once("connect", () => {
+        socket.destroy();
+        resolve();
+      });
+      socket.once("error", () => {
+        socket.destroy();
+        if (Date.now() > deadline) reject(new Error(`sshd did not listen on ${port}`));
+        else setTimeout(attempt, 100);
+      });
+    };
+    attempt();
+  });
+}
+
+/** Starts sshd on a random loopback port with keys and config in `dir`. */
+export async function startSshd(dir: string): Promise<Sshd> {
+  const port = 20000 + Math.floor(Math.random() * 20000);
+  mkdirSync(dir, { recursive: true });
+  for (const name of ["host_key", "client_key"]) {
+    const made = spawnSync("ssh-keygen", ["-q", "-t", "ed25519", "-N", "", "-f", join(dir, name)]);
+    if (made.status !== 0) throw new Error(`ssh-keygen: ${made.stderr}`);
+  }
+  writeFileSync(join(dir, "authorized_keys"), readFileSync(join(dir, "client_key.pub")));
+  writeFileSync(
+    join(dir, "sshd_config"),
+    [
+      `Port ${port}`,
+      "ListenAddress 127.0.0.1",
+      `HostKey ${join(dir, "host_key")}`,
+      `AuthorizedKeysFile ${join(dir, "authorized_keys")}`,
+      `PidFile ${join(dir, "sshd.pid")}`,
+      "PermitRootLogin prohibit-password",
+      "PasswordAuthentication no",
+      "KbdInteractiveAuthentication no",
+      "StrictModes no",
+      "UsePAM no",
+    ].join("\n") + "\n",
+  );
+  mkdirSync("/run/sshd", { recursive: true });
+  const binary = ["/usr/sbin/sshd", "/usr/bin/sshd"].find(existsSync);
+  if (!binary)
+    throw new Error("sshd is not installed (scripts/dev/test-tools.mts installs Debian's openssh-server)");
+  const sshd: ChildProcess = spawn(binary, ["-D", "-e", "-f", join(dir, "sshd_config")], {
+    stdio: ["ignore", "ignore", "pipe"],
+  });
+  let log = "";
+  sshd.stderr!.on("data", (chunk: Buffer) => (log += chunk.toString()));
+  await waitForPort(port).catch((error: Error) => {
+    sshd.kill();
+    throw new Error(`${error.message}: ${log}`);
+  });
+  return {
+    port,
+    clientOptions: [
+      `IdentityFile=${join(dir, "client_key")}`,
+      "StrictHostKeyChecking=no",
+      `UserKnownHostsFile=${join(dir, "known_hosts")}`,
+      "IdentitiesOnly=yes",
+    ],
+    stop: () => sshd.kill(),
+  };
+}
