@@ -549,17 +549,56 @@ function migrationSourceNames(paths, agent) {
 // ---------------------------------------------------------------------------------------------------------------
 // Output
 
-/** Size and sha256 of a record's bytes (of its first `limit` bytes when given). */
-async function measure(record, limit = Infinity) {
+/**
+ * Size and sha256 of a record's bytes (of its first `limit` bytes when given); with `prefixAt`, also the sha256
+ * of the first `prefixAt` bytes (`prefix`, when the record is that long), from the same pass.
+ */
+async function measure(record, limit = Infinity, prefixAt = undefined) {
   const hash = createHash("sha256");
   let size = 0;
+  let prefix;
   for await (const chunk of record.produce()) {
     const piece = size + chunk.length > limit ? chunk.subarray(0, limit - size) : chunk;
-    hash.update(piece);
+    if (prefixAt !== undefined && prefix === undefined && size + piece.length >= prefixAt) {
+      hash.update(piece.subarray(0, prefixAt - size));
+      prefix = hash.copy().digest("hex");
+      hash.update(piece.subarray(prefixAt - size));
+    } else hash.update(piece);
     size += piece.length;
     if (size >= limit) break;
   }
-  return { size, sha256: hash.digest("hex") };
+  return { size, sha256: hash.digest("hex"), prefix };
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// The incremental protocol (the local side's half is scripts/lib/openclaw/known.mts; both must agree)
+
+/** `=HEXNAME:OFFSET:SHA256` (fetch mode): a record by its name, from OFFSET when its first bytes hash to SHA256. */
+function parseRequest(arg) {
+  const m = /^=((?:[0-9a-f]{2})+):(\d+):([0-9a-f]{64}|-)$/.exec(arg);
+  if (!m) fail(`request ${JSON.stringify(arg.slice(0, 80))} is not =HEXNAME:OFFSET:SHA256`);
+  return { hex: m[1], name: Buffer.from(m[1], "hex").toString("latin1"), offset: Number(m[2]), sha256: m[3] };
+}
+
+/** `%BUCKETS:DIGESTS` (manifest mode): what the backup holds, as one 16-hex digest per bucket of names. */
+function parseKnown(arg) {
+  const m = /^%(\d+):([0-9a-f]*)$/.exec(arg);
+  const buckets = m ? Number(m[1]) : 0;
+  if (!m || buckets < 1 || buckets > 65536 || (buckets & (buckets - 1)) !== 0 || m[2].length !== buckets * 16)
+    fail("the %known argument is not %BUCKETS:DIGESTS (a power of two, 16 hex digits per bucket)");
+  return { buckets, digests: Array.from({ length: buckets }, (_, i) => m[2].slice(i * 16, i * 16 + 16)) };
+}
+
+/** A name's bucket: the first four bytes of sha256(name), modulo the (power of two) bucket count. */
+function bucketOf(nameBytes, buckets) {
+  return createHash("sha256").update(nameBytes).digest().readUInt32BE(0) & (buckets - 1);
+}
+
+/** A bucket's digest: sha256 of its sorted `<hexname> <size> <sha256>\n` lines, first 16 hex digits. */
+function bucketDigest(lines) {
+  const hash = createHash("sha256");
+  for (const line of [...lines].sort()) hash.update(line);
+  return hash.digest("hex").slice(0, 16);
 }
 
 /** Size and sha256 of a record up to and including its last newline. */
@@ -575,13 +614,21 @@ async function completeLines(record) {
 }
 
 async function main() {
-  const [mode, stateDir, agent, ...patterns] = process.argv.slice(2);
-  if (mode !== "manifest" && mode !== "stream")
-    fail(`unknown mode ${JSON.stringify(mode ?? "")} (use manifest or stream)`);
-  if (!stateDir || !agent) fail("usage: node export-sqlite.mjs MODE STATE_DIR AGENT [+include|-exclude]...");
+  const [mode, stateDir, agent, ...rest] = process.argv.slice(2);
+  if (mode !== "manifest" && mode !== "stream" && mode !== "fetch")
+    fail(`unknown mode ${JSON.stringify(mode ?? "")} (use manifest, stream or fetch)`);
+  if (!stateDir || !agent)
+    fail("usage: node export-sqlite.mjs MODE STATE_DIR AGENT [+include|-exclude|=request|%known]...");
   if (!safeName(agent)) fail(`agent id ${JSON.stringify(agent)} is not a plain folder name`);
-  const badPattern = patterns.find((p) => !/^[+-]./.test(p));
-  if (badPattern !== undefined) fail(`pattern ${JSON.stringify(badPattern)} must start with + or -`);
+  const patterns = rest.filter((p) => /^[+-]./.test(p));
+  const requests = rest.filter((p) => p.startsWith("=")).map(parseRequest);
+  const knownArgs = rest.filter((p) => p.startsWith("%"));
+  const badPattern = rest.find((p) => !/^[+-=%]./.test(p));
+  if (badPattern !== undefined) fail(`argument ${JSON.stringify(badPattern)} must start with +, -, = or %`);
+  if (requests.length && mode !== "fetch") fail("=requests are for fetch mode only");
+  if (knownArgs.length > 1 || (knownArgs.length && mode !== "manifest"))
+    fail("one %known argument, in manifest mode only");
+  const known = knownArgs.length ? parseKnown(knownArgs[0]) : undefined;
 
   let sqlite;
   try {
@@ -615,7 +662,7 @@ async function main() {
     fail(`cannot open ${paths.db} read-only: ${error.message}`);
   }
   try {
-    await exportSnapshot(db, { mode, agent, patterns, paths, live, before });
+    await exportSnapshot(db, { mode, agent, patterns, requests, known, paths, live, before });
   } finally {
     try {
       db.close();
@@ -625,7 +672,7 @@ async function main() {
   }
 }
 
-async function exportSnapshot(db, { mode, agent, patterns, paths, live, before }) {
+async function exportSnapshot(db, { mode, agent, patterns, requests, known, paths, live, before }) {
   db.exec("BEGIN");
   // The first read fixes the snapshot every later statement of this transaction sees. Failures up to the first
   // byte of output exit with a sentence and no stream at all.
@@ -668,32 +715,95 @@ async function exportSnapshot(db, { mode, agent, patterns, paths, live, before }
       if (!measured.has(record.name)) measured.set(record.name, await measure(record));
       return measured.get(record.name);
     };
-    for (const record of records) {
-      const first = await measureOnce(record);
-      if (record.sameAs) {
-        // A leftover whose name the database already uses: skipped when the database's bytes start with all of
-        // the leftover's complete lines (the same transcript, maybe without an unfinished last line).
-        const twin = records.find((r) => r.name === record.sameAs);
-        const lines = await completeLines(record);
-        if (twin && lines.size > 0 && (await measure(twin, lines.size)).sha256 === lines.sha256) continue;
+    // A leftover whose name the database already uses is skipped when the database's bytes start with all of the
+    // leftover's complete lines (the same transcript, maybe without an unfinished last line).
+    const redundant = async (record) => {
+      if (!record.sameAs) return false;
+      const twin = records.find((r) => r.name === record.sameAs);
+      const lines = await completeLines(record);
+      return Boolean(twin && lines.size > 0 && (await measure(twin, lines.size)).sha256 === lines.sha256);
+    };
+    /** The record's bytes from `from` on (its first `size` bytes in all), checked against `sha256` once more. */
+    const send = async (record, { size: total, sha256 }, from = 0) => {
+      const hash = createHash("sha256");
+      let size = 0;
+      for await (const chunk of record.produce()) {
+        const piece = size + chunk.length > total ? chunk.subarray(0, total - size) : chunk;
+        hash.update(piece);
+        const start = Math.max(0, from - size);
+        size += piece.length;
+        if (piece.length > start) await write(start ? piece.subarray(start) : piece);
       }
-      await write(`F ${first.size} ${first.sha256} ${bytesOf(record.name).toString("hex")}\n`);
-      if (mode === "stream") {
-        const hash = createHash("sha256");
-        let size = 0;
-        for await (const chunk of record.produce()) {
-          const piece = size + chunk.length > first.size ? chunk.subarray(0, first.size - size) : chunk;
-          hash.update(piece);
-          size += piece.length;
-          if (piece.length) await write(piece);
+      if (size < total) await write(Buffer.alloc(total - Math.max(size, from))); // keep the framing
+      await write("\n");
+      if (size < total || hash.digest("hex") !== sha256) {
+        process.stderr.write(`ocsync-error: ${record.origin} changed while it was being sent\n`);
+        return false;
+      }
+      return true;
+    };
+    if (mode === "fetch") {
+      // Exactly the named records, in the order asked; with an offset, only the bytes after it when the record
+      // still starts with what the backup holds (the sha256 of its first `offset` bytes).
+      const byName = new Map(records.map((r) => [r.name, r]));
+      for (const request of requests) {
+        const record = byName.get(request.name);
+        if (!record || (await redundant(record))) {
+          await write(`G ${request.hex}\n`);
+          continue;
         }
-        if (size < first.size) await write(Buffer.alloc(first.size - size)); // keep the framing; the hash tells
-        await write("\n");
-        if (size < first.size || hash.digest("hex") !== first.sha256) {
+        const whole = await measure(record, Infinity, request.offset || undefined);
+        const append = request.offset > 0 && whole.size >= request.offset && whole.prefix === request.sha256;
+        await write(
+          append
+            ? `P ${request.offset} ${whole.size} ${whole.sha256} ${request.hex}\n`
+            : `F ${whole.size} ${whole.sha256} ${request.hex}\n`,
+        );
+        if (!(await send(record, whole, append ? request.offset : 0))) {
           status = 4;
-          process.stderr.write(`ocsync-error: ${record.origin} changed while it was being sent\n`);
           break;
         }
+        count++;
+      }
+      records.length = 0;
+    }
+    let listed = records;
+    if (mode === "manifest" && known) {
+      // Only the buckets whose digest differs from the backup's are listed (an idle day lists nothing); the
+      // others are named in `I matched`, so the local side takes their files from its own record.
+      const buckets = Array.from({ length: known.buckets }, () => []);
+      let last = Date.now();
+      listed = [];
+      for (const record of records) {
+        if (await redundant(record)) continue;
+        const { size, sha256 } = await measureOnce(record);
+        const hex = bytesOf(record.name).toString("hex");
+        buckets[bucketOf(bytesOf(record.name), known.buckets)].push({
+          record,
+          line: `${hex} ${size} ${sha256}\n`,
+        });
+        if (Date.now() - last > 5000) {
+          // Nothing else travels until every record is measured: keep the idle timeout from firing.
+          last = Date.now();
+          await write(`I measured ${measured.size}\n`);
+          await new Promise((resolve) => out.flush(resolve));
+        }
+      }
+      const matched = Buffer.alloc(Math.ceil(known.buckets / 8));
+      buckets.forEach((entries, bucket) => {
+        if (bucketDigest(entries.map((e) => e.line)) === known.digests[bucket])
+          matched[bucket >> 3] |= 1 << (bucket & 7);
+        else listed.push(...entries.map((e) => Object.assign(e.record, { checked: true })));
+      });
+      await write(`I buckets ${known.buckets}\nI matched ${matched.toString("hex")}\n`);
+    }
+    for (const record of listed) {
+      if (!record.checked && (await redundant(record))) continue;
+      const first = await measureOnce(record);
+      await write(`F ${first.size} ${first.sha256} ${bytesOf(record.name).toString("hex")}\n`);
+      if (mode === "stream" && !(await send(record, first))) {
+        status = 4;
+        break;
       }
       count++;
     }
