@@ -4,6 +4,9 @@
 #
 # Invoked as:  sh -s -- MODE STATE_DIR AGENT [ARG]...
 #   manifest  [-EXCLUDE | +INCLUDE]...  sizes and hashes of the chosen files, no data
+#   manifest  %quick [-EXCLUDE | +INCLUDE]...
+#             the quick check: size, mtime and inode of the chosen files, nothing read (one `stat` for the
+#             folder); without GNU/BusyBox `stat -c` and `date +%s` on the bot, the plain manifest instead
 #   stream    [-EXCLUDE | +INCLUDE]...  the chosen files with their data
 #             (shell `case` patterns on file names: a name matching any -pattern is skipped, then it must
 #             match a +pattern to be sent)
@@ -20,6 +23,10 @@
 #   G <hexname>\n                              (fetch) the named file is gone
 #   S <hexname> <why>\n                        an entry that is not read: symlink, hardlink (a second name of a
 #                                              file elsewhere, e.g. openclaw.json), other (folder, fifo, socket)
+#   Q <size> <mtime> <inode> <hexname>\n       (manifest %quick) a file's stat, mtime in whole seconds; with
+#                                              `I now <seconds>` first, the bot's clock when it was listed;
+#                                              (stream %quick) the same just before the file's F record, taken
+#                                              before it is read
 #   E <status> <files>\n                       last record: the program's own exit status
 # A file is sent as its first <size> bytes, measured just before it is read, so a transcript the bot appends to
 # meanwhile is sent as a consistent prefix. A file that shrank meanwhile is padded with NULs so the framing
@@ -112,6 +119,10 @@ n=0
 send() {
   f=$1
   p="./$f" # a name may start with "-": never let a tool read it as an option
+  stamp=
+  if [ "$mode" = stream ] && [ "$quick" = 1 ] && [ -n "$now" ]; then
+    stamp=$(stat -c '%s %Y %i' -- "$p" 2>/dev/null) || stamp=
+  fi
   size=$(wc -c <"$p") || { status=4; printf 'ocsync-error: cannot read %s\n' "$f" >&2; return 1; }
   size=$((size + 0))
   sum=$(hash "$p" "$size") || { status=4; printf 'ocsync-error: cannot hash %s\n' "$f" >&2; return 1; }
@@ -121,6 +132,9 @@ send() {
     bytes "$p" "$offset" "$((size - offset))"
     printf '\n'
   else
+    if [ "$mode" = stream ] && [ "$quick" = 1 ] && [ -n "$stamp" ]; then
+      printf 'Q %s %s\n' "$stamp" "$(hexname "$f")"
+    fi
     printf 'F %s %s %s\n' "$size" "$sum" "$(hexname "$f")"
     if [ "$mode" != manifest ]; then
       bytes "$p" 0 "$size"
@@ -130,8 +144,74 @@ send() {
   n=$((n + 1))
 }
 
+# quick [PATTERN]...: the %quick listing's records (Q, S and E), from one stat and one od over the whole folder;
+# returns 1, having printed nothing, when the tools for it are missing or the folder changed meanwhile.
+quick() {
+  command -v stat >/dev/null 2>&1 || return 1
+  now=$(date +%s 2>/dev/null) || return 1
+  case $now in '' | *[!0-9]*) return 1 ;; esac
+  # The patterns move to pat_1..pat_N, so that the names can take the positional parameters.
+  np=0
+  for p do
+    np=$((np + 1))
+    eval "pat_$np=\$p"
+  done
+  set -- ./* ./.*
+  [ "$1" = "./*" ] && [ ! -e "./*" ] && [ ! -L "./*" ] && shift
+  # w: a wanted name (the same rules as wanted()), n: not wanted; one letter per name, in order.
+  flags=
+  for f do
+    name=${f#./}
+    w=n
+    i=0
+    while [ "$i" -lt "$np" ]; do
+      i=$((i + 1))
+      eval "p=\$pat_$i"
+      case $p in -*) case $name in ${p#-}) w=x && break ;; esac ;; esac
+    done
+    if [ "$w" = n ]; then
+      i=0
+      while [ "$i" -lt "$np" ]; do
+        i=$((i + 1))
+        eval "p=\$pat_$i"
+        case $p in +*) case $name in ${p#+}) w=w && break ;; esac ;; esac
+      done
+    fi
+    flags="$flags$w"
+  done
+  st=$(stat -c '%s %Y %i %h %F' -- "$@" 2>/dev/null) || return 1
+  printf 'I now %s\n' "$now"
+  { printf '%s\n--\n' "$st"; printf '%s\0' "$@" | od -An -v -tx1; } | awk -v flags="$flags" '
+    part == 0 { if ($0 == "--") part = 1; else st[++ns] = $0; next }
+    { for (i = 1; i <= NF; i++) if ($i == "00") { names[++nn] = cur; cur = "" } else cur = cur $i }
+    END {
+      if (nn != ns || nn != length(flags)) { print "E 6 0"; exit }
+      count = 0
+      for (i = 1; i <= nn; i++) {
+        hex = substr(names[i], 5)
+        if (hex == "2e" || hex == "2e2e") continue
+        split(st[i], a, " ")
+        type = st[i]
+        sub(/^[^ ]+ [^ ]+ [^ ]+ [^ ]+ /, "", type)
+        if (type == "symbolic link") print "S " hex " symlink"
+        else if (type != "regular file" && type != "regular empty file") print "S " hex " other"
+        else if (a[4] != 1) print "S " hex " hardlink"
+        else if (substr(flags, i, 1) == "w") { print "Q " a[1] " " a[2] " " a[3] " " hex; count++ }
+      }
+      print "E 0 " count
+    }'
+}
+
 emit() {
   printf 'OCSYNC 2 %s\n' "$mode"
+  if [ "$quick" = 1 ] && [ "$mode" = manifest ] && quick "$@"; then
+    return
+  fi
+  now=
+  if [ "$quick" = 1 ] && [ "$mode" = stream ] && command -v stat >/dev/null 2>&1; then
+    now=$(date +%s 2>/dev/null) || now=
+    case $now in '' | *[!0-9]*) now= ;; *) printf 'I now %s\n' "$now" ;; esac
+  fi
   if [ "$mode" = fetch ]; then
     for arg do
       case $arg in =*) ;; *) continue ;; esac
@@ -170,9 +250,14 @@ emit() {
   printf 'E %s %s\n' "$status" "$n"
 }
 
+quick=0
+for arg do
+  case $arg in %quick) quick=1 ;; esac
+done
+
 # The listing is small and gzip would hold it back until every file is hashed (the idle timeout counts from the
-# last byte seen), so only data is compressed.
-if [ "$mode" != manifest ] && command -v gzip >/dev/null 2>&1; then
+# last byte seen), so only data and the quick listing (nothing to hash) are compressed.
+if { [ "$mode" != manifest ] || [ "$quick" = 1 ]; } && command -v gzip >/dev/null 2>&1; then
   emit "$@" | gzip -c -1
 else
   emit "$@"

@@ -8,7 +8,9 @@
 //                                        (fetch mode: an append; the first <offset> bytes are the backup's own
 //                                         copy (ReadStreamOptions.prefixes), <sha256> is of all <size> bytes)
 //          | "G <hexname>\n"              (fetch mode: a file asked for is gone; it is left out of the result)
-//          | "S <why> <hexname>\n" )*    (not read on the bot: a symlink, a hard link, not a regular file)
+//          | "S <why> <hexname>\n"        (not read on the bot: a symlink, a hard link, not a regular file)
+//          | "Q <size> <mtime> <inode> <hexname>\n" )*
+//                                        (manifest %quick: a file's stat, nothing read; its sha256 is unknown)
 //          "E <status> <count>\n" )
 // The manifest is sent uncompressed; the reader tells by gzip's magic bytes.
 //
@@ -44,6 +46,10 @@ export interface StreamedFile {
   appendedFrom?: number;
   /** Not sent: the listing showed the cloud's copy is the one the backup already holds. */
   unchanged?: boolean;
+  /** From a quick listing (`Q`): "<size> <mtime> <inode>" on the bot; `sha256` is then "" (not computed). */
+  quick?: string;
+  /** The bot's name for these bytes, when the backup keeps them under `name` (see FileRecord.exportedAs). */
+  exportedAs?: string;
   /** What is stored when it differs from what was received (an index filtered by .syncignore). */
   stored?: { size: number; sha256: string };
   /** Where the bytes were written (stream mode only). */
@@ -58,6 +64,8 @@ export interface StreamResult {
   wireBytes: number;
   /** Entries of the sessions folder the bot did not read: anything but a regular file with one link. */
   skipped?: Array<{ name: string; why: "symlink" | "hardlink" | "other" }>;
+  /** Bot files deliberately left out of `files`: merged into another file (Provenance.consumed), by bot name. */
+  consumed?: Record<string, { size: number; sha256: string }>;
 }
 
 export class StreamError extends Error {
@@ -221,6 +229,7 @@ class Parser {
     out?: WriteStream;
   };
   private endRecord?: { status: number; count: number };
+  private stamp?: { hex: string; quick: string };
   private writers: WriteStream[] = [];
 
   constructor(private options: ReadStreamOptions) {}
@@ -288,6 +297,8 @@ class Parser {
       const [, sizeText, sha256, hex] = match;
       const name = this.checkName(hex);
       const file: StreamedFile = { ...nameText(Buffer.from(hex, "hex")), size: Number(sizeText), sha256 };
+      if (this.stamp?.hex === hex) file.quick = this.stamp.quick;
+      this.stamp = undefined;
       this.files.push(file);
       if (this.mode === "manifest") return;
       const staging = this.options.stagingDir;
@@ -298,6 +309,24 @@ class Parser {
       this.currentName = name;
       if (file.size === 0) await this.closeFile();
       else this.state = "data";
+      return;
+    }
+    if (type === "Q" && this.mode !== "fetch") {
+      const match = /^Q (\d+) (\d+) (\d+) (\S+)$/.exec(line);
+      if (!match) throw new StreamError("malformed quick-check record in the stream");
+      const [, sizeText, mtime, inode, hex] = match;
+      if (this.mode === "stream") {
+        // The stat of the file whose F record comes next, taken before it was read.
+        this.stamp = { hex, quick: `${sizeText} ${mtime} ${inode}` };
+        return;
+      }
+      this.checkName(hex);
+      this.files.push({
+        ...nameText(Buffer.from(hex, "hex")),
+        size: Number(sizeText),
+        sha256: "",
+        quick: `${sizeText} ${mtime} ${inode}`,
+      });
       return;
     }
     if (type === "S") {

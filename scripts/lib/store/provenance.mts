@@ -30,6 +30,21 @@ export interface FileRecord {
   remoteNameHex?: string;
   /** Why the stored name differs from the bot's. */
   nameReason?: string;
+  /** The bot's "<size> <mtime> <inode>" of the file when it was read (file era): while they stay the same, the
+   * file is not read again (rsync's quick check). Only recorded when the mtime was older than the listing. */
+  quick?: string;
+  /** Git's blob id of what is stored: while git says the work tree's file is that blob, it is intact without
+   * being read. */
+  gitBlob?: string;
+  /** The bot's name for these bytes when the backup keeps them under another (SQLite era: the database's
+   * `<id>.jsonl`, written into the file-era file the backup already had for that session; continuity.mts). */
+  exportedAs?: string;
+}
+
+/** A file the bot sends that the backup keeps no copy of because continuity merged it into another file. */
+export interface ConsumedFile {
+  size: number;
+  sha256: string;
 }
 
 export interface SyncSource {
@@ -63,6 +78,9 @@ export interface Provenance {
   files: Record<string, FileRecord>;
   /** Keyed by sessions.json key. */
   prunedKeys?: Record<string, PrunedKey>;
+  /** Keyed by the bot's file name: what the bot sent that continuity merged away (so that an incremental run
+   * neither fetches it again nor takes it for a new file while it stays the same). */
+  consumed?: Record<string, ConsumedFile>;
 }
 
 /** The hash prune records for an index entry and sync compares with. */
@@ -95,5 +113,10 @@ export function serializeProvenance(value: Provenance): string {
     for (const key of Object.keys(value.prunedKeys).sort()) keys[key] = value.prunedKeys[key];
     sorted.prunedKeys = keys;
   } else delete sorted.prunedKeys;
+  if (value.consumed && Object.keys(value.consumed).length) {
+    const consumed: Record<string, ConsumedFile> = {};
+    for (const name of Object.keys(value.consumed).sort()) consumed[name] = value.consumed[name];
+    sorted.consumed = consumed;
+  } else delete sorted.consumed;
   return `${JSON.stringify(sorted, null, 2)}\n`;
 }

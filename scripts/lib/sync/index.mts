@@ -64,7 +64,11 @@ export function sync(options: SyncOptions): Promise<SyncSummary> {
         },
         options,
       );
-      const recorded = record(checked, transferPlan.provenance, syncSource.at);
+      const recorded = await record(checked, transferPlan.provenance, syncSource.at, {
+        sessionsDir,
+        dryRun: options.dryRun,
+        consumed: result.consumed,
+      });
       const applyPlan = planApply(checked, recorded, result, {
         source: syncSource,
         memoryDir,

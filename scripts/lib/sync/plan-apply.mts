@@ -17,7 +17,7 @@ export interface ApplyPlan {
 
 export function planApply(
   plan: Plan,
-  { records, prunedKeys, changed: provenanceWritten }: Recorded,
+  { records, prunedKeys, consumed, changed: provenanceWritten }: Recorded,
   result: StreamResult,
   context: {
     source: SyncSource;
@@ -68,7 +68,13 @@ export function planApply(
   return {
     summary,
     write: {
-      provenance: { format: 1, lastSync: source, files: records, prunedKeys },
+      provenance: {
+        format: 1,
+        lastSync: source,
+        files: records,
+        prunedKeys,
+        ...(consumed ? { consumed } : {}),
+      },
       steps: (stagedProvenance) => [
         ...ordered.map((s) => ({ target: join(SESSIONS_DIR, s.name), staged: s.path })),
         { target: PROVENANCE_FILE, staged: stagedProvenance },

@@ -1,6 +1,8 @@
 // Stage 8, record: the provenance of this run (per file: what the backup holds, what the cloud had, when it was
 // synced, what was held back or redacted), and whether it differs from the last one.
 import { serializeProvenance, type FileRecord, type Provenance } from "../store/provenance.mts";
+import { join } from "node:path";
+import { gitBlobId } from "../store/content.mts";
 import type { Plan } from "./check.mts";
 
 export interface Recorded {
@@ -10,17 +12,27 @@ export interface Recorded {
   prunedKeys: Provenance["prunedKeys"];
   /** Whether the provenance file must be written (something changed, or its records did). */
   changed: boolean;
+  /** What the bot sent that continuity merged into other files (Provenance.consumed). */
+  consumed?: Provenance["consumed"];
 }
 
-export function record(plan: Plan, provenance: Provenance | undefined, at: string): Recorded {
+export async function record(
+  plan: Plan,
+  provenance: Provenance | undefined,
+  at: string,
+  options: { sessionsDir?: string; dryRun?: boolean; consumed?: Provenance["consumed"] } = {},
+): Promise<Recorded> {
   const records = buildRecords(plan, provenance, at);
   const prunedKeys = { ...provenance?.prunedKeys };
   for (const key of plan.revivedKeys) delete prunedKeys[key];
+  const consumed = options.consumed && Object.keys(options.consumed).length ? options.consumed : undefined;
   const changed =
     plan.changes.some((c) => c.change === "new" || c.change === "updated") ||
     !provenance ||
-    recordsDiffer(provenance, records, prunedKeys);
-  return { records, prunedKeys, changed };
+    recordsDiffer(provenance, records, prunedKeys, consumed);
+  // Only when the provenance is written anyway (see recordsDiffer).
+  if (changed && options.sessionsDir && !options.dryRun) await addBlobIds(records, plan, options.sessionsDir);
+  return { records, prunedKeys, changed, consumed };
 }
 
 export function buildRecords(
@@ -36,6 +48,7 @@ export function buildRecords(
     const old = provenance?.files[change.name];
     if (change.change === "pruned-unchanged") {
       records[change.name] = { ...old!, inCloud: true };
+      if (cloud.file.quick) records[change.name].quick = cloud.file.quick;
       continue;
     }
     const record: FileRecord = {
@@ -54,18 +67,51 @@ export function buildRecords(
     }
     if (cloud.heldBackBytes) record.heldBackBytes = cloud.heldBackBytes;
     if (cloud.redactions) record.redactions = cloud.redactions;
+    if (cloud.file.quick) record.quick = cloud.file.quick;
+    if (cloud.file.exportedAs !== undefined) record.exportedAs = cloud.file.exportedAs;
+    // The stored bytes did not change: git's blob id of them neither.
+    if (change.change === "unchanged" && old?.gitBlob && old.sha256 === record.sha256)
+      record.gitBlob = old.gitBlob;
     records[change.name] = record;
   }
   for (const record of Object.values(records)) if (record.inCloud !== false) delete record.inCloud;
   return records;
 }
 
+/**
+ * Git's blob id of what is stored, for each file this run writes (from its staged bytes) and each unchanged one
+ * that has none yet (read once), so that later runs can take a file git says is unchanged as intact unread.
+ */
+async function addBlobIds(
+  records: Record<string, FileRecord>,
+  plan: Plan,
+  sessionsDir: string,
+): Promise<void> {
+  const staged = new Map(plan.staged.map((s) => [s.name, s.path]));
+  for (const change of plan.changes) {
+    const record = records[change.name];
+    if (!record || change.change === "pruned-unchanged") continue;
+    const path =
+      staged.get(change.name) ?? (change.change === "unchanged" ? join(sessionsDir, change.name) : undefined);
+    if (!path || (record.gitBlob && !staged.has(change.name))) continue;
+    record.gitBlob = await gitBlobId(path).catch(() => undefined);
+    if (record.gitBlob === undefined) delete record.gitBlob;
+  }
+}
+
 export function recordsDiffer(
   provenance: Provenance,
   records: Record<string, FileRecord>,
   prunedKeys: Provenance["prunedKeys"],
+  consumed?: Provenance["consumed"],
 ): boolean {
-  const a = serializeProvenance({ ...provenance, files: provenance.files });
-  const b = serializeProvenance({ ...provenance, files: records, prunedKeys });
+  // Caches alone (quick-check stamps, git blob ids) are no reason to write the file: a run that changed nothing
+  // leaves it untouched; they are saved with the next real change (until then the next run reads a bit more).
+  const bare = (files: Record<string, FileRecord>) =>
+    Object.fromEntries(
+      Object.entries(files).map(([name, { quick: _quick, gitBlob: _blob, ...rest }]) => [name, rest]),
+    );
+  const a = serializeProvenance({ ...provenance, files: bare(provenance.files) });
+  const b = serializeProvenance({ ...provenance, files: bare(records), prunedKeys, consumed });
   return a !== b;
 }
