@@ -4,7 +4,11 @@
 //
 // Invoked as:  node --max-semi-space-size=1 --lite-mode --input-type=module - MODE STATE_DIR AGENT [-EXCLUDE_PATTERN | +INCLUDE_PATTERN]...
 //   (this file's source on stdin; `node export-sqlite.mjs MODE ...` works too)
-//   MODE      manifest (sizes and hashes only) or stream (the files too)
+//   MODE      manifest (sizes and hashes only), stream (the files too) or fetch (named files, see below)
+//   %B:DIGESTS (manifest) what the backup holds, as bucket digests: only the buckets that differ are listed, the
+//             others named in `I buckets B` / `I matched <bitmap>` (docs/sqlite-era.md, openclaw/known.mts)
+//   =HEXNAME:OFFSET:SHA256 (fetch) a record by name; with OFFSET > 0 and its first OFFSET bytes hashing to
+//             SHA256, only the bytes after OFFSET (a `P` record, as pull.sh sends); `G <hexname>` when it is gone
 //   patterns  shell-style patterns (* ? [...]) on file names, as sync passes them from scripts/lib/openclaw/files.mts
 //             (the one list of what a backup leaves out). A -pattern drops any name it matches. File-era leftovers
 //             must also match a +pattern (with no +pattern: every name).
