@@ -3,28 +3,17 @@
 // next run must find memory/ complete old or complete new, with nothing left in or beside it and a provenance
 // file that describes the files. A recovery killed half-way is recovered by the run after it.
 // Run: npx tsx test/run.mts apply
-import { after, describe, test } from "node:test";
+import { describe, test } from "node:test";
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
-import {
-  appendFileSync,
-  cpSync,
-  existsSync,
-  mkdirSync,
-  mkdtempSync,
-  readdirSync,
-  readFileSync,
-  rmSync,
-  writeFileSync,
-} from "node:fs";
-import { tmpdir } from "node:os";
+import { cpSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { makeStateDir } from "../scripts/dev/statedir.mts";
 import { runScript, syncLocal, type RunResult } from "./helpers/run.mts";
-import { sha256, snapshot } from "./helpers/tree.mts";
+import { cloudMovesOn, sha256, snapshot } from "./helpers/tree.mts";
+import { tempDir } from "./helpers/tmp.mts";
 
-const tmp = mkdtempSync(join(tmpdir(), "ocsync-apply-"));
-after(() => rmSync(tmp, { recursive: true, force: true }));
+const tmp = tempDir("apply");
 
 const FAST = { OCSYNC_RETRY_DELAY_MS: "50" };
 const kill = (n: number) => ({ ...FAST, OPENCLAW_SYNC_FAULT: `kill-after:${n}` });
@@ -78,20 +67,7 @@ describe("a sync killed after any step", () => {
     assert.equal(first.code, 0, first.stderr);
     const old = state(join(base, "memory"));
 
-    // The cloud moves on: one transcript grows, one is new, the index changes.
-    const agent = cloud.agents[0];
-    const live = agent.sessions[0].files.find((name) => name.endsWith(".jsonl"))!;
-    appendFileSync(
-      join(agent.sessionsDir, live),
-      '{"type":"custom","id":"0000aaaa","parentId":null,"timestamp":"2026-11-21T00:00:00Z"}\n',
-    );
-    writeFileSync(
-      join(agent.sessionsDir, "zz-new-session.jsonl"),
-      '{"type":"session","version":3,"id":"zz-new-session","timestamp":"2026-11-21T00:00:00Z"}\n',
-    );
-    const index = JSON.parse(readFileSync(join(agent.sessionsDir, "sessions.json"), "utf8"));
-    index["agent:main:zz"] = { sessionId: "zz-new-session", updatedAt: Date.parse("2026-11-21T00:00:00Z") };
-    writeFileSync(join(agent.sessionsDir, "sessions.json"), JSON.stringify(index, null, 2));
+    cloudMovesOn(cloud.agents[0]);
 
     const full = join(dir, "full");
     cpSync(base, full, { recursive: true });

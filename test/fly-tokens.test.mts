@@ -3,17 +3,16 @@
 // opens the session, so discovery needs nothing more; a read-only token and a token for another app stop the run
 // with one sentence, at once (no retries), and memory/ is not created.
 // Run: npx tsx test/run.mts fly-tokens
-import { after, before, describe, test } from "node:test";
+import { before, describe, test } from "node:test";
 import assert from "node:assert/strict";
-import { existsSync, mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { existsSync } from "node:fs";
 import { join } from "node:path";
 import { runScript } from "./helpers/run.mts";
 import { makeStateDir, type GeneratedStateDir } from "../scripts/dev/statedir.mts";
 import { fakeFly, type FakeFly } from "./helpers/fly.mts";
+import { tempDir } from "./helpers/tmp.mts";
 
-const tmp = mkdtempSync(join(tmpdir(), "ocsync-tokens-"));
-after(() => rmSync(tmp, { recursive: true, force: true }));
+const tmp = tempDir("tokens");
 
 const TOKENS = {
   ssh: "FlyV1 fm2_ssh_token_for_my_bot",

@@ -2,17 +2,16 @@
 // nothing to commit, pruned.jsonl logs each session once, verify --strict passes after a prune, and a pruned
 // index key comes back only when the cloud's entry for it changes. Zone-less timestamps are UTC everywhere.
 // Run: npx tsx test/run.mts idle-days
-import { after, describe, test } from "node:test";
+import { describe, test } from "node:test";
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
-import { appendFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { appendFileSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { addIdleSession, makeStateDir } from "../scripts/dev/statedir.mts";
 import { runScript, syncLocal } from "./helpers/run.mts";
+import { tempDir } from "./helpers/tmp.mts";
 
-const tmp = mkdtempSync(join(tmpdir(), "ocsync-idle-"));
-after(() => rmSync(tmp, { recursive: true, force: true }));
+const tmp = tempDir("idle");
 
 const NOW = "2026-11-20T09:00:00Z";
 const OLD = Date.parse("2026-09-01T10:00:00Z");

@@ -2,28 +2,19 @@
 // its holder; a lock from another host or an unreadable one is taken over after 30 minutes untouched;
 // --break-lock removes it, and the refusal message gives that exact command.
 // Run: npx tsx test/run.mts lock
-import { after, describe, test } from "node:test";
+import { describe, test } from "node:test";
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
-import {
-  existsSync,
-  mkdirSync,
-  mkdtempSync,
-  readFileSync,
-  readdirSync,
-  rmSync,
-  utimesSync,
-  writeFileSync,
-} from "node:fs";
-import { hostname, tmpdir } from "node:os";
+import { existsSync, mkdirSync, readFileSync, readdirSync, rmSync, utimesSync, writeFileSync } from "node:fs";
+import { hostname } from "node:os";
 import { join } from "node:path";
 import { Failure } from "../scripts/lib/cli.mts";
 import { STALE_AFTER_MS, acquireLock, lockPath } from "../scripts/lib/store/lock.mts";
 import { makeStateDir } from "../scripts/dev/statedir.mts";
 import { syncLocal } from "./helpers/run.mts";
+import { tempDir } from "./helpers/tmp.mts";
 
-const tmp = mkdtempSync(join(tmpdir(), "ocsync-lock-"));
-after(() => rmSync(tmp, { recursive: true, force: true }));
+const tmp = tempDir("lock");
 
 let count = 0;
 function memoryDir(): string {

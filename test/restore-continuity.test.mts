@@ -3,28 +3,19 @@
 // restored main session against a small OpenAI-compatible model server on 127.0.0.1 (a custom provider with
 // `baseUrl` in openclaw.json), and the server must receive the restored earlier messages in its request.
 // Run: npx tsx test/run.mts continuity
-import { after, describe, test } from "node:test";
+import { describe, test } from "node:test";
 import assert from "node:assert/strict";
-import {
-  existsSync,
-  mkdirSync,
-  mkdtempSync,
-  readFileSync,
-  rmSync,
-  symlinkSync,
-  writeFileSync,
-} from "node:fs";
-import { tmpdir } from "node:os";
+import { existsSync, mkdirSync, readFileSync, symlinkSync, writeFileSync } from "node:fs";
 import { delimiter, join } from "node:path";
 import { makeStateDir } from "../scripts/dev/statedir.mts";
 import { runCommand, runScript, syncLocal } from "./helpers/run.mts";
 import { modelConfig, startModelServer } from "./helpers/model-server.mts";
 import { ensureTools, toolPath } from "../scripts/dev/test-tools.mts";
+import { tempDir } from "./helpers/tmp.mts";
 
 ensureTools();
 const NODE24 = toolPath("node24");
-const root = mkdtempSync(join(tmpdir(), "ocsync-continuity-test-"));
-after(() => rmSync(root, { recursive: true, force: true }));
+const root = tempDir("continuity-test");
 const HOME = join(root, "home");
 mkdirSync(HOME, { recursive: true });
 

@@ -6,29 +6,18 @@
 // Every case ends with exit 130 and memory/ complete (the apply is finished first), or, where a launcher
 // SIGKILLs its child, with a state the next run completes or rolls back: never a half-applied folder.
 // Run: npx tsx test/run.mts signals
-import { after, before, describe, test } from "node:test";
+import { before, describe, test } from "node:test";
 import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
-import {
-  appendFileSync,
-  cpSync,
-  existsSync,
-  mkdirSync,
-  mkdtempSync,
-  readFileSync,
-  readdirSync,
-  rmSync,
-  writeFileSync,
-} from "node:fs";
-import { tmpdir } from "node:os";
+import { cpSync, existsSync, mkdirSync, readFileSync, readdirSync, rmSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import { makeStateDir, type GeneratedStateDir } from "../scripts/dev/statedir.mts";
 import { ROOT, runScript, syncLocal } from "./helpers/run.mts";
-import { sha256, snapshot } from "./helpers/tree.mts";
+import { cloudMovesOn, sha256, snapshot } from "./helpers/tree.mts";
+import { tempDir } from "./helpers/tmp.mts";
 
-const tmp = mkdtempSync(join(tmpdir(), "ocsync-signals-"));
-after(() => rmSync(tmp, { recursive: true, force: true }));
+const tmp = tempDir("signals");
 
 const SCRIPT = join("scripts", "sync-memory.mts");
 const LAUNCHERS: Record<string, string[]> = {
@@ -71,16 +60,7 @@ describe("signals during the apply", () => {
     mkdirSync(base);
     assert.equal((await syncLocal(cloud.root, join(base, "memory"))).code, 0);
     old = sessionsAndRecords(join(base, "memory"));
-    const agent = cloud.agents[0];
-    const live = agent.sessions[0].files.find((name) => name.endsWith(".jsonl"))!;
-    appendFileSync(
-      join(agent.sessionsDir, live),
-      '{"type":"custom","id":"0000aaaa","parentId":null,"timestamp":"2026-11-21T00:00:00Z"}\n',
-    );
-    writeFileSync(
-      join(agent.sessionsDir, "zz-new-session.jsonl"),
-      '{"type":"session","version":3,"id":"zz-new-session","timestamp":"2026-11-21T00:00:00Z"}\n',
-    );
+    cloudMovesOn(cloud.agents[0], { index: false });
     const full = join(tmp, "full");
     cpSync(base, full, { recursive: true });
     assert.equal((await syncLocal(cloud.root, join(full, "memory"))).code, 0);

@@ -48,6 +48,7 @@ import {
   serializeProvenance,
   type Provenance,
 } from "./store/provenance.mts";
+import { mapLimit } from "./parallel.mts";
 
 export const LOG_FILE = "pruned.jsonl";
 
@@ -153,19 +154,6 @@ async function readIndex(path: string): Promise<{ text: string; store: SessionIn
     }
     throw new Failure(`${path} is not valid JSON, so nothing was pruned; sync again or fix it first.`);
   }
-}
-
-async function mapLimit<T, R>(items: T[], limit: number, fn: (item: T) => Promise<R>): Promise<R[]> {
-  const results: R[] = new Array(items.length);
-  let next = 0;
-  const worker = async () => {
-    while (next < items.length) {
-      const i = next++;
-      results[i] = await fn(items[i]);
-    }
-  };
-  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
-  return results;
 }
 
 /**

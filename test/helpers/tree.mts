@@ -2,7 +2,7 @@
 // of a synced sessions folder against the generated state dir it came from.
 import assert from "node:assert/strict";
 import { createHash } from "node:crypto";
-import { existsSync, readdirSync, readFileSync, statSync } from "node:fs";
+import { appendFileSync, existsSync, readdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { join, relative } from "node:path";
 import type { GeneratedStateDir } from "../../scripts/dev/statedir.mts";
 
@@ -45,4 +45,27 @@ export function assertExactCopy(state: GeneratedStateDir, sessionsDir: string): 
       agent.partial?.[0] === name ? cloud.subarray(0, cloud.length - agent.partial[1].length) : cloud;
     assert.ok(readFileSync(join(sessionsDir, name)).equals(expected), `${name} is byte-identical`);
   }
+}
+
+/**
+ * The cloud moves on by a day: the agent's first transcript grows by a line, a new session's transcript appears,
+ * and (unless `index: false`) the index gains its key.
+ */
+export function cloudMovesOn(
+  agent: GeneratedStateDir["agents"][number],
+  options: { index?: boolean } = {},
+): void {
+  const live = agent.sessions[0].files.find((name) => name.endsWith(".jsonl"))!;
+  appendFileSync(
+    join(agent.sessionsDir, live),
+    '{"type":"custom","id":"0000aaaa","parentId":null,"timestamp":"2026-11-21T00:00:00Z"}\n',
+  );
+  writeFileSync(
+    join(agent.sessionsDir, "zz-new-session.jsonl"),
+    '{"type":"session","version":3,"id":"zz-new-session","timestamp":"2026-11-21T00:00:00Z"}\n',
+  );
+  if (options.index === false) return;
+  const index = JSON.parse(readFileSync(join(agent.sessionsDir, "sessions.json"), "utf8"));
+  index["agent:main:zz"] = { sessionId: "zz-new-session", updatedAt: Date.parse("2026-11-21T00:00:00Z") };
+  writeFileSync(join(agent.sessionsDir, "sessions.json"), JSON.stringify(index, null, 2));
 }

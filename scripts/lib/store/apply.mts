@@ -24,6 +24,7 @@ import { hostname } from "node:os";
 import { Failure } from "../cli.mts";
 import { faultPoint } from "./fault.mts";
 import { acquireLock, alive, type Lock, type LockOptions } from "./lock.mts";
+import { mapLimit } from "../parallel.mts";
 
 const STAGING_INFIX = ".staging-";
 export const JOURNAL_FILE = "journal.json";
@@ -176,6 +177,7 @@ export async function applyStaged(
     }
     const ops = await mapLimit(
       changes.map((change, i) => ({ change, i })),
+      PARALLEL,
       async ({ change, i }) => {
         const target = join(memoryDir, change.target);
         const op: JournalOp = { target: change.target };
@@ -233,21 +235,8 @@ export async function applyStaged(
 
 const PARALLEL = 16;
 
-async function mapLimit<T, R>(items: T[], fn: (item: T) => Promise<R>): Promise<R[]> {
-  const results: R[] = new Array(items.length);
-  let next = 0;
-  const worker = async () => {
-    while (next < items.length) {
-      const i = next++;
-      results[i] = await fn(items[i]);
-    }
-  };
-  await Promise.all(Array.from({ length: Math.min(PARALLEL, items.length) }, worker));
-  return results;
-}
-
 async function eachLimit<T>(items: T[], fn: (item: T) => Promise<void>): Promise<void> {
-  await mapLimit(items, fn);
+  await mapLimit(items, PARALLEL, fn);
 }
 
 function ignoreExists(error: NodeJS.ErrnoException): void {
