@@ -8,7 +8,8 @@ import { formatSummary, restore } from "./lib/restore/run.mts";
 const HELP = `Usage: npx tsx scripts/restore.mts [options]
 
 Put the history kept in the memory folder back into an OpenClaw bot (for example after its Fly volume was
-lost). Nothing on the bot is overwritten or deleted: a file it already has is skipped, a different one stays
+lost), and the agent's memory files (MEMORY.md, memory/*.md, USER.md, SOUL.md, IDENTITY.md, AGENTS.md,
+TOOLS.md) into its workspace. Nothing on the bot is overwritten or deleted: a file it already has is skipped, a different one stays
 and the backup's copy goes beside it; the data is checked by sha256 on the bot before anything is applied, and
 a failure leaves the bot as it was. A second run changes nothing.
 
@@ -30,8 +31,13 @@ What to restore:
   --since DATE        only sessions active on or after DATE (ISO 8601, e.g. 2026-10-01)
   --prefer bot|backup when the bot uses an index key for another session: keep the bot's session as current
                       and restore the backup's under agent:<id>:restore-displaced:<sessionId> (bot, the
-                      default), or make the backup's current and move the bot's there (backup;
-                      file-era bots only)
+                      default), or make the backup's current and move the bot's there (backup). The same
+                      for a workspace file the bot has with other bytes: the bot's stays and the backup's
+                      goes beside it as <name>.restore-displaced-<hash> (bot), or the other way round
+  --no-workspace      leave the agent's memory files (the backup's workspace/ folder) out
+  --workspace PATH    the agent's workspace on the bot (default: from openclaw.json, else OpenClaw's
+                      default for its version: <state dir>/workspace from 2026.7.2, ~/.openclaw/workspace
+                      of the gateway's user before)
 
 Session maintenance (file era, OpenClaw 2026.7.1 and earlier):
   --maintenance warn  set session.maintenance.mode to "warn" in the bot's openclaw.json, so its next write
@@ -50,7 +56,11 @@ A SQLite-era bot (OpenClaw 2026.7.2 and later) must have its gateway stopped: re
 OpenClaw's own importer ('openclaw doctor --fix' run on the bot as the gateway's user) and checks that every
 restored line is in the database.
 
-Exit status: 0 ok, 1 failed (one sentence on stderr says why; the bot is unchanged), 2 usage error.
+Ctrl-C stops a restore before anything is applied (the bot is left as it was, the staging folder on the bot
+removed); once the files are being applied on the bot the run finishes that step first.
+
+Exit status: 0 ok, 1 failed (one sentence on stderr says why; the bot is unchanged, except after a failed
+OpenClaw import, which the sentence describes), 2 usage error, 130 interrupted.
 `;
 
 interface Flags extends TransportFlags {
@@ -59,6 +69,8 @@ interface Flags extends TransportFlags {
   sessions?: string[];
   since?: string;
   prefer?: string;
+  workspace?: string;
+  "no-workspace"?: boolean;
   maintenance?: string;
   "accept-maintenance"?: boolean;
   "dry-run"?: boolean;
@@ -75,6 +87,8 @@ await runMain(async () => {
     sessions: { type: "string", multiple: true },
     since: { type: "string" },
     prefer: { type: "string" },
+    workspace: { type: "string" },
+    "no-workspace": { type: "boolean" },
     maintenance: { type: "string" },
     "accept-maintenance": { type: "boolean" },
     "dry-run": { type: "boolean" },
@@ -95,6 +109,12 @@ await runMain(async () => {
     throw new UsageError(`--maintenance ${flags.maintenance}: the only value restore sets is warn`);
   if (flags.maintenance && flags["accept-maintenance"])
     throw new UsageError("--maintenance warn and --accept-maintenance cannot be combined: pick one");
+  if (flags.workspace !== undefined && flags["no-workspace"])
+    throw new UsageError("--workspace and --no-workspace cannot be combined: pick one");
+  if (flags.workspace !== undefined && !/^(\/|~(\/|$))/.test(flags.workspace))
+    throw new UsageError(
+      `--workspace ${flags.workspace} is not an absolute path on the bot (e.g. /data/workspace)`,
+    );
   let since: number | undefined;
   if (flags.since !== undefined) {
     since = Date.parse(/^\d{4}-\d{2}-\d{2}$/.test(flags.since) ? `${flags.since}T00:00:00Z` : flags.since);
@@ -117,6 +137,8 @@ await runMain(async () => {
     since,
     maintenance: flags.maintenance === "warn" ? "warn" : undefined,
     acceptMaintenance: Boolean(flags["accept-maintenance"]),
+    workspace: !flags["no-workspace"],
+    workspaceDir: flags.workspace,
     reporter,
   });
   for (const warning of summary.warnings) reporter.warn(warning);

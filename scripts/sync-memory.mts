@@ -5,6 +5,7 @@ import {
   EXIT_FAILED,
   EXIT_OK,
   Reporter,
+  UsageError,
   escapeControls,
   output,
   parseFlags,
@@ -12,6 +13,7 @@ import {
   runMain,
 } from "./lib/cli.mts";
 import { formatSummary, sync } from "./lib/sync/index.mts";
+import { applySyncIgnoreCommand, formatApplySyncIgnore } from "./lib/store/exclude.mts";
 
 const HELP = `Usage: npx tsx scripts/sync-memory.mts [options]
 
@@ -45,6 +47,10 @@ Behaviour:
                       finished process on this host is taken over anyway; one from another host after
                       30 minutes untouched)
   --timeout SECONDS   give up on a remote call that sends nothing for this long (default 120)
+  --apply-syncignore  do not reach the bot: apply DIR/.syncignore to what DIR already holds (remove the
+                      excluded sessions' files, drop their keys from sessions.json and its .bak copies,
+                      and forget them in the provenance and prune's log); with --dry-run, only list them.
+                      Earlier commits still hold them
   --json              print one JSON summary object on stdout
   --quiet             no progress or discovery lines on stderr
   -h, --help          show this help
@@ -65,6 +71,7 @@ interface Flags extends TransportFlags {
   "allow-empty"?: boolean;
   "no-redact"?: boolean;
   "break-lock"?: boolean;
+  "apply-syncignore"?: boolean;
   json?: boolean;
   quiet?: boolean;
   help?: boolean;
@@ -80,12 +87,46 @@ await runMain(async () => {
     "allow-empty": { type: "boolean" },
     "no-redact": { type: "boolean" },
     "break-lock": { type: "boolean" },
+    "apply-syncignore": { type: "boolean" },
     json: { type: "boolean" },
     quiet: { type: "boolean" },
     help: { type: "boolean", short: "h" },
   });
   if (flags.help) {
     process.stdout.write(HELP);
+    return EXIT_OK;
+  }
+
+  if (flags["apply-syncignore"]) {
+    // The memory folder alone: where the bot is does not matter (FLY_APP and the like may be set; flags may not).
+    const remote = (
+      [
+        "app",
+        "machine",
+        "ssh",
+        "ssh-option",
+        "local",
+        "state-dir",
+        "agent",
+        "timeout",
+        "no-redact",
+        "allow-empty",
+        "force",
+      ] as const
+    ).filter((flag) => flags[flag] !== undefined);
+    if (remote.length)
+      throw new UsageError(
+        `--apply-syncignore works on the memory folder alone and takes no ${remote.map((f) => `--${f}`).join(", ")}`,
+      );
+    const reporter = new Reporter("sync-memory", Boolean(flags.quiet));
+    const summary = await applySyncIgnoreCommand({
+      memory: flags.memory ?? "memory",
+      dryRun: Boolean(flags["dry-run"]),
+      breakLock: Boolean(flags["break-lock"]),
+      reporter,
+    });
+    if (flags.json) printJson(summary);
+    else output(escapeControls(formatApplySyncIgnore(summary), true));
     return EXIT_OK;
   }
 

@@ -11,10 +11,11 @@ import { createServer, connect } from "node:net";
 import { dirname, join } from "node:path";
 import { makeStateDir } from "../scripts/dev/statedir.mts";
 import { makeSqliteState, migrateWithOpenClaw, node24 } from "./helpers/sqlitestate.mts";
-import { runCommand, runScript } from "./helpers/run.mts";
+import { ROOT, runCommand, runScript } from "./helpers/run.mts";
 import { toolPath } from "../scripts/dev/test-tools.mts";
 import { classify } from "../scripts/lib/openclaw/files.mts";
 import { tempDir } from "./helpers/tmp.mts";
+import { HAS_ZSTD } from "../scripts/lib/zstd.mts";
 
 const tmp = tempDir("archives");
 
@@ -158,6 +159,158 @@ describe("the 2026.9.6 delete archive", () => {
     assert.ok(text.includes(victim.sessionId), "the archive holds the deleted conversation");
     for (const line of text.split("\n").filter(Boolean)) JSON.parse(line);
     await checkConsumers(memory, archive, join(tmp, "real", "home-local"));
+  });
+});
+
+describe("zstd-compressed archives in a file-era sessions folder (left by a 2026.7.2+ build, e.g. after a downgrade)", () => {
+  // OpenClaw 2026.7.2+ names them `<transcript>.deleted|reset|bak.<ts>[.<32 hex>].zst` (its
+  // SESSION_ARCHIVE_ZSTD_SUFFIX after ARCHIVE_SUFFIX_RE; session-reset-recall-metadata's regex also takes
+  // `.reset.<ts>.zst` without the hex). The bytes are real zstd, made by Node 24's zlib as OpenClaw makes them.
+  const state = makeStateDir(join(tmp, "zst", "state"));
+  const sessions = state.agents[0].sessionsDir;
+  const session = state.agents[0].sessions[0];
+  const secret = `ghp_${"Zst1".repeat(9)}`;
+  const lines = (id: string, at: string) =>
+    [
+      { type: "session", version: 3, id, timestamp: at, cwd: "/home/node" },
+      {
+        type: "message",
+        id: "b0000001",
+        parentId: null,
+        timestamp: at,
+        message: {
+          role: "user",
+          content: [{ type: "text", text: `my token is ${secret}` }],
+          timestamp: Date.parse(at),
+        },
+      },
+    ]
+      .map((l) => `${JSON.stringify(l)}\n`)
+      .join("");
+  const deleted = `${session.sessionId}.jsonl.deleted.2026-03-01T10-00-00.000Z.${"ab".repeat(16)}.zst`;
+  const reset = `${session.sessionId}.jsonl.reset.2026-02-01T10-00-00.000Z.zst`;
+  const memory = join(tmp, "zst", "memory");
+  const node24Script = (script: string, args: string[]) =>
+    runCommand(node24(), ["--import", import.meta.resolve("tsx"), join(ROOT, "scripts", script), ...args], {
+      env: withNode24(),
+    });
+
+  test("OpenClaw's names are archives of their session, compressed", () => {
+    for (const name of [deleted, reset]) {
+      const info = classify(name);
+      assert.equal(info.kind, "archive", name);
+      assert.equal(info.sessionId, session.sessionId);
+      assert.equal(info.compressed, "zstd");
+    }
+    assert.equal(
+      classify(`${session.sessionId}.jsonl.deleted.2026-03-01T10-00-00.000Z.zst.bak`).kind,
+      "unknown",
+    );
+  });
+
+  test("backed up byte for byte and not as unknown; verify, prune and local-state read them through the frame", async () => {
+    for (const [name, at] of [
+      [deleted, "2026-03-01T09:59:00.000Z"],
+      [reset, "2026-02-01T09:59:00.000Z"],
+    ]) {
+      const made = await runCommand(
+        node24(),
+        [
+          "-e",
+          "require('fs').writeFileSync(process.argv[1], require('zlib').zstdCompressSync(require('fs').readFileSync(0)))",
+          join(sessions, name),
+        ],
+        { input: lines(session.sessionId, at) },
+      );
+      assert.equal(made.code, 0, made.stderr);
+    }
+    const result = await runScript("sync-memory.mts", [
+      "--local",
+      "--state-dir",
+      state.root,
+      "--memory",
+      memory,
+      "--json",
+    ]);
+    assert.equal(result.code, 0, result.stderr);
+    const summary = JSON.parse(result.stdout) as { unknownFiles: string[] };
+    assert.deepEqual(summary.unknownFiles, []);
+    for (const name of [deleted, reset])
+      assert.ok(
+        readFileSync(join(memory, "sessions", name)).equals(readFileSync(join(sessions, name))),
+        name,
+      );
+
+    // verify on Node 24 reads the lines inside the frame: the planted secret is found there.
+    const verify24 = await node24Script("verify.mts", [memory, "--json"]);
+    const found = JSON.parse(verify24.stdout) as { problems: { path: string; code: string }[] };
+    for (const name of [deleted, reset])
+      assert.ok(
+        found.problems.some((p) => p.path.endsWith(name) && p.code === "secret"),
+        `verify did not look inside ${name}: ${verify24.stdout}`,
+      );
+    assert.doesNotMatch(verify24.stdout, /unknown-file|invalid-json|bad-zstd/);
+    // On a Node without zstd it says it could not look inside, rather than passing silently.
+    const verify20 = await runScript("verify.mts", [memory, "--json"]);
+    const said = JSON.parse(verify20.stdout) as { problems: { path: string; code: string }[] };
+    const unchecked = said.problems.filter((p) => p.code === "compressed-unchecked").map((p) => p.path);
+    if (HAS_ZSTD) assert.deepEqual(unchecked, []);
+    else assert.equal(unchecked.length, 2, verify20.stdout);
+
+    // prune ages them with their session, by the times inside (Node 24).
+    const prune = await node24Script("prune.mts", [
+      "--memory",
+      memory,
+      "--older-than",
+      "1d",
+      "--keep-last",
+      "1",
+      "--now",
+      "2030-01-01T00:00:00Z",
+      "--dry-run",
+      "--json",
+    ]);
+    assert.equal(prune.code, 0, prune.stderr);
+    const plan = JSON.parse(prune.stdout) as {
+      prune: { sessionId: string; files: { name: string }[] }[];
+      malformed: unknown[];
+    };
+    const own = plan.prune.find((s) => s.sessionId === session.sessionId);
+    assert.ok(own, prune.stdout);
+    for (const name of [deleted, reset])
+      assert.ok(
+        own.files.some((f) => f.name === name),
+        name,
+      );
+    assert.deepEqual(plan.malformed, []);
+
+    // local-state copies them decompressed, as the transcripts a gateway reads.
+    const out = join(tmp, "zst", "local-state");
+    const local = await runCommand(
+      node24(),
+      [
+        "--import",
+        import.meta.resolve("tsx"),
+        join(ROOT, "scripts", "local-state.mts"),
+        "--memory",
+        memory,
+        "--out",
+        out,
+        "--openclaw",
+        join(tmp, "no-openclaw"),
+        "--json",
+      ],
+      { env: { ...withNode24(), HOME: join(tmp, "zst", "home") } },
+    );
+    assert.equal(local.code, 0, local.stderr);
+    const report = JSON.parse(local.stdout) as { sessions: { key: string; source?: string; file: string }[] };
+    for (const name of [deleted, reset]) {
+      const listed = report.sessions.find((s) => s.source === name);
+      assert.ok(listed, `local-state does not list ${name}`);
+      const copy = readFileSync(join(out, "agents", "main", "sessions", listed.file), "utf8");
+      assert.ok(copy.includes(secret.slice(0, 8)) || copy.includes("REDACTED"), "a readable copy");
+      for (const line of copy.split("\n").filter(Boolean)) JSON.parse(line);
+    }
   });
 });
 

@@ -2,14 +2,15 @@
 // nothing to commit, pruned.jsonl logs each session once, verify --strict passes after a prune, and a pruned
 // index key comes back only when the cloud's entry for it changes. Zone-less timestamps are UTC everywhere.
 // Run: npx tsx test/run.mts idle-days
+// test tier: full — six days of sync, prune, verify --strict and git commit in a row, about 20 script runs
 import { describe, test } from "node:test";
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
 import { appendFileSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { addIdleSession, makeStateDir } from "../scripts/dev/statedir.mts";
-import { runScript, syncLocal } from "./helpers/run.mts";
 import { tempDir } from "./helpers/tmp.mts";
+import { runScript, syncLocal } from "./helpers/run.mts";
 
 const tmp = tempDir("idle");
 

@@ -21,6 +21,8 @@ import {
   writeFileSync,
 } from "node:fs";
 import { join } from "node:path";
+import { spawn } from "node:child_process";
+import { createServer } from "node:net";
 import { conversation, makeStateDir } from "../scripts/dev/statedir.mts";
 import { ROOT, runCommand, runScript, type RunResult } from "./helpers/run.mts";
 import { ensureTools, toolPath } from "../scripts/dev/test-tools.mts";
@@ -267,7 +269,74 @@ for (const version of VERSIONS) {
         assert.match(result.stdout, /Remaining step: .*doctor --fix --yes --non-interactive/);
       });
     }
+
+    if (version === "2026.7.1") {
+      // OpenClaw 2026.7.1 accepts `gateway --bind loopback` (src/cli/gateway-cli/run-command.ts: --bind
+      // loopback|lan|tailnet|auto|custom); without it a gateway in a container binds to every address and refuses
+      // to start without auth. Last in this group: the gateway writes into OUT.
+      test("the start command it prints starts the real gateway, listening on 127.0.0.1 only", async () => {
+        const port = await freePort();
+        const gateway = spawn("sh", ["-c", `${report.startCommand} --port ${port}`], {
+          cwd: home,
+          env: { ...process.env, HOME: home, OPENCLAW_CONFIG_PATH: undefined, NO_COLOR: "1" },
+          detached: true, // its own process group: the sh and the gateway end together
+          stdio: ["ignore", "pipe", "pipe"],
+        });
+        let output = "";
+        gateway.stdout.on("data", (chunk: Buffer) => (output += chunk));
+        gateway.stderr.on("data", (chunk: Buffer) => (output += chunk));
+        const exited = new Promise((resolve) => gateway.once("exit", resolve));
+        try {
+          const until = Date.now() + 240_000;
+          while (!listeners(port).length) {
+            assert.equal(gateway.exitCode, null, `the gateway exited (${gateway.exitCode}): ${output}`);
+            assert.ok(
+              Date.now() < until,
+              `the gateway did not listen on port ${port} within 240 s: ${output}`,
+            );
+            await new Promise((resolve) => setTimeout(resolve, 500));
+          }
+          assert.deepEqual(
+            [...new Set(listeners(port))],
+            ["loopback"],
+            `every socket listening on port ${port} is on a loopback address`,
+          );
+          assert.doesNotMatch(output, /Refusing to bind/);
+        } finally {
+          process.kill(-gateway.pid!, "SIGTERM");
+          await exited;
+        }
+      });
+    }
   });
+}
+
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once("error", reject);
+    server.listen(0, "127.0.0.1", () => {
+      const { port } = server.address() as { port: number };
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+/** The sockets listening on `port` (Linux /proc/net/tcp and tcp6), each as "loopback" or its address. */
+function listeners(port: number): string[] {
+  const found: string[] = [];
+  for (const table of ["/proc/net/tcp", "/proc/net/tcp6"]) {
+    if (!existsSync(table)) continue;
+    for (const line of readFileSync(table, "utf8").split("\n").slice(1)) {
+      const [, local, , state] = line.trim().split(/\s+/);
+      if (state !== "0A" || !local) continue; // 0A: LISTEN
+      const [address, hexPort] = local.split(":");
+      if (parseInt(hexPort, 16) !== port) continue;
+      const loopback = address === "0100007F" || address === "00000000000000000000000001000000"; // 127.0.0.1, ::1
+      found.push(loopback ? "loopback" : address);
+    }
+  }
+  return found;
 }
 
 describe("--refresh with a file-era gateway", () => {

@@ -5,6 +5,7 @@ import { after, describe, test } from "node:test";
 import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
 import {
+  appendFileSync,
   existsSync,
   mkdirSync,
   mkdtempSync,
@@ -19,6 +20,7 @@ import { makeStateDir } from "../scripts/dev/statedir.mts";
 import { ROOT, runCommand, runScript, syncLocal } from "./helpers/run.mts";
 import { snapshot } from "./helpers/tree.mts";
 import { SAMPLES } from "./helpers/secrets-samples.mts";
+import { cannotMount, mountFaulty, mountVfat } from "./helpers/mounts.mts";
 
 const TSX = join(ROOT, "node_modules", "tsx", "dist", "esm", "index.mjs");
 const SYNC = join(ROOT, "scripts", "sync-memory.mts");
@@ -120,6 +122,37 @@ describe("discovery counts conversations only", () => {
   });
 });
 
+describe("the OpenClaw version without a CLI on PATH", () => {
+  test("is read from the package npm installed next to the bot's node when the config was hand-written", async () => {
+    const dir = join(tmp, "version");
+    const state = makeStateDir(join(dir, "state"));
+    // A hand-written config: no meta.lastTouchedVersion.
+    writeFileSync(join(state.root, "openclaw.json"), `{ gateway: { mode: "local" } }\n`);
+    // The bot's node in a global prefix with `npm i -g openclaw` beside it, and no `openclaw` on PATH.
+    const prefix = join(dir, "prefix");
+    mkdirSync(join(prefix, "bin"), { recursive: true });
+    mkdirSync(join(prefix, "lib", "node_modules", "openclaw"), { recursive: true });
+    execFileSync("ln", ["-s", process.execPath, join(prefix, "bin", "node")]);
+    writeFileSync(
+      join(prefix, "lib", "node_modules", "openclaw", "package.json"),
+      `{\n  "name": "openclaw",\n  "version": "2026.6.11",\n  "type": "module"\n}\n`,
+    );
+    const path = [join(prefix, "bin"), ...(process.env.PATH ?? "").split(":")]
+      .filter((p) => p && !existsSync(join(p, "openclaw")))
+      .join(":");
+    const result = await syncLocal(state.root, join(dir, "memory"), ["--dry-run", "--json"], {
+      env: { PATH: path },
+    });
+    assert.equal(result.code, 0, result.stderr);
+    const summary = JSON.parse(result.stdout) as {
+      source: { openclawVersion?: string; versionSource?: string };
+    };
+    assert.equal(summary.source.openclawVersion, "2026.6.11");
+    assert.match(summary.source.versionSource ?? "", /install/);
+    assert.match(result.stderr, /OpenClaw 2026\.6\.11 \(from /);
+  });
+});
+
 describe("a write that fails is one sentence; no lock, no staging folder left", () => {
   test("disk full (a 256 KiB tmpfs holds the memory folder)", async (t) => {
     const mount = join(tmp, "full");
@@ -156,14 +189,17 @@ describe("names the local filesystem cannot hold: stored under a stated escaped 
   ]);
   const upper = `${sessionId.toUpperCase()}.jsonl`;
 
-  test("a 255-byte non-UTF-8 name lands shortened with a hash; two names differing in case both land", async () => {
+  test("a 255-byte non-UTF-8 name lands shortened with a hash; two names differing in case both land (real vfat)", async (t) => {
     assert.equal(longRaw.length, 255);
     writeFileSync(Buffer.concat([Buffer.from(`${sessions}/`), longRaw]), line("long"));
     writeFileSync(join(sessions, upper), line("upper"));
-    const memory = join(tmp, "map", "memory");
-    // This machine's kernel mounts neither vfat nor casefold ext4 (checked: mount fails), so the case-insensitive
-    // filesystem is simulated: OCSYNC_TEST_CASEFOLD=1 makes sync treat the memory folder as one.
-    const result = await syncLocal(state.root, memory, ["--json"], { env: { OCSYNC_TEST_CASEFOLD: "1" } });
+    // A real case-insensitive filesystem: vfat, through FUSE (this kernel mounts neither vfat nor casefold ext4
+    // itself). Sync finds out by probing its staging folder, as on macOS or Windows.
+    const vfat = await mountVfat(join(tmp, "map", "vfat"));
+    if (typeof vfat === "string") return cannotMount(t, vfat);
+    t.after(() => vfat.unmount());
+    const memory = join(vfat.path, "memory");
+    const result = await syncLocal(state.root, memory, ["--json"]);
     assert.equal(result.code, 0, result.stderr);
     const summary = JSON.parse(result.stdout);
     const provenance = JSON.parse(readFileSync(join(memory, "sync-provenance.json"), "utf8"));
@@ -206,30 +242,89 @@ describe("names the local filesystem cannot hold: stored under a stated escaped 
     const verify = await runScript("verify.mts", [memory, "--json"]);
     assert.doesNotMatch(verify.stdout, /unknown-file/);
     // The same run again maps the same names and changes nothing.
-    const again = await syncLocal(state.root, memory, ["--json"], { env: { OCSYNC_TEST_CASEFOLD: "1" } });
+    const again = await syncLocal(state.root, memory, ["--json"]);
     assert.equal(again.code, 0, again.stderr);
     assert.equal(JSON.parse(again.stdout).provenanceWritten, false);
     assert.deepEqual(readdirSync(join(memory, "sessions")).sort(), landed.sort());
+    // prune reads each escaped file as what its name on the bot says: the upper-case session is a session of
+    // its own (by the local name `<UPPER>~<hash>.jsonl` it would be an unknown file that never leaves).
+    const prune = await runScript("prune.mts", [
+      "--memory",
+      memory,
+      "--older-than",
+      "1d",
+      "--keep-last",
+      "1",
+      "--now",
+      "2030-01-01T00:00:00Z",
+      "--dry-run",
+      "--json",
+    ]);
+    assert.equal(prune.code, 0, prune.stderr);
+    const plan = JSON.parse(prune.stdout) as {
+      prune: { sessionId: string; files: { name: string; remoteName?: string }[] }[];
+      keep: { sessionId: string; files: { name: string; remoteName?: string }[] }[];
+    };
+    const all = [...plan.prune, ...plan.keep];
+    const own = all.find((s) => s.sessionId === sessionId.toUpperCase());
+    assert.ok(own, `prune has no session ${sessionId.toUpperCase()}: ${prune.stdout}`);
+    assert.deepEqual(
+      own.files.map((f) => f.remoteName),
+      [upper],
+    );
+    const topic = all.find((s) => s.files.some((f) => f.name.startsWith(`${sessionId}-topic-%FF`)));
+    assert.equal(topic?.sessionId, sessionId, "the long topic transcript belongs to its session");
+    // The next day on the same FAT folder (no hard links, no chmod): an update and a prune go through the
+    // journaled apply, which keeps copies where it would keep hard links.
+    const later = `{"type":"custom","customType":"x","timestamp":"2026-01-02T00:00:00.000Z"}\n`;
+    appendFileSync(join(sessions, upper), later);
+    const day2 = await syncLocal(state.root, memory, ["--json"]);
+    assert.equal(day2.code, 0, day2.stderr);
+    const escaped = own.files[0].name;
+    assert.equal(readFileSync(join(memory, "sessions", escaped), "utf8"), line("upper") + later);
+    const pruned = await runScript("prune.mts", [
+      "--memory",
+      memory,
+      "--older-than",
+      "1d",
+      "--keep-last",
+      "1",
+      "--now",
+      "2030-01-01T00:00:00Z",
+    ]);
+    assert.equal(pruned.code, 0, pruned.stderr);
+    assert.ok(
+      !existsSync(join(memory, "sessions", escaped)),
+      "the escaped transcript was pruned with its session",
+    );
+    const after = JSON.parse(readFileSync(join(memory, "sync-provenance.json"), "utf8"));
+    assert.equal(after.files[escaped].prunedAt, "2030-01-01T00:00:00.000Z");
+    assert.deepEqual(readdirSync(vfat.path).sort(), ["memory"], "no lock or staging folder left");
   });
 });
 
 describe("forced write errors: one sentence, exit 1, no lock or staging left, memory unchanged", () => {
-  test("an I/O error on a staging write", async () => {
+  // A real I/O error: the memory folder's parent is a FUSE filesystem (test/helpers/faultfs.py) whose writes to
+  // the matching files fail with EIO in the kernel, as a failing disk's would. Nothing in sync knows.
+  test("an I/O error on a staging write", async (t) => {
     const state = makeStateDir(join(tmp, "eio", "state"));
-    const memory = join(tmp, "eio", "memory");
-    const result = await syncLocal(state.root, memory, [], {
-      env: { OCSYNC_TEST_FAULT: "staging-write:EIO" },
+    const faulty = await mountFaulty(join(tmp, "eio", "disk"), join(tmp, "eio", "mnt"), {
+      fail: { glob: ".memory.staging-*/*/*" },
     });
+    if (typeof faulty === "string") return cannotMount(t, faulty);
+    t.after(() => faulty.unmount());
+    const memory = join(faulty.path, "memory");
+    const result = await syncLocal(state.root, memory);
     assert.equal(result.code, 1, result.stderr);
     assert.match(
       result.stderr,
       /error: cannot write the staging folder: an I\/O error; nothing was changed\n$/,
     );
     assert.doesNotMatch(result.stderr, /\n\s+at /);
-    assert.deepEqual(readdirSync(join(tmp, "eio")).sort(), ["state"]);
+    assert.deepEqual(readdirSync(faulty.path), [], "no lock, staging folder or memory folder left");
   });
 
-  test("an I/O error while redacting a 255-byte topic transcript that holds a secret", async () => {
+  test("an I/O error while redacting a 255-byte topic transcript that holds a secret", async (t) => {
     const state = makeStateDir(join(tmp, "redact", "state"));
     const sessionId = state.agents[0].sessions[0].sessionId;
     const stem = `${sessionId}-topic-${encodeURIComponent("議".repeat(22))}`;
@@ -242,15 +337,20 @@ describe("forced write errors: one sentence, exit 1, no lock or staging left, me
     assert.equal(ok.code, 0, ok.stderr);
     assert.ok(JSON.parse(ok.stdout).redactions.total >= 1);
     assert.ok(!readFileSync(join(memory, "sessions", long), "utf8").includes(SAMPLES.GITHUB_TOKEN));
-    const other = join(tmp, "redact", "memory-2");
-    const result = await syncLocal(state.root, other, [], { env: { OCSYNC_TEST_FAULT: "redact-write:EIO" } });
+    // The same into a folder whose `.redacting` temporaries fail with a real EIO (test/helpers/faultfs.py).
+    const faulty = await mountFaulty(join(tmp, "redact", "disk"), join(tmp, "redact", "mnt"), {
+      fail: { glob: "*.redacting" },
+    });
+    if (typeof faulty === "string") return cannotMount(t, faulty);
+    t.after(() => faulty.unmount());
+    const result = await syncLocal(state.root, join(faulty.path, "memory"));
     assert.equal(result.code, 1, result.stderr);
     assert.match(
       result.stderr,
       /error: cannot write the staging folder: an I\/O error while redacting; nothing was changed\n$/,
     );
     assert.doesNotMatch(result.stderr, /\n\s+at /);
-    assert.deepEqual(readdirSync(join(tmp, "redact")).sort(), ["memory", "state"], "no lock or staging left");
+    assert.deepEqual(readdirSync(faulty.path), [], "no lock, staging folder or memory folder left");
   });
 
   test("permission denied (run as nobody: root ignores file modes) when memory/sessions is read-only", async (t) => {

@@ -487,6 +487,104 @@ describe("prune.mts", () => {
     assert.deepEqual(after.lastSync, provenance.lastSync);
   });
 
+  test("files stored under an escaped name are classified by their name on the bot (the provenance mapping)", async () => {
+    // On a case-insensitive clone sync stores `<UPPER-ID>.jsonl` beside `<upper-id>.jsonl` as
+    // `<UPPER-ID>~<hash>.jsonl` (store/names.mts) and records the bot's name as `remoteName`. Read by the local name
+    // these are unknown files: the old session's transcript, archive and fork would never leave the working tree
+    // (and its index entry would be pruned without them). By the bot's name they go with their session.
+    const lower = "0000000a-0000-4000-a000-00000000000b";
+    const upper = lower.toUpperCase();
+    const live = uuid(3);
+    const archive = `${upper}.jsonl.deleted.${stamp(NOW - 62 * DAY)}`;
+    const forkRemote = `${stamp(NOW - 70 * DAY).replace(".", "-")}_${upper}.jsonl`;
+    const escaped = {
+      [`${upper}~0123456789.jsonl`]: `${upper}.jsonl`,
+      [`${upper}~abcdefabcd.jsonl.deleted.${stamp(NOW - 62 * DAY)}`]: archive,
+      [forkRemote.replace(".jsonl", "~fedcba9876.jsonl")]: forkRemote,
+      // A control character on the bot (kept as it is on Linux, escaped in every message).
+      [`${upper}-topic-a\x1b[2Jb.jsonl`]: `${upper}-topic-a\x1b[2Jb.jsonl`,
+    };
+    const dir = memory(
+      {
+        [`${lower}.jsonl`]: transcript(lower, NOW - DAY),
+        [Object.keys(escaped)[0]]: transcript(upper, NOW - 60 * DAY),
+        [Object.keys(escaped)[1]]: transcript(upper, NOW - 63 * DAY),
+        [Object.keys(escaped)[2]]: transcript(upper, NOW - 70 * DAY),
+        [Object.keys(escaped)[3]]: transcript(upper, NOW - 61 * DAY),
+        [`${live}.jsonl`]: transcript(live, NOW),
+      },
+      {
+        "agent:main:lower": entry(lower, NOW - DAY),
+        "agent:main:upper": entry(upper, NOW - 60 * DAY),
+        "agent:main:main:thread:fork": {
+          sessionId: "fork-of-upper",
+          updatedAt: NOW - 70 * DAY,
+          sessionFile: `/data/agents/main/sessions/${forkRemote}`,
+        },
+        "agent:main:main": entry(live, NOW),
+      },
+    );
+    const record = {
+      size: 1,
+      sha256: "x",
+      cloudSize: 1,
+      cloudSha256: "x",
+      syncedAt: "2026-11-01T00:00:00.000Z",
+    };
+    const files: Record<string, object> = {};
+    for (const [local, remoteName] of Object.entries(escaped))
+      files[local] =
+        local === remoteName ? { ...record } : { ...record, remoteName, nameReason: "case collision" };
+    writeFileSync(
+      join(dir, "sync-provenance.json"),
+      JSON.stringify(
+        {
+          format: 1,
+          lastSync: {
+            at: NOW_ISO,
+            transport: "local",
+            stateDir: "/data",
+            agent: "main",
+            era: "files",
+            tool: "t",
+          },
+          files,
+        },
+        null,
+        2,
+      ),
+    );
+    const dry = await prune(dir, "--dry-run");
+    assert.equal(dry.code, 0, dry.stderr);
+    assert.doesNotMatch(dry.stdout, /\x1b/, "a raw ESC reached the terminal");
+    assert.match(dry.stdout, /a\\x1b\[2Jb\.jsonl/);
+    const { json } = await pruneJson(dir);
+    assert.deepEqual(
+      json.prune.map((s: { sessionId: string }) => s.sessionId),
+      [upper],
+    );
+    const [session] = json.prune;
+    assert.deepEqual(session.keys, ["agent:main:main:thread:fork", "agent:main:upper"]);
+    assert.deepEqual(session.alsoIds, ["fork-of-upper"]);
+    assert.deepEqual(
+      session.files.map((f: { name: string; remoteName?: string }) => [f.name, f.remoteName]).sort(),
+      Object.entries(escaped)
+        .map(([local, remote]) => [local, local === remote ? undefined : remote])
+        .sort(),
+    );
+    // The archive's age comes from its name on the bot when its content has no time: here content wins (63 days).
+    assert.equal(session.lastActivity, new Date(NOW - 60 * DAY).toISOString());
+    assert.deepEqual(sessionFiles(dir), [`${lower}.jsonl`, `${live}.jsonl`, "sessions.json"].sort());
+    assert.deepEqual(Object.keys(readIndex(dir)).sort(), ["agent:main:lower", "agent:main:main"]);
+    const log = JSON.parse(readFileSync(join(dir, "pruned.jsonl"), "utf8").trim());
+    assert.ok(
+      log.files.some((f: { remoteName?: string }) => f.remoteName === archive),
+      "the log names the bot's name",
+    );
+    const after = JSON.parse(readFileSync(join(dir, "sync-provenance.json"), "utf8"));
+    for (const local of Object.keys(escaped)) assert.equal(after.files[local].prunedAt, NOW_ISO, local);
+  });
+
   describe("usage and failures", () => {
     const cases: [string, string[], RegExp][] = [
       ["a bad duration", ["--older-than", "soon"], /--older-than 'soon' is not a duration/],

@@ -3,15 +3,16 @@
 // restored main session against a small OpenAI-compatible model server on 127.0.0.1 (a custom provider with
 // `baseUrl` in openclaw.json), and the server must receive the restored earlier messages in its request.
 // Run: npx tsx test/run.mts continuity
+// test tier: full — the real OpenClaw 2026.7.1 and 2026.9.6 and Node 24 from .tools
 import { describe, test } from "node:test";
 import assert from "node:assert/strict";
 import { existsSync, mkdirSync, readFileSync, symlinkSync, writeFileSync } from "node:fs";
 import { delimiter, join } from "node:path";
 import { makeStateDir } from "../scripts/dev/statedir.mts";
+import { tempDir } from "./helpers/tmp.mts";
 import { runCommand, runScript, syncLocal } from "./helpers/run.mts";
 import { modelConfig, startModelServer } from "./helpers/model-server.mts";
 import { ensureTools, toolPath } from "../scripts/dev/test-tools.mts";
-import { tempDir } from "./helpers/tmp.mts";
 
 ensureTools();
 const NODE24 = toolPath("node24");

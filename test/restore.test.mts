@@ -4,6 +4,7 @@
 // backed-up session and every one of the instance's own, the exporter finds every backed-up line, the instance's
 // own files are untouched, and a second restore changes nothing. Failure paths leave the state dir identical.
 // Run: npx tsx test/run.mts restore
+// test tier: full — the real OpenClaw 2026.7.1 and 2026.9.6, Node 24 and an sshd on 127.0.0.1
 import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
 import { spawn, spawnSync, type ChildProcess } from "node:child_process";

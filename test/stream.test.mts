@@ -2,6 +2,7 @@
 import { describe, test } from "node:test";
 import assert from "node:assert/strict";
 import { createHash } from "node:crypto";
+import { spawnSync } from "node:child_process";
 import { mkdirSync, readFileSync, readdirSync } from "node:fs";
 import { join } from "node:path";
 import { Readable } from "node:stream";
@@ -9,7 +10,7 @@ import { gzipSync } from "node:zlib";
 import { readRemoteStream, StreamError } from "../scripts/lib/remote/stream.mts";
 import { makeStateDir } from "../scripts/dev/statedir.mts";
 import { busyboxBin, fakeFly, setMachineEnv } from "./helpers/fly.mts";
-import { runScript } from "./helpers/run.mts";
+import { ROOT, runScript } from "./helpers/run.mts";
 import { snapshot } from "./helpers/tree.mts";
 import { tempDir } from "./helpers/tmp.mts";
 
@@ -68,6 +69,16 @@ describe("readRemoteStream", () => {
     }
   });
 
+  test("a stream that arrives in one piece, then ends", async () => {
+    const text = `OCSYNC 2 stream\n${file("a.jsonl", a)}E 0 1\n`;
+    for (const data of [text, gzipSync(text)]) {
+      const result = await readRemoteStream(Readable.from([Buffer.from(data)]), { stagingDir: staging() });
+      assert.deepEqual(
+        result.files.map((f) => f.name),
+        ["a.jsonl"],
+      );
+    }
+  });
   test("a wrong hash is a mismatch", () =>
     rejects(
       `OCSYNC 2 stream\n${file("a.jsonl", a, sha("other"))}E 0 1\n`,
@@ -125,6 +136,54 @@ describe("readRemoteStream", () => {
     return rejects(gz.subarray(0, gz.length - 6), /ended early or is damaged/, "truncated");
   });
   test("nothing at all", () => rejects("", /sent nothing/, "truncated"));
+  test("a manifest's U record gives the unfinished last line of the file listed just before it", async () => {
+    const listed = (name: string, data: string) =>
+      `F ${Buffer.byteLength(data)} ${sha(data)} ${Buffer.from(name).toString("hex")}\n`;
+    const result = await readRemoteStream(
+      source(`OCSYNC 2 manifest\n${listed("a.jsonl", `${a}{"par`)}U 5\n${listed("b.jsonl", a)}E 0 2\n`),
+      {},
+    );
+    assert.deepEqual(
+      result.files.map((f) => [f.name, f.unfinishedBytes]),
+      [
+        ["a.jsonl", 5],
+        ["b.jsonl", undefined],
+      ],
+    );
+    const manifest = (records: string) => rejects(`OCSYNC 2 manifest\n${records}`, /unfinished-line record/);
+    await manifest(`U 5\n${listed("a.jsonl", a)}E 0 1\n`); // before any file
+    await manifest(`${listed("a.jsonl", a)}U 999\nE 0 1\n`); // longer than the file
+    await manifest(`${listed("a.jsonl", a)}U 1\nU 1\nE 0 1\n`); // twice
+    await manifest(`${listed("a.jsonl", a)}S 62 symlink\nU 1\nE 0 1\n`); // not right after it
+    await rejects(`OCSYNC 2 stream\n${file("a.jsonl", a)}U 1\nE 0 1\n`, /unknown record/); // only in a listing
+  });
+});
+
+describe("pull.sh's listing (what a dry run reads)", () => {
+  // dash (this machine's sh) and BusyBox ash with only BusyBox's tools, as on a minimal bot image.
+  for (const shell of ["sh", "busybox"] as const) {
+    test(`names the transcript caught mid-append and how long its unfinished line is (${shell})`, async () => {
+      const dir = join(tmp, `listing-${shell}`);
+      const state = makeStateDir(join(dir, "state"), { secondAgent: false });
+      const [partialName, unfinished] = state.agents[0].partial!;
+      const env: Record<string, string> = { LC_ALL: "C" };
+      if (shell === "busybox") env.PATH = busyboxBin(dir);
+      else env.PATH = process.env.PATH!;
+      const listing = spawnSync(
+        shell === "busybox" ? join(env.PATH, "sh") : "sh",
+        ["-s", "--", "manifest", state.root, "main", "+*"],
+        { input: readFileSync(join(ROOT, "scripts", "lib", "remote", "pull.sh")), env },
+      );
+      assert.equal(listing.status, 0, String(listing.stderr));
+      const result = await readRemoteStream(Readable.from([listing.stdout]), {});
+      const unfinishedFiles = result.files.filter((f) => f.unfinishedBytes !== undefined);
+      assert.deepEqual(
+        unfinishedFiles.map((f) => [f.name, f.unfinishedBytes]),
+        [[partialName, Buffer.byteLength(unfinished)]],
+      );
+      assert.ok(result.files.length > 5, "the whole folder is listed");
+    });
+  }
 });
 
 describe("a corrupting link, end to end", () => {

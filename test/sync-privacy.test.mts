@@ -1,5 +1,7 @@
 // Secrets and private sessions never reach memory/: sync redacts detected secrets and leaves out what
 // memory/.syncignore names, without ever transferring it.
+// Run: npx tsx test/run.mts sync-privacy
+// test tier: full — about twenty syncs over --local and the fake flyctl, with secrets planted and sessions excluded
 import { describe, test } from "node:test";
 import { randomBytes } from "node:crypto";
 import assert from "node:assert/strict";

@@ -80,6 +80,34 @@ describe(".syncignore", () => {
     assert.equal(none.excludesFile("g1.jsonl"), false);
   });
 
+  test("every gitignore form: leading and inner '/', '**', character classes, any case", () => {
+    const forms = parseSyncIgnore(
+      [
+        "/0f8d5a4e-1b2c-4d3e-9f00-123456789abc.jsonl",
+        "agent:main:telegram:group:-100:topic:release plans/Q3",
+        "agent:main:**:topic:9",
+        "[ab]*-topic-42.jsonl",
+        "agent:main:slack:channel:c[0-9][0-9]",
+        "**/private-*.jsonl",
+        "AGENT:MAIN:DISCORD:*",
+      ].join("\n"),
+    );
+    assert.equal(forms.ignoresFile("0f8d5a4e-1b2c-4d3e-9f00-123456789abc.jsonl"), true, "leading /");
+    assert.equal(
+      forms.ignoresFile("0f8d5a4e-1b2c-4d3e-9f00-123456789abc.jsonl.reset.2026-01-01T00-00-00.000Z"),
+      true,
+    );
+    assert.equal(forms.ignoresKey("agent:main:telegram:group:-100:topic:release plans/Q3"), true, "inner /");
+    assert.equal(forms.ignoresKey("agent:main:telegram:group:-100:topic:release plans/Q4"), false);
+    assert.equal(forms.ignoresKey("agent:main:telegram:group:-100:topic:9"), true, "**");
+    assert.equal(forms.ignoresFile("a1-topic-42.jsonl"), true, "class");
+    assert.equal(forms.ignoresFile("c1-topic-42.jsonl"), false);
+    assert.equal(forms.ignoresKey("agent:main:slack:channel:c12"), true, "class in a key");
+    assert.equal(forms.ignoresKey("agent:main:slack:channel:c1x"), false);
+    assert.equal(forms.ignoresFile("private-1.jsonl"), true, "leading **/");
+    assert.equal(forms.ignoresKey("agent:main:discord:channel:1"), true, "case-insensitive");
+  });
+
   test("loadSyncIgnore reads <memory>/.syncignore, undefined without one", async () => {
     const dir = tempDir("syncignore");
     assert.equal(await loadSyncIgnore(dir), undefined);

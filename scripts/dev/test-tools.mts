@@ -28,7 +28,17 @@ export const NPM_TOOLS: Record<string, { spec: string; bin: string; ignoreScript
   },
 };
 
+/** test/run.mts --quick sets this: a quick-tier test file that reaches for .tools/ fails at once, naming the fix. */
+function refuseInQuickTier(): void {
+  if (process.env.OCSYNC_TEST_TIER === "quick") {
+    throw new Error(
+      "this test file uses the real programs from .tools/, which the quick tier leaves out; add the line `// test tier: full — <what it needs>` to its header",
+    );
+  }
+}
+
 export function toolPath(name: keyof typeof NPM_TOOLS | string): string {
+  refuseInQuickTier();
   const tool = NPM_TOOLS[name];
   if (!tool) throw new Error(`unknown test tool ${name}`);
   return join(TOOLS, name, tool.bin);
@@ -71,6 +81,7 @@ function installDebian(packages: string[]): void {
 }
 
 export function ensureTools(): void {
+  refuseInQuickTier();
   const debian: string[] = [];
   if (!haveCommand("/usr/sbin/sshd") || !haveCommand("/usr/bin/ssh-keygen"))
     debian.push("openssh-server", "openssh-client");

@@ -97,9 +97,12 @@ function shown(text: string): string {
   return outputFilter(text);
 }
 
-/** Writes a command's result text on stdout (through the output filter). */
+/**
+ * Writes a command's result text on stdout (through the output filter), control characters escaped: the text
+ * names files, keys and ids that come from the bot.
+ */
 export function output(text: string): void {
-  process.stdout.write(shown(text));
+  process.stdout.write(shown(escapeControls(text, true)));
 }
 
 /** Writes human text to stderr with bot-controlled control characters escaped (ours are added after). */

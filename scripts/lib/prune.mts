@@ -3,7 +3,8 @@
 //
 // * A session is all of its files (transcript, topic transcripts, fork, archives: grouped by the session id
 //   classify() reads from each name, plus any file an index entry names in `sessionFile`) and all the index
-//   entries that name it.
+//   entries that name it. A file stored under an escaped local name (store/names.mts: a case collision, a name
+//   too long or not UTF-8) is classified by its name on the bot, which the provenance records (`remoteName`).
 // * Its last activity is the newest timestamp inside its files (entry `timestamp`, `message.timestamp`), else
 //   the newest `updatedAt` of its index entries, else the time written in an archive's or fork's name. Never mtime.
 // * The cutoff is `--older-than` before the newest activity in the history (or before `now`, if that is earlier):
@@ -43,7 +44,9 @@ import { faultPoint } from "./store/fault.mts";
 import {
   PROVENANCE_FILE,
   SESSIONS_DIR,
+  botName,
   entryHash,
+  localByBotName,
   readProvenance,
   serializeProvenance,
   type Provenance,
@@ -66,8 +69,11 @@ export type ActivitySource = "content" | "index" | "file name";
 export type KeepReason = "recent" | "keep-last" | "uncommitted" | "unknown-age";
 
 export interface FileInfo {
+  /** The name under `<memory>/sessions/`. */
   name: string;
   bytes: number;
+  /** The file's name on the bot, when it is stored under an escaped name. */
+  remoteName?: string;
 }
 
 export interface SessionInfo {
@@ -131,7 +137,7 @@ interface Unit {
   ids: Set<string>;
   keys: string[];
   updatedAt?: number;
-  files: { name: string; bytes: number; newest?: number; nameTime?: number }[];
+  files: { name: string; bytes: number; newest?: number; nameTime?: number; remoteName?: string }[];
 }
 
 const iso = (ms: number | undefined) => (ms === undefined ? null : new Date(ms).toISOString());
@@ -219,6 +225,17 @@ export async function planPrune(options: PruneOptions): Promise<PrunePlan & { st
     throw new Failure(`${memoryDir} has no ${SESSIONS_DIR}/ folder to prune.`);
   }
   names.sort();
+  let provenance: Provenance | undefined;
+  try {
+    provenance = await readProvenance(memoryDir);
+  } catch (error) {
+    throw new Failure(
+      `Cannot use ${join(memoryDir, PROVENANCE_FILE)} (${(error as Error).message}), so nothing was pruned.`,
+    );
+  }
+  // What each file is comes from its name on the bot (an escaped local name would read as unknown or wrong).
+  const info = new Map(names.map((name) => [name, classify(botName(provenance, name))]));
+  const localOf = localByBotName(provenance);
 
   // Group conversation files by session id, joined (union-find) with the files index entries name.
   const parent = new Map<string, string>();
@@ -236,10 +253,10 @@ export async function planPrune(options: PruneOptions): Promise<PrunePlan & { st
   };
   const fileSession = new Map<string, string>();
   for (const name of names) {
-    const info = classify(name);
-    if (isConversation(info.kind) && info.sessionId) {
-      fileSession.set(name, info.sessionId);
-      find(info.sessionId);
+    const { kind, sessionId } = info.get(name)!;
+    if (isConversation(kind) && sessionId) {
+      fileSession.set(name, sessionId);
+      find(sessionId);
     }
   }
 
@@ -261,7 +278,8 @@ export async function planPrune(options: PruneOptions): Promise<PrunePlan & { st
       entryIds.set(key, entry.sessionId);
       find(entry.sessionId);
       if (typeof entry.sessionFile === "string" && entry.sessionFile !== "") {
-        const named = fileSession.get(sessionFileName(entry.sessionFile)!);
+        const file = sessionFileName(entry.sessionFile)!;
+        const named = fileSession.get(localOf.get(file) ?? file);
         if (named) union(entry.sessionId, named);
       }
     }
@@ -290,20 +308,24 @@ export async function planPrune(options: PruneOptions): Promise<PrunePlan & { st
   const scanned = await mapLimit(files, 4, async (name) => {
     const path = join(sessionsDir, name);
     try {
-      return { name, activity: await readActivity(path) };
+      return {
+        name,
+        activity: await readActivity(path, { compressed: info.get(name)!.compressed === "zstd" }),
+      };
     } catch (error) {
       throw new Failure(`Cannot read ${path}: ${(error as Error).message}.`);
     }
   });
   for (const { name, activity } of scanned) {
-    const info = classify(name);
+    const file = info.get(name)!;
     if (activity.malformed)
       malformed.push({ file: name, lines: activity.malformed, at: activity.malformedLines });
     unitOf(fileSession.get(name)!).files.push({
       name,
       bytes: activity.bytes,
       newest: activity.newest,
-      nameTime: timeFromName(info.archivedAt ?? info.forkedAt),
+      nameTime: timeFromName(file.archivedAt ?? file.forkedAt),
+      ...(file.name !== name ? { remoteName: file.name } : {}),
     });
   }
 
@@ -321,7 +343,7 @@ export async function planPrune(options: PruneOptions): Promise<PrunePlan & { st
     // Name the session by the id its index entries use, else by the group's root.
     const primary = ids.find((id) => [...entryIds.values()].includes(id)) ?? root;
     const fileList = unit.files
-      .map(({ name, bytes }) => ({ name, bytes }))
+      .map(({ name, bytes, remoteName }) => ({ name, bytes, ...(remoteName ? { remoteName } : {}) }))
       .sort((a, b) => a.name.localeCompare(b.name));
     sessions.push({
       sessionId: primary,

@@ -26,8 +26,15 @@ import {
   parseAllowList,
   type SecretHit,
 } from "./secrets.mts";
-import { PROVENANCE_FILE, SESSIONS_DIR, type Provenance } from "./store/provenance.mts";
-import { SYNCIGNORE_FILE, applySyncIgnore, parseSyncIgnore, type Exclusion } from "./store/syncignore.mts";
+import { PROVENANCE_FILE, SESSIONS_DIR, botName, type Provenance } from "./store/provenance.mts";
+import { NO_ZSTD, decompressChunks, isZstdFrame } from "./zstd.mts";
+import {
+  SYNCIGNORE_FILE,
+  applySyncIgnore,
+  parseSyncIgnore,
+  type Exclusion,
+  type SyncIgnore,
+} from "./store/syncignore.mts";
 import {
   IndexParseError,
   parseIndex,
@@ -122,6 +129,8 @@ interface MemoryContext {
   dir: string;
   provenance?: Provenance;
   exclusion?: Exclusion;
+  /** The .syncignore rules, for keys in the index's `.bak` copies. */
+  rules?: SyncIgnore;
   scanner: SecretScanner;
   problems: Problem[];
 }
@@ -171,6 +180,7 @@ async function loadContext(source: Source, dir: string): Promise<MemoryContext> 
       // reported when sessions.json itself is checked
     }
     context.exclusion = applySyncIgnore(rules, entries);
+    context.rules = rules;
   }
   return context;
 }
@@ -262,18 +272,20 @@ async function checkFile(
   const name = basename(file.path);
   const inSessions = basename(dirname(file.path)) === SESSIONS_DIR;
   // A file stored under an escaped name (store/names.mts) is what its name on the bot says it is.
-  const kind = classify((inSessions && context.provenance?.files[name]?.remoteName) || name).kind;
+  const remote = inSessions ? botName(context.provenance, name) : name;
+  const info = classify(remote);
+  const kind = info.kind;
   const problems: Problem[] = [];
   const hidden = { errors: 0, warnings: 0 };
   const result: FileResult = { problems, hidden };
   const problem = (severity: Severity, code: string, message: string) =>
     problems.push(fileProblem(file.path, severity, code, message));
 
-  if (inSessions && context.exclusion?.excludesFile(name)) {
+  if (inSessions && context.exclusion?.excludesFile(remote)) {
     problem(
       "error",
       "syncignored",
-      `excluded by ${context.dir ? `${context.dir}/` : ""}${SYNCIGNORE_FILE} but present: remove it (git rm --cached) or change the ignore file`,
+      `excluded by ${context.dir ? `${context.dir}/` : ""}${SYNCIGNORE_FILE} but present: run sync-memory.mts --apply-syncignore (it removes the session) or change the ignore file`,
     );
   }
   if (inSessions && (kind === "lock" || kind === "temp" || kind === "sidecar" || kind === "repair-backup")) {
@@ -291,7 +303,7 @@ async function checkFile(
     problem(
       "error",
       "secret-in-name",
-      `the file's path holds a secret (${secret}): leave the session out with a ${SYNCIGNORE_FILE} line and remove the file (git rm --cached), or rename it`,
+      `the file's path holds a secret (${secret}): leave the session out with a ${SYNCIGNORE_FILE} line and run sync-memory.mts --apply-syncignore`,
     );
   }
 
@@ -306,7 +318,60 @@ async function checkFile(
   const scanOnly = !isJsonl && !isJson && name !== ALLOW_FILE;
 
   let digest: string | undefined;
-  if (isJsonl) {
+  if (info.compressed === "zstd") {
+    // A zstd-compressed archive (OpenClaw 2026.7.2+): its lines are checked through the frame; the provenance
+    // hash is over the stored bytes.
+    let hash = createHash("sha256");
+    let head: Buffer | undefined;
+    async function* stored(): AsyncGenerator<Buffer> {
+      for await (const chunk of source.open(file)) {
+        head ??= Buffer.from(chunk.subarray(0, 4));
+        hash.update(chunk);
+        yield Buffer.from(chunk);
+      }
+    }
+    const decoded = decompressChunks(stored());
+    if (!decoded) {
+      for await (const _ of stored());
+      if (!head || !isZstdFrame(head)) problem("error", "bad-zstd", "named .zst but not a zstd frame");
+      else
+        problem(
+          "warning",
+          "compressed-unchecked",
+          `zstd-compressed and ${NO_ZSTD}: its lines and secrets were not checked`,
+        );
+    } else {
+      const scan = beginScan(context.scanner, false, maxPerFile);
+      const validator = new JsonlValidator({
+        transcript: true,
+        maxProblems: maxPerFile,
+        onWindow: scan.window,
+      });
+      try {
+        for await (const chunk of decoded) {
+          await scan.push(chunk as Buffer);
+          validator.push(chunk as Buffer);
+          scan.settle();
+        }
+        const summary = validator.end();
+        const scanned = await scan.end();
+        for (const p of summary.problems)
+          problems.push({
+            path: file.path,
+            line: p.line,
+            severity: p.severity,
+            code: p.code,
+            message: p.message,
+          });
+        for (const hit of scanned.hits) problems.push(secretProblem(file.path, hit.kind, hit.line));
+      } catch (error) {
+        hash = createHash("sha256");
+        for await (const _ of stored());
+        problem("error", "bad-zstd", `cannot decompress: ${(error as Error).message}`);
+      }
+    }
+    digest = checkProvenance ? hash.digest("hex") : undefined;
+  } else if (isJsonl) {
     // The validator decodes each chunk's complete lines once (in windows); the secret scan reuses that text.
     const scan = beginScan(context.scanner, checkProvenance, maxPerFile);
     const validator = new JsonlValidator({
@@ -357,11 +422,20 @@ async function checkFile(
       const text = Buffer.concat(chunks);
       if (kind === "index") problems.push(...(await checkIndex(source, file, text, context)));
       else {
+        let value: unknown;
         try {
-          JSON.parse(text.toString("utf8"));
+          value = JSON.parse(text.toString("utf8"));
         } catch (error) {
           problem("error", "invalid-json", `invalid JSON: ${(error as Error).message.split("\n")[0]}`);
         }
+        // An old copy of the index holds the excluded sessions' entries as much as the index itself.
+        if (kind === "index-backup" && context.rules && value && typeof value === "object")
+          for (const key of Object.keys(value).filter((key) => context.rules!.ignoresKey(key)))
+            problem(
+              "error",
+              "syncignored",
+              `entry "${key}" is excluded by ${SYNCIGNORE_FILE} but still in this copy of the index: run sync-memory.mts --apply-syncignore`,
+            );
       }
       // secrets in a JSON document, reported per line of its text
       const scanner = new SecretChunkScanner(context.scanner, maxPerFile);
@@ -417,11 +491,12 @@ async function checkIndex(
     return problems;
   }
   const dir = dirname(file.path);
-  const present = new Set(await source.names(dir));
+  // By the names on the bot, which the index uses (a file may be stored under an escaped name).
+  const present = new Set((await source.names(dir)).map((name) => botName(context.provenance, name)));
   const pruned = new Set(
     Object.entries(context.provenance?.files ?? {})
       .filter(([, record]) => record.prunedAt)
-      .map(([name]) => name),
+      .map(([name]) => botName(context.provenance, name)),
   );
   const named = new Set<string>();
   for (const [key, entry] of Object.entries(index as Record<string, unknown>)) {
@@ -438,7 +513,7 @@ async function checkIndex(
       problem(
         "error",
         "syncignored",
-        `entry "${key}" is excluded by ${SYNCIGNORE_FILE} but still in the index`,
+        `entry "${key}" is excluded by ${SYNCIGNORE_FILE} but still in the index: run sync-memory.mts --apply-syncignore`,
       );
     const transcript = transcriptOf(value);
     if (!transcript) continue;

@@ -6,6 +6,7 @@
 import { createHash } from "node:crypto";
 import { constants } from "node:fs";
 import { copyFile, readFile, readdir, writeFile } from "node:fs/promises";
+import { HAS_ZSTD, NO_ZSTD, decompressFile } from "../zstd.mts";
 import { basename, dirname, join } from "node:path";
 import { Failure } from "../cli.mts";
 import { readActivity, timeFromName } from "../openclaw/activity.mts";
@@ -30,6 +31,8 @@ export interface SessionReport {
 export interface Copy {
   source: string;
   headerId?: string;
+  /** A zstd-compressed archive (copied decompressed). */
+  compressed?: boolean;
 }
 
 export interface Plan {
@@ -139,6 +142,11 @@ export async function planSessions(memorySessions: string, agent: string): Promi
     if (info.kind !== "transcript" && info.kind !== "archive") continue;
     if (referenced.has(name)) continue;
     const path = join(memorySessions, name);
+    const compressed = info.compressed === "zstd";
+    if (compressed && !HAS_ZSTD) {
+      warnings.push(`${name} is zstd-compressed and ${NO_ZSTD}: left out of the local state; run with a newer Node`);
+      continue;
+    }
     const stem = (info.transcript ?? botName).replace(/\.jsonl$/, "");
     let key = `agent:${agent}:history:${stem}`;
     if (info.kind === "archive")
@@ -168,15 +176,16 @@ export async function planSessions(memorySessions: string, agent: string): Promi
         ? `${info.archive} archive ${info.archivedAt} of ${stem}`
         : `synced transcript ${stem}`;
     index[key] = { sessionId, updatedAt, sessionFile: file, label, displayName: label, chatType: "direct" };
-    copies.set(file, { source: path, headerId });
+    copies.set(file, { source: path, headerId, ...(compressed ? { compressed } : {}) });
     sessions.push({ key, sessionId, file, source: name, origin: "history" });
   }
   return { copies, index, sessions, warnings };
 }
 
 /** Copies a transcript, setting the `id` of its `session` header line (when it has one) to `id`. */
-async function copyWithHeaderId(source: string, target: string, id: string): Promise<void> {
-  const bytes = await readFile(source);
+async function copyWithHeaderId(source: string, target: string, id: string, compressed = false): Promise<void> {
+  // A gateway reads plain JSONL: a zstd-compressed archive is copied decompressed.
+  const bytes = compressed ? await decompressFile(source) : await readFile(source);
   const end = bytes.indexOf(10);
   const first = bytes.subarray(0, end < 0 ? bytes.length : end).toString("utf8");
   let header: Record<string, unknown> | undefined;
@@ -199,7 +208,7 @@ async function copyWithHeaderId(source: string, target: string, id: string): Pro
 export async function writeCopies(plan: Plan, dir: string): Promise<Record<string, string>> {
   const written: Record<string, string> = {};
   for (const [name, copy] of plan.copies) {
-    if (copy.headerId) await copyWithHeaderId(copy.source, join(dir, name), copy.headerId);
+    if (copy.headerId) await copyWithHeaderId(copy.source, join(dir, name), copy.headerId, copy.compressed);
     else await copyFile(copy.source, join(dir, name), constants.COPYFILE_EXCL);
     written[name] = await sha256(join(dir, name));
   }
@@ -209,7 +218,7 @@ export async function writeCopies(plan: Plan, dir: string): Promise<Record<strin
 /** A conversation file's `updatedAt` for the index: its newest timestamp (the shared activity reader), else the
  * time in an archive's or fork's name, else 0 (unknown). Never its mtime. */
 export async function updatedAtOf(path: string, info: SessionFile = classify(basename(path))): Promise<number> {
-  return (await readActivity(path)).newest ?? timeFromName(info.archivedAt ?? info.forkedAt) ?? 0;
+  return (await readActivity(path, { compressed: info.compressed === "zstd" })).newest ?? timeFromName(info.archivedAt ?? info.forkedAt) ?? 0;
 }
 
 /** A session id shaped like a UUID, derived from a name, so rebuilds give the same ids. */

@@ -5,8 +5,9 @@
 // Unparseable lines (a partial last line, crash debris, NUL padding, invalid UTF-8, a literal `undefined`) are
 // skipped and counted. A file without any timestamp may still carry one in its name (an archive's or a fork's):
 // timeFromName reads it.
-import { createReadStream } from "node:fs";
+import { stat } from "node:fs/promises";
 import { validateJsonl } from "../jsonl.mts";
+import { NO_ZSTD, openContent } from "../zstd.mts";
 
 export interface Activity {
   /** Newest timestamp found in the file, epoch ms; undefined when no line carried one. */
@@ -65,21 +66,38 @@ export function lineTimestamp(entry: unknown): number | undefined {
   return Math.max(own, message);
 }
 
-export async function readActivity(path: string): Promise<Activity> {
+/**
+ * Reads a conversation file's activity. A zstd-compressed archive (`compressed`) is read through its frame; where
+ * this Node has no zstd its lines stay unread (`unread` says why: the caller falls back to the name's time), and a
+ * damaged frame counts as one malformed line. `bytes` is always the size of the file as stored.
+ */
+export async function readActivity(
+  path: string,
+  options: { compressed?: boolean } = {},
+): Promise<Activity & { unread?: string }> {
   let newest: number | undefined;
-  const summary = await validateJsonl(createReadStream(path), {
-    maxProblems: MAX_EXAMPLES,
-    onObject: (entry) => {
-      const ts = lineTimestamp(entry);
-      if (ts !== undefined && (newest === undefined || ts > newest)) newest = ts;
-    },
-  });
+  const content = openContent(path, options.compressed === true);
+  const stored = options.compressed ? (await stat(path)).size : undefined;
+  if (!content) return { malformed: 0, malformedLines: [], lines: 0, bytes: stored!, unread: NO_ZSTD };
+  let summary;
+  try {
+    summary = await validateJsonl(content, {
+      maxProblems: MAX_EXAMPLES,
+      onObject: (entry) => {
+        const ts = lineTimestamp(entry);
+        if (ts !== undefined && (newest === undefined || ts > newest)) newest = ts;
+      },
+    });
+  } catch (error) {
+    if (!options.compressed || (error as NodeJS.ErrnoException).code === "ENOENT") throw error;
+    return { newest, malformed: 1, malformedLines: [1], lines: 0, bytes: stored! };
+  }
   // Without the transcript rules every error is a line that yielded no object: skipped.
   return {
     newest,
     malformed: summary.errors,
     malformedLines: summary.problems.filter((p) => p.severity === "error").map((p) => p.line),
     lines: summary.lines,
-    bytes: summary.bytes,
+    bytes: stored ?? summary.bytes,
   };
 }

@@ -5,7 +5,7 @@ export type FileKind =
   | "index" // sessions.json
   | "index-backup" // sessions.json.bak.<epochMs>
   | "transcript" // <sessionId>.jsonl, <sessionId>-topic-<thread>.jsonl, <ISO>_<uuid>.jsonl
-  | "archive" // <transcript>.jsonl.reset|deleted|bak.<ts>[.<32 hex>] (the hex since 2026.8.1, see docs/naming.md)
+  | "archive" // <transcript>.jsonl.reset|deleted|bak.<ts>[.<32 hex>][.zst] (hex and .zst since 2026.7.2, docs/naming.md)
   | "sidecar" // checkpoints, trajectories, acp streams: not conversations
   | "lock" // writer locks: transient
   | "temp" // atomic-write temporaries: transient
@@ -30,14 +30,16 @@ export interface SessionFile {
   archivedAt?: string;
   /** The 32-hex nonce newer releases add after the timestamp (`.deleted.<ts>.<hex>`), when present. */
   archiveNonce?: string;
+  /** An archive OpenClaw wrote zstd-compressed (its name ends in `.zst`): its lines are inside the frame. */
+  compressed?: "zstd";
 }
 
 export const SESSION_ID = /^[a-z0-9][a-z0-9._-]{0,127}$/i;
 const ARCHIVE_TS = String.raw`\d{4}-\d{2}-\d{2}T\d{2}-\d{2}-\d{2}(?:\.\d{3})?Z`;
-// OpenClaw's own ARCHIVE_SUFFIX_RE (2026.8.1+): `<ts>` optionally followed by `.<32 hex>`; a `.zst` the SQLite-era
-// exporter removes when it decodes the archive.
+// OpenClaw's own ARCHIVE_SUFFIX_RE (2026.8.1+): `<ts>` optionally followed by `.<32 hex>`, then `.zst` when the
+// archive is zstd-compressed (SESSION_ARCHIVE_ZSTD_SUFFIX, stripped before that regex by OpenClaw itself).
 const ARCHIVE = new RegExp(
-  String.raw`^(.+\.jsonl)\.(reset|deleted|bak)\.(${ARCHIVE_TS})(?:\.([0-9a-f]{32}))?$`,
+  String.raw`^(.+\.jsonl)\.(reset|deleted|bak)\.(${ARCHIVE_TS})(?:\.([0-9a-f]{32}))?(\.zst)?$`,
 );
 const FORK =
   /^(\d{4}-\d{2}-\d{2}T\d{2}-\d{2}-\d{2}(?:-\d{3})?Z)_([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})$/i;
@@ -59,6 +61,7 @@ export function classify(name: string): SessionFile {
       archivedAt: archive[3],
     };
     if (archive[4]) info.archiveNonce = archive[4];
+    if (archive[5]) info.compressed = "zstd";
     return info;
   }
   const transcript = parseTranscriptName(name);

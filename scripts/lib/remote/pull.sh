@@ -18,6 +18,9 @@
 # byte but "/" and NUL, newlines and backslashes included) travels byte-exact.
 #   OCSYNC 2 <mode>\n
 #   F <size> <sha256> <hexname>\n              then, except in manifest mode, exactly <size> bytes and "\n"
+#   U <bytes>\n                                (manifest, after the F record of a *.jsonl file that does not end in
+#                                              "\n") its unfinished last line is <bytes> long: a real run holds it
+#                                              back, so a dry run can say so without moving the data
 #   P <offset> <size> <sha256> <hexname>\n     (fetch) the bytes from <offset> to <size>, then "\n"; the hash
 #                                              is of the whole first <size> bytes
 #   G <hexname>\n                              (fetch) the named file is gone
@@ -112,6 +115,16 @@ bytes() {
   fi
 }
 
+# unfinished FILE SIZE: a U record when FILE does not end in "\n". One process for a complete file (tail seeks to
+# the end; the command substitution drops a final "\n", so it is empty exactly then).
+unfinished() {
+  [ -n "$(tail -c 1 "$1")" ] || return 0
+  u=$(tail -n 1 "$1" | wc -c) || return 0
+  u=$((u + 0))
+  [ "$u" -gt 0 ] && [ "$u" -le "$2" ] && printf 'U %s\n' "$u"
+  return 0
+}
+
 status=0
 n=0
 
@@ -139,6 +152,8 @@ send() {
     if [ "$mode" != manifest ]; then
       bytes "$p" 0 "$size"
       printf '\n'
+    elif [ "$size" -gt 0 ]; then
+      case $f in *.jsonl) unfinished "$p" "$size" ;; esac
     fi
   fi
   n=$((n + 1))

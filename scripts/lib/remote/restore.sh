@@ -6,14 +6,23 @@
 # Invoked as:  sh -s -- MODE STATE_DIR AGENT [ARG]...     (this file on stdin; never through a PTY)
 #   probe                                what restore must know before anything is written
 #   prefix   NAME:SIZE...                sha256 of the first SIZE bytes of each named session file
-#   apply    STAGING BUNDLE_SHA INDEX_SHA   file era: check, link every file into sessions/, the index last
-#                                        (INDEX_SHA: the bot's sessions.json as planned, "-" when it had none)
-#   import   STAGING BUNDLE_SHA OPENCLAW...  SQLite era: check, place the files, run OPENCLAW doctor --fix as
-#                                        the owner of the sessions folder, leave no legacy file behind
+#   apply    STAGING BUNDLE_SHA INDEX_SHA WORKSPACE
+#                                        file era: check, link every file into sessions/ (and the workspace), the
+#                                        index last (INDEX_SHA: the bot's sessions.json as planned, "-" when it
+#                                        had none, "skip" when the bundle has no index); WORKSPACE "-" when none
+#   import   STAGING BUNDLE_SHA WORKSPACE OPENCLAW...
+#                                        SQLite era: check, place the files, run OPENCLAW doctor --fix as the
+#                                        owner of the sessions folder, leave no legacy file behind; then the
+#                                        workspace files
 #   maintenance-warn                     set session.maintenance.mode to "warn" in openclaw.json
 #   cleanup  STAGING                     remove a staging folder (a receive that failed)
+# The bundle (a tar) holds MANIFEST and the files under sequence numbers; MANIFEST has one line per file:
+#   <sha256> <mode> <where> <seq> <hexname> [<hexname2> <sha256-2>]
+# where `s` = into sessions/, `w` = into the workspace, `d` = into the workspace in place of the bot's own copy,
+# which moves to <hexname2> (and must still have <sha256-2>). Names are hex bytes: any name travels exactly.
 # Output (stdout, one record per line, tab-separated), ending with `end 0`; a failure is one line
-# `ocsync-error: SENTENCE` on stderr and a non-zero exit.
+# `ocsync-error: SENTENCE` on stderr and a non-zero exit. Signals (a dropped connection, Ctrl-C) before the
+# index is in place undo what this run placed; after that the run finishes.
 set -u
 LC_ALL=C
 export LC_ALL
@@ -42,6 +51,23 @@ out() {
 sha() {
   sum=$(sha256sum <"$1") || return 1
   printf '%s' "${sum%% *}"
+}
+
+hexname() {
+  printf '%s' "$1" | od -An -v -tx1 | tr -d ' \n'
+}
+
+# unhex HEX: the bytes HEX spells, into $f (a trailing newline survives: the x is cut after)
+unhex() {
+  h=$1
+  esc=
+  while [ -n "$h" ]; do
+    t=${h#??}
+    esc="$esc\\0$(printf '%03o' "0x${h%"$t"}")"
+    h=$t
+  done
+  f=$(printf "%b"x "$esc")
+  f=${f%x}
 }
 
 # The staging folder must be ours: directly inside the state dir, named by restore.
@@ -131,72 +157,153 @@ unpack() {
   (cd "$staging/files" && tar -x -o -f ../bundle.tar) || fail "cannot unpack the bundle in $staging (is the disk full?)"
   rm -f "$staging/bundle.tar"
   [ -f "$staging/files/MANIFEST" ] || fail "the bundle has no MANIFEST"
-  # MANIFEST: one line per file: <sha256> <mode> <name>
-  while read -r fsha fmode fname; do
-    [ -n "$fname" ] || continue
-    case $fname in */* | .* | -*) fail "unsafe name $fname in the bundle" ;; esac
-    [ -f "$staging/files/$fname" ] || fail "$fname is missing from the bundle"
-    [ "$(sha "$staging/files/$fname")" = "$fsha" ] || fail "$fname does not match its sha256 on the bot"
+  while read -r fsha fmode fwhere fseq fhex fhex2 fsha2; do
+    [ -n "$fhex" ] || continue
+    case $fseq in *[!0-9]*) fail "unsafe entry $fseq in the bundle" ;; esac
+    case $fwhere in s | w | d) ;; *) fail "unknown destination $fwhere in the bundle" ;; esac
+    safe_name "$fwhere" "$fhex" || fail "unsafe name in the bundle"
+    [ "$fwhere" = d ] && { safe_name w "$fhex2" || fail "unsafe name in the bundle"; }
+    [ -f "$staging/files/$fseq" ] || fail "file $fseq is missing from the bundle"
+    [ "$(sha "$staging/files/$fseq")" = "$fsha" ] || fail "file $fseq of the bundle does not match its sha256 on the bot"
   done <"$staging/files/MANIFEST"
 }
 
-# Undo list: every name this run linked into sessions/ (removed again when a later step fails).
-created=""
-undo() {
-  for f in $created; do rm -f "$sessions/$f"; done
-  created=""
-  rm -f "$sessions"/.ocsync-restore-*.tmp 2>/dev/null
+# safe_name WHERE HEX: sessions/ takes one name; the workspace a name or memory/NAME. No "..", no leading ".".
+safe_name() {
+  unhex "$2"
+  case $f in "" | .* | */.* | *//* | */ ) return 1 ;; esac
+  case $1 in
+    s) case $f in */*) return 1 ;; esac ;;
+    *) case $f in */*/* | /*) return 1 ;; */*) case $f in memory/*) ;; *) return 1 ;; esac ;; esac ;;
+  esac
+  return 0
 }
 
-# place NAME: copy into sessions/ under a temp name, set owner and mode, then link to NAME (never over a file).
+# Undo list: every name this run placed, as s:HEX (sessions/), w:HEX (workspace), d:HEX:HEX2 (the bot's own
+# workspace file moved to HEX2). undo removes what was created and moves displaced files back.
+created=""
+undo() {
+  for c in $created; do
+    case $c in
+      s:*) unhex "${c#s:}"; rm -f "$sessions/$f" ;;
+      w:*) unhex "${c#w:}"; rm -f "$ws/$f" ;;
+      d:*)
+        rest=${c#d:}
+        unhex "${rest#*:}"
+        moved=$f
+        unhex "${rest%%:*}"
+        mv -f "$ws/$moved" "$ws/$f"
+        ;;
+    esac
+  done
+  created=""
+  rm -f "$sessions"/.ocsync-restore-*.tmp "$ws"/.ocsync-restore-*.tmp "$ws"/memory/.ocsync-restore-*.tmp 2>/dev/null
+  unmake_dirs
+}
+
+# place WHERE SEQ HEX MODE [HEX2 SHA2]: copy into its folder under a temp name, set owner and mode, then link to
+# its name (never over a file); `d` first links the bot's own copy to HEX2, then renames the new one over it.
 place() {
-  fname=$1
-  fmode=$2
-  tmp="$sessions/.ocsync-restore-$$.tmp"
-  if ! cp "$staging/files/$fname" "$tmp"; then
+  pwhere=$1
+  unhex "$3"
+  pname=$f
+  if [ "$pwhere" = s ]; then dest="$sessions/$pname"; else dest="$ws/$pname"; fi
+  tmp="${dest%/*}/.ocsync-restore-$$.tmp"
+  if ! cp "$staging/files/$2" "$tmp"; then
     rm -f "$tmp"
     return 10
   fi
-  chmod "$fmode" "$tmp" || return 11
+  chmod "$4" "$tmp" || return 11
   if [ "$(id -u)" = 0 ]; then chown "$owner_uid:$owner_gid" "$tmp" || return 11; fi
-  if ! ln "$tmp" "$sessions/$fname" 2>/dev/null; then
+  if [ "$pwhere" = d ]; then
+    unhex "$5"
+    moved="$ws/$f"
+    [ -f "$dest" ] && [ "$(sha "$dest")" = "$6" ] || { rm -f "$tmp"; return 13; }
+    # `ln` into an existing folder would link inside it: a name that exists in any form is taken.
+    if [ -e "$moved" ] || [ -L "$moved" ] || ! ln "$dest" "$moved" 2>/dev/null; then
+      rm -f "$tmp"
+      return 12
+    fi
+    if ! mv -f "$tmp" "$dest"; then
+      rm -f "$tmp" "$moved"
+      return 10
+    fi
+    created="$created d:$3:$5"
+    return 0
+  fi
+  if [ -e "$dest" ] || [ -L "$dest" ] || ! ln "$tmp" "$dest" 2>/dev/null; then
     rm -f "$tmp"
     return 12
   fi
   rm -f "$tmp"
-  created="$created $fname"
+  created="$created $pwhere:$3"
 }
 
+# place_all WHICH: `s` the sessions files (not the index of a file-era bundle: it goes last), `w` the workspace's.
 place_all() {
-  # The index last (file era); in the SQLite era it goes in with the rest, doctor reads them together.
-  while read -r fsha fmode fname; do
-    [ -n "$fname" ] || continue
-    [ "$fname" = sessions.json ] && [ "$1" = files ] && continue
-    place "$fname" "$fmode"
+  while read -r fsha fmode fwhere fseq fhex fhex2 fsha2; do
+    [ -n "$fhex" ] || continue
+    case $1 in
+      s) [ "$fwhere" = s ] || continue
+         [ "$fhex" = "$index_hex" ] && [ "$era" = files ] && continue ;;
+      w) [ "$fwhere" = s ] && continue ;;
+    esac
+    place "$fwhere" "$fseq" "$fhex" "$fmode" "$fhex2" "$fsha2"
     rc=$?
+    [ "$rc" = 0 ] && continue
+    unhex "$fhex"
+    if [ "$fwhere" = s ]; then shown="$sessions/$f"; else shown="$ws/$f"; fi
+    undo
     case $rc in
-      0) ;;
-      10) undo; fail "could not write $fname into $sessions (is the disk full?); nothing was changed" ;;
-      12) undo; fail "$fname appeared in $sessions while restoring; nothing was changed, run restore again" ;;
-      *) undo; fail "could not set the owner or mode of $fname in $sessions; nothing was changed" ;;
+      10) fail "could not write $shown (is the disk full?); nothing was changed" ;;
+      12)
+        if [ "$fwhere" = d ]; then unhex "$fhex2"; shown="$ws/$f"; fi
+        fail "$shown appeared while restoring; nothing was changed, run restore again" ;;
+      13) fail "$shown changed while restoring; nothing was changed, run restore again" ;;
+      *) fail "could not set the owner or mode of $shown; nothing was changed" ;;
     esac
   done <"$staging/files/MANIFEST"
 }
 
-make_sessions() {
-  [ -d "$sessions" ] && return 0
+# Folders this run created (removed again by undo when they are still empty).
+made=""
+make_dir() {
+  [ -d "$1" ] && return 0
+  mkdir "$1" || return 1
+  chmod "$2" "$1"
+  if [ "$(id -u)" = 0 ]; then chown "$owner_uid:$owner_gid" "$1"; fi
+  made="$(hexname "$1") $made"
+}
+unmake_dirs() {
+  for d in $made; do
+    unhex "$d"
+    rmdir "$f" 2>/dev/null
+  done
   made=""
+}
+
+make_workspace() {
+  [ "$ws" != - ] || return 0
+  grep -q ' [wd] ' "$staging/files/MANIFEST" || return 0
+  # The missing folders down to the workspace, outermost first.
+  while [ ! -d "$ws" ]; do
+    p=$ws
+    while [ -n "${p%/*}" ] && [ ! -d "${p%/*}" ]; do p=${p%/*}; done
+    make_dir "$p" 755 || { undo; fail "cannot create the workspace folder $p; nothing was changed"; }
+  done
+  if grep -q " [wd] [0-9]* $(hexname memory/)" "$staging/files/MANIFEST"; then
+    make_dir "$ws/memory" 755 || { undo; fail "cannot create $ws/memory; nothing was changed"; }
+  fi
+}
+
+make_sessions() {
   for d in "$state/agents" "$state/agents/$agent" "$sessions"; do
-    [ -d "$d" ] && continue
-    mkdir "$d" || fail "cannot create $d"
-    chmod 700 "$d"
-    if [ "$(id -u)" = 0 ]; then chown "$owner_uid:$owner_gid" "$d"; fi
-    made="$d $made"
+    make_dir "$d" 700 || { undo; fail "cannot create $d"; }
   done
 }
-unmake_sessions() {
-  for d in ${made:-}; do rmdir "$d" 2>/dev/null; done
-}
+
+index_hex=$(hexname sessions.json)
+ws=-
 
 case $mode in
   probe)
@@ -244,22 +351,32 @@ case $mode in
     staging=${1:?staging}
     bundle_sha=${2:?bundle sha}
     index_sha=${3:?index sha}
+    ws=${4:-}
+    [ -n "$ws" ] || ws=-
+    era=files
     trap 'rm -rf "$staging"' EXIT
+    # A signal (Ctrl-C, a dropped connection) before the index is in place: undo, leave the bot as it was.
+    trap 'undo; exit 130' HUP INT TERM
     read_owner
     unpack "$staging" "$bundle_sha"
-    make_sessions
+    if grep -q " s " "$staging/files/MANIFEST"; then make_sessions; fi
+    make_workspace
     # The index as planned: a gateway that wrote it since is fine in principle, but the merge was computed
     # from the old one, so start over rather than lose its change.
-    current=-
-    [ -f "$sessions/sessions.json" ] && current=$(sha "$sessions/sessions.json")
-    [ "$current" = "$index_sha" ] || { unmake_sessions; fail "the bot changed its sessions.json since restore read it; nothing was changed, run restore again"; }
-    place_all files
-    if [ -f "$staging/files/sessions.json" ]; then
-      imode=$(sed -n 's/^[0-9a-f]* \([0-7]*\) sessions\.json$/\1/p' "$staging/files/MANIFEST")
+    if [ "$index_sha" != skip ]; then
+      current=-
+      [ -f "$sessions/sessions.json" ] && current=$(sha "$sessions/sessions.json")
+      [ "$current" = "$index_sha" ] || { undo; fail "the bot changed its sessions.json since restore read it; nothing was changed, run restore again"; }
+    fi
+    place_all s
+    place_all w
+    iline=$(grep " s [0-9]* $index_hex\$" "$staging/files/MANIFEST")
+    if [ -n "$iline" ]; then
+      set -- $iline
+      imode=$2
       tmp="$sessions/.ocsync-restore-$$.tmp"
-      if ! cp "$staging/files/sessions.json" "$tmp"; then
+      if ! cp "$staging/files/$4" "$tmp"; then
         undo
-        unmake_sessions
         fail "could not write sessions.json into $sessions (is the disk full?); nothing was changed"
       fi
       chmod "${imode:-600}" "$tmp"
@@ -268,22 +385,27 @@ case $mode in
       [ -f "$sessions/sessions.json" ] && current=$(sha "$sessions/sessions.json")
       if [ "$current" != "$index_sha" ]; then
         undo
-        unmake_sessions
         fail "the bot changed its sessions.json while restoring; nothing was changed, run restore again"
       fi
+      # The commit point: from here on the run finishes whatever happens to the connection.
+      trap '' HUP INT TERM
       mv -f "$tmp" "$sessions/sessions.json" || { undo; fail "could not replace sessions.json in $sessions; nothing was changed"; }
     fi
+    trap '' HUP INT TERM PIPE
     printf 'OCSYNC-RESTORE 1\n'
-    for f in $created; do out placed "$f"; done
+    for c in $created; do out placed "$c"; done
     printf 'end\t0\n'
     ;;
 
   import)
     staging=${1:?staging}
     bundle_sha=${2:?bundle sha}
-    shift 2
+    ws=${3:?workspace}
+    shift 3
     [ "$#" -gt 0 ] || fail "no OpenClaw command given"
+    era=sqlite
     trap 'rm -rf "$staging"' EXIT
+    trap 'undo; exit 130' HUP INT TERM
     read_owner
     if pid=$(gateway_pid); then
       fail "the OpenClaw gateway (pid $pid) is running; stop it before restoring into a SQLite-era bot"
@@ -295,7 +417,10 @@ case $mode in
     fi
     unpack "$staging" "$bundle_sha"
     make_sessions
-    place_all sqlite
+    place_all s
+    # From here OpenClaw's importer owns the run: it is not interrupted (a signal, or a connection gone so that
+    # writing fails, waits for it), and whatever it did not take out of sessions/ is removed again below.
+    trap '' HUP INT TERM PIPE
     printf 'OCSYNC-RESTORE 1\n'
     # doctor may run for minutes without a word: keep the connection alive with a line every 5 seconds.
     log="$staging/doctor.log"
@@ -327,14 +452,29 @@ case $mode in
     while IFS= read -r line; do out doctor "$line"; done <"$log"
     out doctor-status "$status"
     left=""
-    for f in $created; do [ -e "$sessions/$f" ] && left="$left $f"; done
+    for c in $created; do
+      unhex "${c#s:}"
+      [ -e "$sessions/$f" ] && left="$left $c"
+    done
     if [ "$status" != 0 ] || [ -n "$left" ]; then
       # A gateway started with legacy files in sessions/ exits 78 until an import succeeds: take ours out.
-      for f in $left; do rm -f "$sessions/$f"; done
-      out left "$left"
+      names=""
+      for c in $left; do
+        unhex "${c#s:}"
+        rm -f "$sessions/$f"
+        names="$names $f"
+      done
+      out left "$names"
       printf 'end\t1\n'
       exit 0
     fi
+    created=""
+    # The workspace files, once the import went through (a failure here takes them out again).
+    trap 'undo; exit 130' HUP INT TERM
+    make_workspace
+    place_all w
+    trap '' HUP INT TERM PIPE
+    for c in $created; do out placed "$c"; done
     printf 'end\t0\n'
     ;;
 

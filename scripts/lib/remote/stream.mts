@@ -3,14 +3,16 @@
 //
 //   gzip?( "OCSYNC 2 " ("manifest" | "stream" | "fetch") "\n"
 //          ("I <key> <value>\n")*
-//          ( "F <size> <sha256> <hexname>\n" <size bytes> "\n"        (manifest mode: the line only, no bytes)
+//          ( "F <size> <sha256> <hexname>\n" <size bytes> "\n"        (manifest mode: the line only, no bytes,
+//                                         and after a transcript "U <bytes>\n" when it ends in an unfinished
+//                                         line that long)
+//          | "Q <size> <mtime> <inode> <hexname>\n"  (manifest %quick: a file's stat, nothing read, its sha256
+//                                         unknown; stream %quick: the stat of the next F's file)
 //          | "P <offset> <size> <sha256> <hexname>\n" <size - offset bytes> "\n"
 //                                        (fetch mode: an append; the first <offset> bytes are the backup's own
 //                                         copy (ReadStreamOptions.prefixes), <sha256> is of all <size> bytes)
 //          | "G <hexname>\n"              (fetch mode: a file asked for is gone; it is left out of the result)
-//          | "S <why> <hexname>\n"        (not read on the bot: a symlink, a hard link, not a regular file)
-//          | "Q <size> <mtime> <inode> <hexname>\n" )*
-//                                        (manifest %quick: a file's stat, nothing read; its sha256 is unknown)
+//          | "S <why> <hexname>\n" )*    (not read on the bot: a symlink, a hard link, not a regular file)
 //          "E <status> <count>\n" )
 // The manifest is sent uncompressed; the reader tells by gzip's magic bytes.
 //
@@ -54,6 +56,9 @@ export interface StreamedFile {
   stored?: { size: number; sha256: string };
   /** Where the bytes were written (stream mode only). */
   path?: string;
+  /** Manifest mode: the file ends in an unfinished last line this long (no final "\n"), which a real run holds
+   * back. */
+  unfinishedBytes?: number;
 }
 
 export interface StreamResult {
@@ -130,6 +135,14 @@ function utf8Length(bytes: Buffer, at: number): number {
   }
 }
 
+/** A path inside a folder with at most one sub-folder (`memory/x.md`, the workspace's memory files). */
+export function isSafePath(name: Buffer): boolean {
+  const slash = name.indexOf(0x2f);
+  return slash < 0
+    ? isSafeName(name)
+    : isSafeName(name.subarray(0, slash)) && isSafeName(name.subarray(slash + 1));
+}
+
 /** A hex name field → its bytes, or undefined when it is not hex. */
 function hexName(field: string): Buffer | undefined {
   return /^(?:[0-9a-f]{2})+$/.test(field) ? Buffer.from(field, "hex") : undefined;
@@ -142,6 +155,8 @@ export interface ReadStreamOptions {
   onProgress?: (received: number, currentFile?: string) => void;
   /** fetch mode: where the first bytes of a file sent as an append (`P`) are, by name. */
   prefixes?: Map<string, string>;
+  /** Names may be paths with one sub-folder (workspace.sh: `memory/2026-11-30.md`). */
+  paths?: boolean;
 }
 
 /** Parses a remote stream; resolves when the end record has been seen and the input is exhausted. */
@@ -203,7 +218,9 @@ async function decode(input: Readable, countWire: (n: number) => void): Promise<
       output.once("drain", () => input.resume());
     }
   });
-  input.on("end", () => output.end());
+  // A stream that arrived in one piece may have ended while the first bytes were awaited.
+  if (input.readableEnded) output.end();
+  else input.on("end", () => output.end());
   input.on("error", (error) => output.destroy(error));
   input.resume();
   return output;
@@ -222,6 +239,8 @@ class Parser {
   pending: Buffer = Buffer.alloc(0);
   received = 0;
   currentName?: string;
+  /** Manifest mode: the file of the F record just read, which a U record may follow. */
+  private justListed?: StreamedFile;
   private current?: {
     file: StreamedFile;
     remaining: number;
@@ -285,6 +304,9 @@ class Parser {
       return;
     }
     const type = line[0];
+    // A U record belongs to the F record right before it.
+    const justListed = this.justListed;
+    this.justListed = undefined;
     if (type === "I") {
       const match = /^I (\S+) ?(.*)$/.exec(line);
       if (!match) throw new StreamError(`malformed info record in the stream`);
@@ -300,7 +322,10 @@ class Parser {
       if (this.stamp?.hex === hex) file.quick = this.stamp.quick;
       this.stamp = undefined;
       this.files.push(file);
-      if (this.mode === "manifest") return;
+      if (this.mode === "manifest") {
+        this.justListed = file;
+        return;
+      }
       const staging = this.options.stagingDir;
       if (!staging) throw new StreamError("no staging folder for a data stream");
       file.path = join(staging, String(this.files.length));
@@ -332,7 +357,7 @@ class Parser {
     if (type === "S") {
       const match = /^S (\S+) (symlink|hardlink|other)$/.exec(line);
       const bytes = match ? hexName(match[1]) : undefined;
-      if (!match || !bytes || !isSafeName(bytes))
+      if (!match || !bytes || !this.safe(bytes))
         throw new StreamError("malformed skipped record in the stream");
       this.skipped.push({ name: nameText(bytes).name, why: match[2] as "symlink" | "hardlink" | "other" });
       return;
@@ -380,6 +405,14 @@ class Parser {
       else this.state = "data";
       return;
     }
+    if (type === "U" && this.mode === "manifest") {
+      const match = /^U (\d+)$/.exec(line);
+      const file = justListed;
+      if (!match || !file || Number(match[1]) > file.size)
+        throw new StreamError("malformed unfinished-line record in the stream");
+      file.unfinishedBytes = Number(match[1]);
+      return;
+    }
     if (type === "E") {
       const match = /^E (\d+) (\d+)$/.exec(line);
       if (!match) throw new StreamError("malformed end record in the stream");
@@ -390,12 +423,16 @@ class Parser {
     throw new StreamError("the stream holds an unknown record (something else wrote to stdout)");
   }
 
+  private safe(bytes: Buffer): boolean {
+    return this.options.paths ? isSafePath(bytes) : isSafeName(bytes);
+  }
+
   /** Checks a hex name field: the name's bytes are a legal file name and arrive once. Returns it as text. */
   private checkName(hex: string): string {
     const bytes = hexName(hex);
     if (!bytes) throw new StreamError("the stream holds a file record whose name is not hex");
     const { name } = nameText(bytes);
-    if (!isSafeName(bytes)) throw new StreamError(`the stream names an unsafe file ${JSON.stringify(name)}`);
+    if (!this.safe(bytes)) throw new StreamError(`the stream names an unsafe file ${JSON.stringify(name)}`);
     if (this.names.has(hex)) throw new StreamError(`the stream sends ${name} twice`);
     this.names.add(hex);
     return name;
@@ -406,10 +443,6 @@ class Parser {
     const out = createWriteStream(path, { flags: "wx", mode: 0o600 });
     out.on("error", (error) => (this.writeError ??= error));
     this.writers.push(out);
-    // Tests force an I/O error here (OCSYNC_TEST_FAULT=staging-write:EIO): a disk cannot be made to fail on cue.
-    const fault = /^staging-write:(E[A-Z]+)$/.exec(process.env.OCSYNC_TEST_FAULT ?? "");
-    if (fault)
-      out.destroy(Object.assign(new Error(`${fault[1]} (injected by the test)`), { code: fault[1] }));
     return out;
   }
 

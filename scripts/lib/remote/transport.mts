@@ -101,6 +101,11 @@ export function stopRemoteCalls(): void {
   }
 }
 
+/** Lets remote calls start again after stopRemoteCalls (restore's clean-up of the staging folder on the bot). */
+export function resumeRemoteCalls(): void {
+  stopping = false;
+}
+
 /**
  * V8 flags for the Node programs run on the bot (export-sqlite.mjs): a 1 MiB young generation and lite mode (no
  * optimizing compiler) keep the exporter's peak RSS under 64 MB on Node 24 next to the gateway, at about twice the

@@ -8,7 +8,10 @@
 //     the backup's, the other moving to `agent:<id>:restore-displaced:<sessionId>`; no updatedAt goes backwards;
 //   * file era: transcripts and archives keep their names, sessions.json is merged with bare sessionFile names;
 //   * SQLite era: only sessions the database lacks; topics, archives and unindexed transcripts get their own
-//     session ids and index entries (OpenClaw's importer keys a transcript by its id), conflicting keys renamed.
+//     session ids and index entries (OpenClaw's importer keys a transcript by its id), conflicting keys renamed;
+//   * workspace files (MEMORY.md, memory/*.md, …): one the bot lacks is added, one with the same bytes skipped,
+//     one with other bytes stays current and the backup's copy goes beside it as `<name>.restore-displaced-<hash>`
+//     (--prefer backup: the bot's copy moves to that name, the backup's takes its place).
 import { createHash } from "node:crypto";
 import { classify, isConversation } from "../openclaw/files.mts";
 import { transcriptOf } from "../openclaw/sessions-index.mts";
@@ -22,7 +25,12 @@ export type Entry = Record<string, unknown> & {
 export type Index = Record<string, Entry>;
 
 export interface BackupFile {
+  /** The file's name on the bot (the provenance's `remoteName` when the backup stores it under an escaped name). */
   name: string;
+  /** The bot's bytes of the name, when they are not UTF-8 (`name` is then their %XX escape). */
+  rawName?: Buffer;
+  /** The name under <memory>/sessions/, when it differs from `name`. */
+  localName?: string;
   path: string;
   size: number;
   sha256: string;
@@ -467,4 +475,85 @@ function planSqliteEra(input: PlanInput): RestorePlan {
     send,
     unselected: backup.files.length - chosen.files.size,
   };
+}
+
+/** A workspace file of the backup (<memory>/workspace/<path>). */
+export interface WorkspaceFile {
+  /** The path inside the workspace: `MEMORY.md`, `memory/2026-11-30.md`. */
+  path: string;
+  /** Where the backup holds it. */
+  source: string;
+  size: number;
+  sha256: string;
+}
+
+export interface WorkspaceAction {
+  path: string;
+  action: "add" | "skip" | "beside" | "displace";
+  /** beside: the name the backup's copy gets; displace: the name the bot's own copy moves to. */
+  target?: string;
+  reason: string;
+  size: number;
+}
+
+export interface WorkspacePlan {
+  files: WorkspaceAction[];
+  /** What the bundle carries: the backup's file, the name it is written under, and (displace) where the bot's
+   * copy moves and the bytes it must still have. */
+  send: { target: string; source: WorkspaceFile; displace?: { to: string; sha256: string } }[];
+}
+
+export const displacedName = (path: string, sha256: string) =>
+  `${path}.restore-displaced-${sha256.slice(0, 8)}`;
+
+/** Workspace files: never overwritten; a differing one keeps its place (or, --prefer backup, moves aside). */
+export function planWorkspace(
+  backup: WorkspaceFile[],
+  bot: Map<string, BotFile>,
+  prefer: "bot" | "backup",
+): WorkspacePlan {
+  const files: WorkspaceAction[] = [];
+  const send: WorkspacePlan["send"] = [];
+  for (const file of backup) {
+    const base = { path: file.path, size: file.size };
+    const there = bot.get(file.path);
+    if (!there) {
+      files.push({ ...base, action: "add", target: file.path, reason: "the bot does not have it" });
+      send.push({ target: file.path, source: file });
+      continue;
+    }
+    if (there.sha256 === file.sha256) {
+      files.push({ ...base, action: "skip", reason: "the bot has the same bytes" });
+      continue;
+    }
+    if (prefer === "bot") {
+      const target = displacedName(file.path, file.sha256);
+      if (bot.get(target)?.sha256 === file.sha256) {
+        files.push({
+          ...base,
+          action: "skip",
+          target,
+          reason: `the bot has its own ${file.path} (kept); the backup's copy was put beside it as ${target} earlier`,
+        });
+        continue;
+      }
+      files.push({
+        ...base,
+        action: "beside",
+        target,
+        reason: `the bot has its own ${file.path} (kept, not overwritten); the backup's copy goes beside it as ${target} (compare them; --prefer backup makes the backup's current)`,
+      });
+      send.push({ target, source: file });
+      continue;
+    }
+    const target = displacedName(file.path, there.sha256);
+    files.push({
+      ...base,
+      action: "displace",
+      target,
+      reason: `--prefer backup: the bot's own ${file.path} moves to ${target}, the backup's takes its place`,
+    });
+    send.push({ target: file.path, source: file, displace: { to: target, sha256: there.sha256 } });
+  }
+  return { files, send };
 }

@@ -26,9 +26,21 @@ import { connectTransport } from "../remote/connect.mts";
 import { FlyTransport } from "../remote/fly.mts";
 import { SshTransport } from "../remote/ssh.mts";
 import { readRemoteStream, type StreamResult } from "../remote/stream.mts";
-import { checkRemoteArg, type RemoteProgram, type Transport } from "../remote/transport.mts";
+import {
+  checkRemoteArg,
+  resumeRemoteCalls,
+  stopRemoteCalls,
+  type RemoteProgram,
+  type Transport,
+} from "../remote/transport.mts";
 import { sha256File } from "../store/content.mts";
-import { readProvenance, SESSIONS_DIR } from "../store/provenance.mts";
+import { botName, readProvenance, SESSIONS_DIR, type Provenance } from "../store/provenance.mts";
+import {
+  WORKSPACE_DIR,
+  isWorkspaceFile,
+  parseWorkspaceFacts,
+  resolveWorkspace,
+} from "../openclaw/workspace.mts";
 import {
   canonicalKey,
   planRestore,
@@ -40,11 +52,19 @@ import {
   type Index,
   type KeyAction,
   type RestorePlan,
+  planWorkspace,
+  type WorkspaceAction,
+  type WorkspaceFile,
+  type WorkspacePlan,
 } from "./plan.mts";
 
-/** Modes OpenClaw writes: sessions.json 0600 (writeSessionStoreAtomic), transcripts with the default 0644. */
+/** Modes OpenClaw writes: sessions.json 0600 (writeSessionStoreAtomic), transcripts and workspace files with the
+ * default 0644. */
 const INDEX_MODE = "600";
+/** The remote program that reads the agent's workspace (a RemoteProgram once the transports know it). */
+const WORKSPACE_PROGRAM = "workspace.sh" as RemoteProgram;
 const TRANSCRIPT_MODE = "644";
+const WORKSPACE_MODE = "644";
 
 export interface RestoreOptions {
   transport: "fly" | "ssh" | "local";
@@ -61,6 +81,10 @@ export interface RestoreOptions {
   since?: number;
   maintenance?: "warn";
   acceptMaintenance: boolean;
+  /** false with --no-workspace: the agent's memory files are left out. */
+  workspace?: boolean;
+  /** --workspace PATH: the agent's workspace on the bot, when openclaw.json and the defaults do not tell it. */
+  workspaceDir?: string;
   timeoutSeconds: number;
   reporter: Reporter;
 }
@@ -77,6 +101,15 @@ export interface RestoreSummary {
   memory: string;
   files: FileAction[];
   keys: KeyAction[];
+  /** The agent's memory files (MEMORY.md, memory/*.md, …): where they go on the bot and what happens to each. */
+  workspace?: {
+    path?: string;
+    source?: string;
+    outsideStateDir?: boolean;
+    files: WorkspaceAction[];
+    /** Why they were left out (--no-workspace, no backup of them, a workspace that cannot be told). */
+    skipped?: string;
+  };
   counts: {
     add: number;
     rename: number;
@@ -162,17 +195,27 @@ function text(transport: Transport, program: RemoteProgram, args: string[], labe
   });
 }
 
-/** The backup: every file sync keeps, with its hash and (for --since and history entries) its last activity. */
-async function readBackup(sessionsDir: string): Promise<{ index: Index; files: BackupFile[] }> {
+/** The backup: every file sync keeps, with its hash and (for --since and history entries) its last activity,
+ * under its name on the bot (a file the backup stores under an escaped name is mapped back through the
+ * provenance's `remoteName`/`remoteNameHex`, see store/names.mts). */
+async function readBackup(
+  sessionsDir: string,
+  provenance: Provenance | undefined,
+): Promise<{ index: Index; files: BackupFile[]; escaped: number }> {
   const names = (await readdir(sessionsDir).catch(() => undefined))?.sort();
   if (!names)
     throw new Failure(`${sessionsDir} does not exist: there is no backup to restore (pass --memory)`);
   let index: Index = {};
   const files: BackupFile[] = [];
-  for (const name of names) {
+  const seen = new Set<string>();
+  let escaped = 0;
+  for (const local of names) {
+    const record = provenance?.files[local];
+    const name = botName(provenance, local);
+    const rawName = record?.remoteNameHex ? Buffer.from(record.remoteNameHex, "hex") : undefined;
     const info = classify(name);
     if (!BACKED_UP.has(info.kind)) continue;
-    const path = join(sessionsDir, name);
+    const path = join(sessionsDir, local);
     if (info.kind === "index") {
       try {
         index = parseSessionIndex(await readFile(path, "utf8")) as Index;
@@ -183,16 +226,44 @@ async function readBackup(sessionsDir: string): Promise<{ index: Index; files: B
       }
       continue;
     }
+    if (seen.has(name))
+      throw new Failure(
+        `two files of ${sessionsDir} stand for the bot's ${JSON.stringify(name)} (${local} is one); check sync-provenance.json and run verify`,
+      );
+    seen.add(name);
+    if (name !== local) escaped++;
     const info2 = await stat(path);
     files.push({
       name,
+      ...(rawName ? { rawName } : {}),
+      ...(name !== local ? { localName: local } : {}),
       path,
       size: info2.size,
       sha256: await sha256File(path),
       lastActivity: isConversation(info.kind) ? await lastActivity(path, info2.size) : undefined,
     });
   }
-  return { index, files };
+  return { index, files, escaped };
+}
+
+/** The backup's workspace files (<memory>/workspace/: MEMORY.md, memory/*.md, …), by their path on the bot. */
+async function readBackupWorkspace(memoryDir: string): Promise<WorkspaceFile[] | undefined> {
+  const dir = join(memoryDir, WORKSPACE_DIR);
+  const top = await readdir(dir, { withFileTypes: true }).catch(() => undefined);
+  if (!top) return undefined;
+  const paths: string[] = [];
+  for (const entry of top) {
+    if (entry.isFile() && isWorkspaceFile(entry.name)) paths.push(entry.name);
+    if (entry.isDirectory() && entry.name === "memory")
+      for (const inner of await readdir(join(dir, "memory"), { withFileTypes: true }))
+        if (inner.isFile() && isWorkspaceFile(`memory/${inner.name}`)) paths.push(`memory/${inner.name}`);
+  }
+  const files: WorkspaceFile[] = [];
+  for (const path of paths.sort()) {
+    const source = join(dir, path);
+    files.push({ path, source, size: (await stat(source)).size, sha256: await sha256File(source) });
+  }
+  return files;
 }
 
 /** The newest `timestamp` among the last lines of a transcript (read from its last 64 KiB). */
@@ -335,44 +406,51 @@ async function runTar(args: string[]): Promise<void> {
   if (result.code !== 0) throw new Failure(`tar failed building the bundle: ${result.stderr.trim()}`);
 }
 
-/** The bundle: every file to send under its name on the bot, and MANIFEST (sha256, mode, name per line). */
+/** The bundle: MANIFEST and every file to send under a sequence number; MANIFEST names each file's destination
+ * (`s` sessions/, `w` the workspace, `d` the workspace in place of the bot's copy) and its name as hex bytes, so
+ * any name the bot's filesystem allows travels exactly (restore.sh reads it). */
 async function buildBundle(
   plan: RestorePlan,
+  workspace: WorkspacePlan | undefined,
   scratch: string,
 ): Promise<{
   path: string;
   sha256: string;
   size: number;
   sent: Map<string, { sha256: string; bytes: Buffer }>;
+  workspaceSent: Map<string, { sha256: string; displaced?: { to: string; sha256: string } }>;
 }> {
   const dir = join(scratch, "bundle");
   await mkdir(dir);
   const manifest: string[] = [];
+  const entries: string[] = [];
   const sent = new Map<string, { sha256: string; bytes: Buffer }>();
+  const workspaceSent = new Map<string, { sha256: string; displaced?: { to: string; sha256: string } }>();
+  const hex = (name: string | Buffer) => Buffer.from(name).toString("hex");
+  const add = async (bytes: Buffer, mode: string, where: string, name: string | Buffer, extra = "") => {
+    const seq = String(entries.length + 1);
+    await writeFile(join(dir, seq), bytes, { flag: "wx" });
+    entries.push(seq);
+    const sum = sha256(bytes);
+    manifest.push(`${sum} ${mode} ${where} ${seq} ${hex(name)}${extra}`);
+    return sum;
+  };
   for (const item of plan.send) {
     const bytes = await contentOf(item.source.path, item.headerId);
-    await writeFile(join(dir, item.target), bytes, { flag: "wx" });
-    const sum = sha256(bytes);
-    sent.set(item.target, { sha256: sum, bytes });
-    manifest.push(`${sum} ${TRANSCRIPT_MODE} ${item.target}`);
+    const name = item.target === item.source.name && item.source.rawName ? item.source.rawName : item.target;
+    sent.set(item.target, { sha256: await add(bytes, TRANSCRIPT_MODE, "s", name), bytes });
   }
-  if (plan.index) {
-    const index = serializeIndex(plan.index);
-    await writeFile(join(dir, "sessions.json"), index);
-    manifest.push(`${sha256(index)} ${INDEX_MODE} sessions.json`);
+  if (plan.index) await add(Buffer.from(serializeIndex(plan.index)), INDEX_MODE, "s", "sessions.json");
+  for (const item of workspace?.send ?? []) {
+    const bytes = await readFile(item.source.source);
+    const extra = item.displace ? ` ${hex(item.displace.to)} ${item.displace.sha256}` : "";
+    const sum = await add(bytes, WORKSPACE_MODE, item.displace ? "d" : "w", item.target, extra);
+    workspaceSent.set(item.target, { sha256: sum, displaced: item.displace });
   }
   await writeFile(join(dir, "MANIFEST"), `${manifest.join("\n")}\n`);
   const path = join(scratch, "bundle.tar");
-  await runTar([
-    "-cf",
-    path,
-    "-C",
-    dir,
-    "MANIFEST",
-    ...plan.send.map((s) => s.target),
-    ...(plan.index ? ["sessions.json"] : []),
-  ]);
-  return { path, sha256: await sha256File(path), size: (await stat(path)).size, sent };
+  await runTar(["-cf", path, "-C", dir, "MANIFEST", ...entries]);
+  return { path, sha256: await sha256File(path), size: (await stat(path)).size, sent, workspaceSent };
 }
 
 /** Where a user runs a command on the bot, for messages. */
@@ -392,7 +470,53 @@ function gatewayStopAdvice(options: RestoreOptions, transport: Transport, pid?: 
   return `${running} Stop it ('openclaw gateway stop', or 'systemctl --user stop openclaw-gateway', or stop its container), run restore again, then start it ('openclaw gateway start')`;
 }
 
+// Ctrl-C or a cancelled job: before the apply, stop the remote calls, remove the staging folder on the bot and
+// leave it as it was; during the apply or OpenClaw's import (a step the bot finishes on its own, or undoes when
+// the connection drops before its commit point), wait for its answer so the user learns what the bot now holds.
+const interruption = {
+  signal: undefined as NodeJS.Signals | undefined,
+  phase: "read" as "read" | "send" | "apply",
+};
+const applying = () => interruption.phase === "apply";
+function onSignal(signal: NodeJS.Signals): void {
+  interruption.signal ??= signal;
+  if (!applying()) stopRemoteCalls();
+}
+function checkInterrupted(where: string): void {
+  if (interruption.signal)
+    throw new Failure(`interrupted by ${interruption.signal} ${where}; nothing was changed on the bot`, 130);
+}
+
 export async function restore(options: RestoreOptions): Promise<RestoreSummary> {
+  interruption.signal = undefined;
+  interruption.phase = "read";
+  process.on("SIGINT", onSignal);
+  process.on("SIGTERM", onSignal);
+  let summary: RestoreSummary;
+  try {
+    summary = await restoreOnce(options);
+  } catch (error) {
+    if (error instanceof Failure && error.code === 130) throw error;
+    if (!applying()) checkInterrupted("before anything was applied");
+    else if (interruption.signal)
+      throw new Failure(
+        `interrupted by ${interruption.signal}; the step running on the bot was finished first and then failed: ${error instanceof Error ? error.message : String(error)}`,
+        130,
+      );
+    throw error;
+  } finally {
+    process.off("SIGINT", onSignal);
+    process.off("SIGTERM", onSignal);
+  }
+  if (interruption.signal)
+    throw new Failure(
+      `interrupted by ${interruption.signal} while the bot applied the restore; that step was finished first, so the bot holds this restore's complete result${summary.verified ? " (checked)" : ""}; run restore again to see it (it changes nothing)`,
+      130,
+    );
+  return summary;
+}
+
+async function restoreOnce(options: RestoreOptions): Promise<RestoreSummary> {
   const started = Date.now();
   const { reporter } = options;
   const stateDir = checkRemoteArg(options.stateDir, "--state-dir");
@@ -401,9 +525,10 @@ export async function restore(options: RestoreOptions): Promise<RestoreSummary> 
   const agentId = checkRemoteArg(options.agent ?? provenance?.lastSync.agent ?? "main", "--agent");
   if (!/^[a-z0-9][a-z0-9_-]{0,63}$/i.test(agentId))
     throw new Failure(`--agent ${JSON.stringify(agentId)} is not a valid agent id`, 2);
-  const backup = await readBackup(join(memoryDir, SESSIONS_DIR));
+  const backup = await readBackup(join(memoryDir, SESSIONS_DIR), provenance);
+  const backupWorkspace = options.workspace === false ? undefined : await readBackupWorkspace(memoryDir);
   reporter.info(
-    `backup ${join(options.memory, SESSIONS_DIR)}: ${plural(Object.keys(backup.index).length, "index key")}, ${plural(backup.files.length, "file")}${provenance ? ` (agent ${provenance.lastSync.agent}, synced ${provenance.lastSync.at})` : ""}`,
+    `backup ${join(options.memory, SESSIONS_DIR)}: ${plural(Object.keys(backup.index).length, "index key")}, ${plural(backup.files.length, "file")}${backup.escaped ? ` (${backup.escaped} stored under an escaped name, restored under the bot's own)` : ""}${backupWorkspace ? `; ${plural(backupWorkspace.length, "workspace file")}` : ""}${provenance ? ` (agent ${provenance.lastSync.agent}, synced ${provenance.lastSync.at})` : ""}`,
   );
 
   // 1. Discovery, as sync does it: where, what version, which era, which agent, what the bot already has.
@@ -437,10 +562,6 @@ export async function restore(options: RestoreOptions): Promise<RestoreSummary> 
         `agent ${agentId}'s sessions are in SQLite, which restore reads and checks with the bot's own Node.js (22.5 or later), but ${discovery.node ? `the bot has Node ${discovery.node}` : "the bot's machine has no node on PATH"}`,
       );
   }
-  if (era === "sqlite" && options.prefer === "backup")
-    throw new Failure(
-      `--prefer backup is not supported on a SQLite-era bot yet (OpenClaw's importer would rewrite the bot's own index entries); nothing was changed. Restore with the default (--prefer bot): the backup's sessions are listed under agent:${agentId}:restore-displaced:<sessionId>`,
-    );
   const probe = parseProbe(
     await text(transport, "restore.sh", ["probe", stateDir, agentId], "probe", options.timeoutSeconds),
   );
@@ -475,6 +596,7 @@ export async function restore(options: RestoreOptions): Promise<RestoreSummary> 
         for (const r of parseRecords(answer, "comparison")) if (r[0] === "prefix") prefixes.set(r[3], r[1]);
       }
     }
+    const workspace = await readBotWorkspace(transport, stateDir, agentId, era, options, backupWorkspace);
     const plan = planRestore({
       era,
       agent: agentId,
@@ -495,6 +617,7 @@ export async function restore(options: RestoreOptions): Promise<RestoreSummary> 
       memory: memoryDir,
       files: plan.files,
       keys: plan.keys,
+      workspace: workspace.summary,
       counts: {
         add: plan.files.filter((f) => f.action === "add").length,
         rename: plan.files.filter((f) => f.action === "rename").length,
@@ -515,7 +638,12 @@ export async function restore(options: RestoreOptions): Promise<RestoreSummary> 
       warnings: [],
       durationMs: 0,
     };
-    const nothing = plan.send.length === 0 && !plan.index;
+    const sessionsWork = plan.send.length > 0 || plan.index !== undefined;
+    const nothing = !sessionsWork && !workspace.plan?.send.length;
+    if (workspace.summary.outsideStateDir && workspace.summary.path)
+      summary.warnings.push(
+        `the agent's workspace ${workspace.summary.path} (${workspace.summary.source}) is outside the state dir ${stateDir}: on Fly it is not on the volume and is lost when the machine is replaced; set agents.defaults.workspace in openclaw.json to a folder on the volume (e.g. ${stateDir.replace(/\/+$/, "")}/workspace) and restore again`,
+      );
 
     // 2. Guards, in the order a user meets them. A dry run reports what a real run would refuse.
     const refuse = (message: string) => {
@@ -525,7 +653,7 @@ export async function restore(options: RestoreOptions): Promise<RestoreSummary> 
       }
       throw new Failure(message);
     };
-    if (!nothing && era === "files") {
+    if (sessionsWork && era === "files") {
       const mode = probe.maintenance === "unset" ? "enforce" : probe.maintenance;
       if (mode !== "warn") {
         const what =
@@ -546,7 +674,7 @@ export async function restore(options: RestoreOptions): Promise<RestoreSummary> 
           );
       }
     }
-    if (!nothing && era === "sqlite") {
+    if (sessionsWork && era === "sqlite") {
       if (probe.gateway.running) refuse(gatewayStopAdvice(options, transport, probe.gateway.pid));
       else if (probe.legacy > 0)
         refuse(
@@ -558,7 +686,7 @@ export async function restore(options: RestoreOptions): Promise<RestoreSummary> 
       : discovery.versions.app
         ? ["node", "/app/openclaw.mjs"]
         : undefined;
-    if (!nothing && era === "sqlite" && !openclawCmd)
+    if (sessionsWork && era === "sqlite" && !openclawCmd)
       refuse(
         `the bot's machine has no openclaw command (nor /app/openclaw.mjs) to import the sessions with; nothing was changed`,
       );
@@ -571,7 +699,7 @@ export async function restore(options: RestoreOptions): Promise<RestoreSummary> 
     }
 
     // 3. The bundle, and room for it on the bot's volume.
-    const bundle = await buildBundle(plan, scratch);
+    const bundle = await buildBundle(plan, workspace.plan, scratch);
     const unpacked = [...bundle.sent.values()].reduce((sum, s) => sum + s.bytes.length, 0);
     const needed = bundle.size + unpacked * (era === "sqlite" ? 4 : 2) + 1024 * 1024;
     if (probe.free !== undefined && probe.free < needed)
@@ -600,6 +728,8 @@ export async function restore(options: RestoreOptions): Promise<RestoreSummary> 
         options.timeoutSeconds,
       ).catch(() => reporter.warn(`could not remove ${staging} on the bot; the next restore removes it`));
     reporter.progress(`sending ${formatBytes(bundle.size)}…`);
+    checkInterrupted("before the transfer");
+    interruption.phase = "send";
     try {
       await transport.receive({
         path: `${staging}/bundle.tar`,
@@ -608,6 +738,11 @@ export async function restore(options: RestoreOptions): Promise<RestoreSummary> 
         idleTimeoutMs: options.timeoutSeconds * 1000,
       });
     } catch (error) {
+      if (interruption.signal) {
+        resumeRemoteCalls();
+        await cleanup();
+        checkInterrupted("during the transfer (the staging folder on the bot was removed)");
+      }
       await cleanup();
       if (error instanceof Failure)
         throw new Failure(
@@ -616,7 +751,14 @@ export async function restore(options: RestoreOptions): Promise<RestoreSummary> 
       throw error;
     }
     reporter.clearProgress();
-    if (options.maintenance === "warn" && era === "files" && probe.maintenance !== "warn")
+    if (interruption.signal) {
+      resumeRemoteCalls();
+      await cleanup();
+      checkInterrupted("after the transfer (the staging folder on the bot was removed)");
+    }
+    // From here the bot applies: a signal waits for its answer.
+    interruption.phase = "apply";
+    if (options.maintenance === "warn" && era === "files" && sessionsWork && probe.maintenance !== "warn")
       await text(
         transport,
         "restore.sh",
@@ -629,25 +771,27 @@ export async function restore(options: RestoreOptions): Promise<RestoreSummary> 
       });
 
     // 5. Apply (file era) or import (SQLite era). The remote program removes the staging folder either way.
-    if (era === "files") {
-      const indexSha = bot.files.get("sessions.json")?.sha256 ?? "-";
+    const wsArg = workspace.plan?.send.length && workspace.summary.path ? workspace.summary.path : "-";
+    if (era === "files" || !sessionsWork) {
+      const indexSha = !plan.index ? "skip" : (bot.files.get("sessions.json")?.sha256 ?? "-");
       await text(
         transport,
         "restore.sh",
-        ["apply", stateDir, agentId, staging, bundle.sha256, indexSha],
+        ["apply", stateDir, agentId, staging, bundle.sha256, indexSha, wsArg],
         "apply",
         options.timeoutSeconds,
       );
       summary.changed = true;
-      summary.verified = await verifyFiles(
-        transport,
-        discovery,
-        agentId,
-        options,
-        scratch,
-        plan,
-        bundle.sent,
-      );
+      if (sessionsWork)
+        summary.verified = await verifyFiles(
+          transport,
+          discovery,
+          agentId,
+          options,
+          scratch,
+          plan,
+          bundle.sent,
+        );
     } else {
       reporter.info(
         `running OpenClaw's import on the bot (${openclawCmd!.join(" ")} doctor --fix --yes --non-interactive)`,
@@ -655,7 +799,7 @@ export async function restore(options: RestoreOptions): Promise<RestoreSummary> 
       const answer = await text(
         transport,
         "restore.sh",
-        ["import", stateDir, agentId, staging, bundle.sha256, ...openclawCmd!],
+        ["import", stateDir, agentId, staging, bundle.sha256, wsArg, ...openclawCmd!],
         "import",
         options.timeoutSeconds,
       );
@@ -667,10 +811,27 @@ export async function restore(options: RestoreOptions): Promise<RestoreSummary> 
       const events = /Transcript events:\s*imported=(\d+)/.exec(log.join("\n"));
       summary.doctor = { status, imported: events ? Number(events[1]) : undefined, issues };
       if (records.find((r) => r[0] === "end")?.[1] !== "0") {
+        // A partial import: say what the database holds now, from a fresh export, and what to do.
+        const imported = await importedSoFar(
+          transport,
+          discovery,
+          agent,
+          agentId,
+          options,
+          scratch,
+          plan,
+          bundle.sent,
+        );
+        const what = imported
+          ? imported.done.length
+            ? `the database now holds ${imported.done.length} of the ${plan.send.length} restored transcripts (${imported.done.join(", ")})${imported.missing.length ? ` but not ${imported.missing.join(", ")}` : ""}`
+            : "the database holds none of the restored transcripts"
+          : "what it imported could not be read back";
+        const workspaceNote = bundle.workspaceSent.size ? "; the workspace files were not restored" : "";
         throw new Failure(
           status !== 0
-            ? `OpenClaw's import ('doctor --fix') failed on the bot (exit ${status}): ${lastMeaningful(log)}; the restored files were taken out of sessions/ again`
-            : `OpenClaw's import left ${left} in sessions/ (not imported${issues.length ? `: ${issues.join("; ")}` : ""}); they were taken out again so the gateway can start`,
+            ? `OpenClaw's import ('doctor --fix') failed on the bot (exit ${status}: ${lastMeaningful(log)}): ${what}; the files it did not take were removed from sessions/ again so the gateway can start${workspaceNote}. Fix what 'openclaw doctor' reports on the bot, then run restore again: it adds only what is missing`
+            : `OpenClaw's import left ${left} in sessions/ (not imported${issues.length ? `: ${issues.join("; ")}` : ""}): ${what}; they were taken out again so the gateway can start${workspaceNote}. Fix what 'openclaw doctor' reports on the bot, then run restore again: it adds only what is missing`,
           1,
           log.slice(-15).join("\n"),
         );
@@ -688,10 +849,127 @@ export async function restore(options: RestoreOptions): Promise<RestoreSummary> 
       );
       summary.verified = await verifyExport(after, plan, bundle.sent, agentId);
     }
+    if (bundle.workspaceSent.size) {
+      const count = await verifyWorkspace(transport, stateDir, agentId, options, wsArg, bundle.workspaceSent);
+      summary.verified = { ...(summary.verified ?? { files: 0, keys: 0, lines: 0 }) };
+      summary.verified.files += count;
+    }
     summary.durationMs = Date.now() - started;
     return summary;
   } finally {
     await rm(scratch, { recursive: true, force: true });
+  }
+}
+
+/** The agent's workspace on the bot: where it is (openclaw.json, the version's default, or --workspace), which
+ * memory files it has, and what the backup's would do there. */
+async function readBotWorkspace(
+  transport: Transport,
+  stateDir: string,
+  agentId: string,
+  era: Era,
+  options: RestoreOptions,
+  backup: WorkspaceFile[] | undefined,
+): Promise<{ summary: NonNullable<RestoreSummary["workspace"]>; plan?: WorkspacePlan }> {
+  if (options.workspace === false) return { summary: { files: [], skipped: "--no-workspace" } };
+  if (!backup)
+    return {
+      summary: {
+        files: [],
+        skipped: `the backup has no ${WORKSPACE_DIR}/ folder (it was taken before sync kept the agent's memory files)`,
+      },
+    };
+  const facts = parseWorkspaceFacts(
+    await text(
+      transport,
+      WORKSPACE_PROGRAM,
+      ["facts", stateDir, agentId],
+      "workspace look-up",
+      options.timeoutSeconds,
+    ),
+  );
+  if (!facts)
+    throw new Failure("the workspace look-up answer from the bot's machine was cut short; run restore again");
+  const location = resolveWorkspace(facts, { agent: agentId, stateDir, era, override: options.workspaceDir });
+  if ("error" in location)
+    throw new Failure(
+      `${location.error}, or --no-workspace to restore the sessions only; nothing was changed`,
+      2,
+    );
+  const summary = { path: location.path, source: location.source, outsideStateDir: location.outsideStateDir };
+  if (!backup.length)
+    return { summary: { ...summary, files: [], skipped: `no files in the backup's ${WORKSPACE_DIR}/` } };
+  const listing = await transport.call<StreamResult>({
+    program: WORKSPACE_PROGRAM,
+    args: ["manifest", stateDir, agentId, location.path],
+    label: "workspace listing",
+    idleTimeoutMs: options.timeoutSeconds * 1000,
+    consume: (stdout) => readRemoteStream(stdout, { paths: true }),
+  });
+  const there = new Map(listing.files.map((f) => [f.name, { name: f.name, size: f.size, sha256: f.sha256 }]));
+  for (const skipped of listing.skipped ?? [])
+    there.set(skipped.name, { name: skipped.name, size: -1, sha256: `(${skipped.why})` });
+  const plan = planWorkspace(backup, there, options.prefer);
+  return { summary: { ...summary, files: plan.files }, plan };
+}
+
+/** Every workspace file sent is on the bot with the bytes sent; a displaced one kept the bot's bytes. */
+async function verifyWorkspace(
+  transport: Transport,
+  stateDir: string,
+  agentId: string,
+  options: RestoreOptions,
+  workspace: string,
+  sent: Map<string, { sha256: string; displaced?: { to: string; sha256: string } }>,
+): Promise<number> {
+  const listing = await transport.call<StreamResult>({
+    program: WORKSPACE_PROGRAM,
+    args: ["manifest", stateDir, agentId, workspace],
+    label: "check",
+    idleTimeoutMs: options.timeoutSeconds * 1000,
+    consume: (stdout) => readRemoteStream(stdout, { paths: true }),
+  });
+  const there = new Map(listing.files.map((f) => [f.name, f.sha256]));
+  for (const [name, { sha256: expected, displaced }] of sent) {
+    if (there.get(name) !== expected || (displaced && there.get(displaced.to) !== displaced.sha256))
+      throw new Failure(
+        `after the restore, ${workspace}/${name} on the bot is not what was sent; check the workspace on the bot`,
+      );
+  }
+  return sent.size;
+}
+
+/** After a failed import: which of the sent transcripts the database holds every line of (undefined: unknown). */
+async function importedSoFar(
+  transport: Transport,
+  discovery: Discovery,
+  agent: AgentInfo | undefined,
+  agentId: string,
+  options: RestoreOptions,
+  scratch: string,
+  plan: RestorePlan,
+  sent: Map<string, { sha256: string; bytes: Buffer }>,
+): Promise<{ done: string[]; missing: string[] } | undefined> {
+  try {
+    const after = await readBot(
+      transport,
+      "sqlite",
+      { ...discovery },
+      { ...(agent ?? emptyAgent(agentId)), hasSqlite: true },
+      options,
+      scratch,
+      "check",
+    );
+    const done: string[] = [];
+    const missing: string[] = [];
+    for (const item of plan.send) {
+      const lines = sent.get(item.target)!.bytes.toString("utf8").split("\n").filter(Boolean);
+      if (item.headerId) lines.shift();
+      (lines.every((line) => after.lines!.has(sha256(line))) ? done : missing).push(item.source.name);
+    }
+    return { done, missing };
+  } catch {
+    return undefined;
   }
 }
 
@@ -828,6 +1106,20 @@ export function formatSummary(s: RestoreSummary): string {
     out.push(
       `    ${k.action === "add" ? "+" : k.action === "skip" ? "=" : "~"} ${k.key}${k.target ? ` → ${k.target}` : ""}  (${k.reason})`,
     );
+  if (s.workspace) {
+    const w = s.workspace;
+    if (w.skipped) out.push(`  workspace: not restored (${w.skipped})`);
+    else {
+      const n = (action: string) => w.files.filter((f) => f.action === action).length;
+      out.push(
+        `  workspace ${w.path} (${w.source}): ${n("add")} ${s.dryRun ? "to add" : "added"}, ${n("beside")} beside the bot's own, ${n("displace")} in place of the bot's own (moved aside), ${n("skip")} skipped`,
+      );
+      for (const f of w.files)
+        out.push(
+          `    ${f.action === "add" ? "+" : f.action === "skip" ? "=" : "~"} ${f.path}${f.action === "beside" ? ` → ${f.target}` : ""}  (${f.reason})`,
+        );
+    }
+  }
   for (const note of s.notes) out.push(`  ${note}`);
   if (s.blocked) out.push(`  a real run would refuse: ${s.blocked}`);
   if (s.doctor)

@@ -4,7 +4,8 @@
 // checked there, and only then moved into place by applyStaged(), as one journaled transaction:
 //
 //   1. every staged file is fsynced; every file the transaction replaces or removes gets a hard link in
-//      `<staging>/.previous/` (fsynced, and the folder too): the old bytes stay reachable until the end;
+//      `<staging>/.previous/` (fsynced, and the folder too): the old bytes stay reachable until the end (a copy
+//      where the filesystem has no hard links: FAT, exFAT);
 //   2. the journal (`<staging>/journal.json`: every intended change, its backup, the folders it creates) is
 //      written to a temporary, fsynced, renamed into place, and the staging folder fsynced: before the first
 //      rename into memory/ the whole intent is on disk;
@@ -17,6 +18,8 @@
 // journal but no commit point is rolled back (every backup renamed back, every new file removed); one past
 // the commit point is completed (only the clean-up was left). Each is reported in one line.
 // Recovery is idempotent: killed during a recovery, the next run recovers again.
+import { createReadStream, createWriteStream } from "node:fs";
+import { pipeline } from "node:stream/promises";
 import { link, mkdir, open, readFile, readdir, rename, rm, rmdir, stat, unlink } from "node:fs/promises";
 import { basename, dirname, isAbsolute, join, relative, resolve } from "node:path";
 import { randomBytes } from "node:crypto";
@@ -93,6 +96,14 @@ interface Journal {
   createdDirs: string[];
   ops: JournalOp[];
 }
+
+/** A plain copy of a file's bytes into a new file (copyFile would also copy the mode: FAT cannot chmod). */
+async function copyBytes(from: string, to: string): Promise<void> {
+  await pipeline(createReadStream(from), createWriteStream(to, { flags: "wx" }));
+}
+
+/** What link() says on a filesystem that has no hard links. */
+const NO_HARD_LINKS = new Set(["EPERM", "ENOTSUP", "EOPNOTSUPP", "ENOSYS"]);
 
 async function fsyncPath(path: string): Promise<void> {
   const handle = await open(path, "r");
@@ -186,8 +197,17 @@ export async function applyStaged(
         const existing = await stat(target).catch(() => undefined);
         if (existing) {
           op.backup = join(PREVIOUS_DIR, String(i));
-          await link(target, join(stagingDir, op.backup));
-          if (existing.isFile()) await fsyncPath(target);
+          const backup = join(stagingDir, op.backup);
+          try {
+            await link(target, backup);
+            if (existing.isFile()) await fsyncPath(target);
+          } catch (error) {
+            // A filesystem without hard links (FAT, exFAT: a clone on a USB stick or SD card) keeps a copy.
+            if (!existing.isFile() || !NO_HARD_LINKS.has((error as NodeJS.ErrnoException).code ?? ""))
+              throw error;
+            await copyBytes(target, backup);
+            await fsyncPath(backup);
+          }
         } else if (op.remove) return undefined;
         return op;
       },

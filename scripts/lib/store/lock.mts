@@ -3,6 +3,7 @@
 //
 // * It is written completely or not at all: the holder's record goes to a temporary file (fsynced), which is
 //   then hard-linked to the lock's name; the link fails if a lock exists. A full disk leaves no lock behind.
+//   Where the filesystem has no hard links (FAT, exFAT), the lock's name is created exclusively instead.
 // * It records pid, hostname, start time and the command line; the holder touches it every minute.
 // * A lock whose process is provably gone (this host, pid not running) is taken over at once. A lock from
 //   another host (a CI runner, a container with a new hostname) or one that cannot be read is taken over once
@@ -161,7 +162,16 @@ async function createLockFile(path: string, info: LockInfo): Promise<boolean> {
     } finally {
       await handle.close();
     }
-    await link(temp, path);
+    try {
+      await link(temp, path);
+    } catch (error) {
+      const code = (error as NodeJS.ErrnoException).code;
+      if (code !== "EPERM" && code !== "ENOTSUP" && code !== "EOPNOTSUPP" && code !== "ENOSYS") throw error;
+      // A filesystem without hard links (FAT, exFAT: a clone on a USB stick): create the lock's name exclusively
+      // and write the record into it. A reader that comes in between sees an empty lock, which it treats as
+      // held (unreadable, taken over only when stale); a failed write removes it again.
+      await createDirectly(path, info);
+    }
     return true;
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code;
@@ -171,6 +181,19 @@ async function createLockFile(path: string, info: LockInfo): Promise<boolean> {
     throw new Failure(`cannot create the lock ${path}: ${(error as Error).message}`);
   } finally {
     await unlink(temp).catch(() => {});
+  }
+}
+
+async function createDirectly(path: string, info: LockInfo): Promise<void> {
+  const handle = await open(path, "wx", 0o644);
+  try {
+    await handle.writeFile(`${JSON.stringify(info)}\n`);
+    await handle.sync();
+    await handle.close();
+  } catch (error) {
+    await handle.close().catch(() => {});
+    await unlink(path).catch(() => {});
+    throw error;
   }
 }
 

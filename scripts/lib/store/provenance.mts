@@ -41,12 +41,6 @@ export interface FileRecord {
   exportedAs?: string;
 }
 
-/** A file the bot sends that the backup keeps no copy of because continuity merged it into another file. */
-export interface ConsumedFile {
-  size: number;
-  sha256: string;
-}
-
 export interface SyncSource {
   at: string;
   transport: "fly" | "ssh" | "local";
@@ -71,16 +65,50 @@ export interface PrunedKey {
   prunedAt: string;
 }
 
+/** The agent's memory files under `<memory>/workspace/` (MEMORY.md, memory/*.md, …) and where they came from. */
+export interface WorkspaceRecord {
+  /** The workspace folder on the bot. */
+  path: string;
+  /** Keyed by path inside the workspace (`MEMORY.md`, `memory/2026-11-30.md`). */
+  files: Record<string, FileRecord>;
+}
+
 export interface Provenance {
   format: 1;
   lastSync: SyncSource;
   /** Keyed by file name inside `<memory>/sessions/`. */
   files: Record<string, FileRecord>;
+  /** The agent's workspace files (absent in a backup taken before sync kept them). */
+  workspace?: WorkspaceRecord;
   /** Keyed by sessions.json key. */
   prunedKeys?: Record<string, PrunedKey>;
   /** Keyed by the bot's file name: what the bot sent that continuity merged away (so that an incremental run
    * neither fetches it again nor takes it for a new file while it stays the same). */
   consumed?: Record<string, ConsumedFile>;
+}
+
+/** A file the bot sends that the backup keeps no copy of because continuity merged it into another file. */
+export interface ConsumedFile {
+  size: number;
+  sha256: string;
+}
+
+/**
+ * The file's name on the bot, for a file stored under `<memory>/sessions/<local>`: the `remoteName` the provenance
+ * recorded when the local name is escaped (store/names.mts), else the local name itself. Everything that reads
+ * meaning from a name (classify(): kind, session id, archive time) must read this one, never the escaped name.
+ */
+export function botName(provenance: Provenance | undefined, local: string): string {
+  const remote = provenance?.files[local]?.remoteName;
+  return typeof remote === "string" && remote !== "" ? remote : local;
+}
+
+/** Bot name → local name, for the files stored under an escaped name. */
+export function localByBotName(provenance: Provenance | undefined): Map<string, string> {
+  const map = new Map<string, string>();
+  for (const [local, record] of Object.entries(provenance?.files ?? {}))
+    if (typeof record.remoteName === "string" && record.remoteName !== "") map.set(record.remoteName, local);
+  return map;
 }
 
 /** The hash prune records for an index entry and sync compares with. */

@@ -1,0 +1,87 @@
+// pull.sh's quick check (`manifest %quick`): one `stat` of the sessions folder, nothing read — sizes, mtimes and
+// inodes of the files the filters choose, the same S records as the hashing listing, any name byte-exact; and in
+// `stream %quick`, each file's stat just before its F record. Run by dash and BusyBox sh, read by the sync's reader.
+// Run: npx tsx test/run.mts quick-listing
+import { describe, test, before, after } from "node:test";
+import assert from "node:assert/strict";
+import { spawnSync } from "node:child_process";
+import {
+  linkSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  symlinkSync,
+  writeFileSync,
+} from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { Readable } from "node:stream";
+import { readRemoteStream } from "../scripts/lib/remote/stream.mts";
+import { remoteFilterArgs } from "../scripts/lib/openclaw/files.mts";
+import { ROOT } from "./helpers/run.mts";
+
+const PULL = readFileSync(join(ROOT, "scripts", "lib", "remote", "pull.sh"));
+let state: string;
+let sessions: string;
+before(() => {
+  state = mkdtempSync(join(tmpdir(), "ocsync-quick-"));
+  sessions = join(state, "agents", "main", "sessions");
+  mkdirSync(join(sessions, "a-folder"), { recursive: true });
+  writeFileSync(join(sessions, "a.jsonl"), "a\n");
+  writeFileSync(join(sessions, "new\nline.jsonl"), "bb\n");
+  writeFileSync(join(sessions, "-dash.jsonl"), "x");
+  writeFileSync(join(sessions, ".hidden.jsonl"), "");
+  writeFileSync(join(sessions, "sessions.json"), "{}");
+  writeFileSync(join(sessions, "x.lock"), "1");
+  writeFileSync(join(sessions, "h1.jsonl"), "y");
+  linkSync(join(sessions, "h1.jsonl"), join(sessions, "h2.jsonl"));
+  symlinkSync("a.jsonl", join(sessions, "link.jsonl"));
+});
+after(() => rmSync(state, { recursive: true, force: true }));
+
+const shells = [["dash"], ["busybox", "sh"]].filter(
+  (shell) => spawnSync(shell[0], [...shell.slice(1), "-c", "true"]).status === 0,
+);
+
+function pull(shell: string[], mode: string, extra: string[]) {
+  const run = spawnSync(
+    shell[0],
+    [...shell.slice(1), "-s", "--", mode, state, "main", ...remoteFilterArgs(), ...extra],
+    {
+      input: PULL,
+    },
+  );
+  assert.equal(run.status, 0, run.stderr.toString());
+  return readRemoteStream(Readable.from([run.stdout]), {
+    stagingDir: mkdtempSync(join(state, "..", "stage-")),
+  });
+}
+
+describe("pull.sh %quick", () => {
+  for (const shell of shells) {
+    test(`${shell.join(" ")}: the listing has each chosen file's stat, the same files and skipped entries as the hashing one`, async () => {
+      const quick = await pull(shell, "manifest", ["%quick"]);
+      const hashed = await pull(shell, "manifest", []);
+      assert.ok(Number(quick.info.now) >= Math.floor(Date.now() / 1000) - 60, "the bot's clock");
+      assert.deepEqual(
+        quick.files.map((f) => f.name).sort(),
+        hashed.files.map((f) => f.name).sort(),
+        "the same files (locks left out, dot-files and odd names in)",
+      );
+      assert.deepEqual(quick.skipped, hashed.skipped);
+      for (const file of quick.files) {
+        const info = statSync(join(sessions, file.name));
+        assert.equal(file.sha256, "", "nothing hashed");
+        assert.equal(file.quick, `${info.size} ${Math.floor(info.mtimeMs / 1000)} ${info.ino}`, file.name);
+      }
+      const streamed = await pull(shell, "stream", ["%quick"]);
+      for (const file of streamed.files) {
+        const info = statSync(join(sessions, file.name));
+        assert.equal(file.quick, `${info.size} ${Math.floor(info.mtimeMs / 1000)} ${info.ino}`, file.name);
+        assert.ok(readFileSync(file.path!).equals(readFileSync(join(sessions, file.name))));
+      }
+    });
+  }
+});
