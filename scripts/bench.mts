@@ -23,6 +23,7 @@ import { fileURLToPath } from "node:url";
 import { UsageError, formatBytes, parseFlags, printJson, runMain } from "./lib/cli.mts";
 import { verify } from "./lib/verify.mts";
 import { benchExporter, benchHook } from "./dev/bench-cost.mts";
+import { benchWire } from "./dev/bench-wire.mts";
 import { createRedactState, redactJsonlChunk } from "./lib/secrets.mts";
 import { rng } from "./dev/statedir.mts";
 import { applyStaged, createStaging, type StagedChange } from "./lib/store/apply.mts";
@@ -36,7 +37,8 @@ Options:
   --size MB     megabytes of synthetic transcripts to generate (default: 256); the SQLite exporter's database
                 holds twice as much, 80 % of it in one transcript (default: 512 MB, one 410 MB transcript)
   --files N     transcripts in the git history of the hook measurement (default: 10000)
-  --parts LIST  which measurements, comma-separated: verify, exporter, hook, apply (default: all)
+  --parts LIST  which measurements, comma-separated: verify, exporter, hook, apply, wire (default: all)
+  --sessions N  sessions of each era's history in the wire measurement (default: 2000); its history is --size MB
   --apply-files N  files changed in the apply measurement (default: 10000)
   --rounds N    runs of each kind; the best time counts (default: 3)
   --dir DIR     use (or fill) this folder instead of a temporary one
@@ -51,12 +53,18 @@ in a 10,000-file history.
 The apply measurement moves N changed files into a memory folder with store/apply.mts's journaled transaction
 (fsync of staged and replaced files, journal, folder fsyncs, commit point) and with plain renames, alternating,
 on the filesystem of --dir (or the temporary folder); the best round of each counts. No target: it reports the
-cost of durability as a ratio.`;
+cost of durability as a ratio.
+
+The wire measurement syncs each era's history (file era: a sessions folder; SQLite era: a layout-B database)
+over a real sshd on 127.0.0.1 through a relay that counts every byte both ways, then an idle day and a normal day
+(~1 % new lines in 5 % of the sessions, 10 new sessions). Targets: a normal day's bytes ≤ 1.2× gzip -1 of its new
+bytes; an idle day's wall time ≤ 3× \`ssh host true\` through the same relay.`;
 
 interface Flags {
   size: string;
   files: string;
   parts: string;
+  sessions: string;
   "apply-files": string;
   rounds: string;
   dir?: string;
@@ -74,7 +82,8 @@ async function main(): Promise<number> {
   const { values: flags } = parseFlags<Flags>({
     size: { type: "string", default: "256" },
     files: { type: "string", default: "10000" },
-    parts: { type: "string", default: "verify,exporter,hook,apply" },
+    parts: { type: "string", default: "verify,exporter,hook,apply,wire" },
+    sessions: { type: "string", default: "2000" },
     "apply-files": { type: "string", default: "10000" },
     rounds: { type: "string", default: "3" },
     dir: { type: "string" },
@@ -97,9 +106,14 @@ async function main(): Promise<number> {
     throw new UsageError(`--rounds must be a positive integer, not ${flags.rounds}`);
 
   const parts = new Set(flags.parts.split(",").map((part) => part.trim()));
-  const unknown = [...parts].filter((part) => !["verify", "exporter", "hook", "apply"].includes(part));
+  const unknown = [...parts].filter(
+    (part) => !["verify", "exporter", "hook", "apply", "wire"].includes(part),
+  );
   if (unknown.length)
-    throw new UsageError(`--parts knows verify, exporter, hook and apply, not ${unknown.join(", ")}`);
+    throw new UsageError(`--parts knows verify, exporter, hook, apply and wire, not ${unknown.join(", ")}`);
+  const sessionCount = Number(flags.sessions);
+  if (!Number.isInteger(sessionCount) || sessionCount < 20)
+    throw new UsageError(`--sessions must be a whole number ≥ 20, not ${flags.sessions}`);
   const applyFiles = Number(flags["apply-files"]);
   if (!Number.isInteger(applyFiles) || applyFiles < 1)
     throw new UsageError(`--apply-files must be a positive whole number, not ${flags["apply-files"]}`);
@@ -139,6 +153,22 @@ async function main(): Promise<number> {
         `apply:    ${figures.files} changed files into memory/: journaled (fsyncs, journal, commit point) ${figures.journaled.seconds.toFixed(2)} s, ` +
           `plain renames ${figures.plain.seconds.toFixed(2)} s: ${figures.ratio.toFixed(2)}× the plain time (best of ${rounds})`,
       );
+    }
+    if (parts.has("wire")) {
+      const figures = await benchWire(dir, megabytes, sessionCount, rounds);
+      cost.wire = figures;
+      lines.push(
+        `wire:     ssh host true ${figures.sshTrueSeconds.toFixed(2)} s, ${formatBytes(figures.sshTrueWireBytes)} on the wire (best of ${rounds})`,
+      );
+      for (const era of figures.eras) {
+        const ratio = era.normal.wireBytes / era.normal.gzipLimit;
+        const idleRatio = era.idle.seconds / figures.sshTrueSeconds;
+        lines.push(
+          `wire:     ${era.era} era, ${era.sessions} sessions, ${formatBytes(era.historyBytes)}: first sync ${formatBytes(era.first.wireBytes)} in ${era.first.seconds.toFixed(1)} s; ` +
+            `idle day ${formatBytes(era.idle.wireBytes)} in ${era.idle.seconds.toFixed(2)} s (${idleRatio.toFixed(2)}× ssh host true; target ≤ 3×: ${idleRatio <= 3 ? "met" : "NOT met"}); ` +
+            `normal day ${formatBytes(era.normal.wireBytes)} vs gzip -1 of its new bytes ${formatBytes(era.normal.gzipLimit)} (${ratio.toFixed(2)}×; target ≤ 1.2×: ${ratio <= 1.2 ? "met" : "NOT met"}) in ${era.normal.seconds.toFixed(1)} s`,
+        );
+      }
     }
     if (!parts.has("verify")) {
       if (flags.json) printJson(cost);

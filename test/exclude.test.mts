@@ -180,6 +180,16 @@ describe("--apply-syncignore", () => {
       `${JSON.stringify({ sessionId: main.sessionId, keys: [main.key], files: [{ name: "gone.jsonl", bytes: 1 }] })}\n` +
         `${JSON.stringify({ sessionId: "other", keys: ["agent:main:other"], files: [{ name: "other.jsonl", bytes: 1 }] })}\n`,
     );
+    // What continuity merged away is recorded by the bot's name (Provenance.consumed): the excluded session's goes.
+    const provenancePath = join(memory, "sync-provenance.json");
+    const merged = { size: 1, sha256: "0".repeat(64) };
+    writeFileSync(
+      provenancePath,
+      JSON.stringify({
+        ...JSON.parse(readFileSync(provenancePath, "utf8")),
+        consumed: { [main.files[0]]: merged, "other.jsonl": merged },
+      }),
+    );
     writeFileSync(join(memory, ".syncignore"), `${main.key.toUpperCase()}\n`);
     const found = await runScript("verify.mts", [memory]);
     assert.equal(found.code, 1);
@@ -214,8 +224,9 @@ describe("--apply-syncignore", () => {
       assert.ok(!readFileSync(join(sessions, name), "utf8").includes(main.key), `${name} lost the key`);
     const log = readFileSync(join(memory, "pruned.jsonl"), "utf8");
     assert.ok(!log.includes(main.key) && log.includes("agent:main:other"));
-    const provenance = JSON.parse(readFileSync(join(memory, "sync-provenance.json"), "utf8"));
+    const provenance = JSON.parse(readFileSync(provenancePath, "utf8"));
     for (const name of main.files) assert.equal(provenance.files[name], undefined);
+    assert.deepEqual(provenance.consumed, { "other.jsonl": merged });
     const verified = await runScript("verify.mts", ["--strict", memory]);
     assert.equal(verified.code, 0, verified.stdout + verified.stderr);
 

@@ -191,7 +191,8 @@ describe("a corrupting link, end to end", () => {
     const dir = join(tmp, "flip");
     const bin = busyboxBin(dir, ["gzip"]); // a remote without gzip sends the plain format
     const state = makeStateDir(join(dir, "state"));
-    const fly = fakeFly(dir, state.root, { config: { faults: { flipByteAt: 400, match: " stream " } } });
+    // Byte 600 is inside the first file's data (after the header, `I now` and the file's Q and F records).
+    const fly = fakeFly(dir, state.root, { config: { faults: { flipByteAt: 600, match: " stream " } } });
     setMachineEnv(fly, { PATH: bin });
     const memory = join(dir, "memory");
     const result = await runScript(

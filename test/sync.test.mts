@@ -10,6 +10,7 @@ import {
   readdirSync,
   readFileSync,
   rmSync,
+  utimesSync,
   writeFileSync,
 } from "node:fs";
 import { join } from "node:path";
@@ -574,6 +575,62 @@ describe("incremental transfer", () => {
       .map((argv) => argv.at(-1)!);
     assert.equal(idleCalls.length, 2, "discovery and the listing, no transfer");
     assert.match(idleCalls[1], /^sh -s -- manifest /);
+  });
+
+  test("a day when 250 transcripts grew: fetched in batches as appends, never one stream of everything; an idle day reads nothing on the bot", async () => {
+    const w = workspace({ turns: 20 });
+    const agent = w.state.agents[0];
+    const extra: string[] = [];
+    for (let i = 0; i < 250; i++) {
+      const id = `0c0c0c0c-0000-4000-8000-${String(i).padStart(12, "0")}`;
+      extra.push(`${id}.jsonl`);
+      writeFileSync(
+        join(agent.sessionsDir, `${id}.jsonl`),
+        `{"type":"session","version":3,"id":"${id}","timestamp":"2026-11-01T00:00:00.000Z","cwd":"/data"}\n`,
+      );
+    }
+    // A bot's files were written before the sync (a file of this very second is read again next time).
+    const hourAgo = new Date(Date.now() - 3600_000);
+    for (const name of readdirSync(agent.sessionsDir))
+      utimesSync(join(agent.sessionsDir, name), hourAgo, hourAgo);
+    const fly = fakeFly(w.dir, w.state.root);
+    const run = () =>
+      sync(["--app", "my-bot", "--state-dir", w.state.root, "--memory", w.memory, "--json"], fly.env);
+    const first = await run();
+    assert.equal(first.code, 0, first.stderr);
+    const line = '{"type":"custom","id":"0000cccc","parentId":null,"timestamp":"2026-11-21T00:00:00Z"}\n';
+    for (const name of extra) appendFileSync(join(agent.sessionsDir, name), line);
+    const before = fly.calls().length;
+    const busy = await run();
+    assert.equal(busy.code, 0, busy.stderr);
+    const summary = JSON.parse(busy.stdout);
+    assert.equal(summary.incremental, true);
+    assert.equal(summary.files.updated, 250);
+    const calls = fly
+      .calls()
+      .slice(before)
+      .filter((argv) => argv[0] === "ssh")
+      .map((argv) => argv.at(-1)!);
+    assert.ok(!calls.some((call) => / stream /.test(call)), "no full stream");
+    const fetches = calls.filter((call) => /^sh -s -- fetch /.test(call));
+    assert.equal(fetches.length, 2, "250 requests in two batches");
+    for (const call of fetches) assert.ok(!call.includes(":0:-"), "every one an append");
+    for (const name of extra)
+      assert.ok(
+        readFileSync(join(w.sessions, name)).equals(readFileSync(join(agent.sessionsDir, name))),
+        name,
+      );
+    // An idle day: one quick listing (stat only), nothing fetched.
+    const idleBefore = fly.calls().length;
+    const idle = JSON.parse((await run()).stdout);
+    assert.equal(idle.files.updated + idle.files.new, 0);
+    const idleCalls = fly
+      .calls()
+      .slice(idleBefore)
+      .filter((argv) => argv[0] === "ssh")
+      .map((argv) => argv.at(-1)!);
+    assert.equal(idleCalls.length, 2, "discovery and the listing");
+    assert.match(idleCalls[1], /^sh -s -- manifest .*%quick/);
   });
 
   test("a transcript rewritten in its first bytes is fetched whole, and said so", async () => {

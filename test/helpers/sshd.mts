@@ -30,8 +30,8 @@ function waitForPort(port: number, timeoutMs = 10_000): Promise<void> {
   });
 }
 
-/** Starts sshd on a random loopback port with keys and config in `dir`. */
-export async function startSshd(dir: string): Promise<Sshd> {
+/** Starts sshd on a random loopback port with keys and config in `dir`; `path`: the sessions' PATH. */
+export async function startSshd(dir: string, options: { path?: string } = {}): Promise<Sshd> {
   const port = 20000 + Math.floor(Math.random() * 20000);
   mkdirSync(dir, { recursive: true });
   for (const name of ["host_key", "client_key"]) {
@@ -52,6 +52,7 @@ export async function startSshd(dir: string): Promise<Sshd> {
       "KbdInteractiveAuthentication no",
       "StrictModes no",
       "UsePAM no",
+      ...(options.path ? [`SetEnv PATH=${options.path}`] : []),
     ].join("\n") + "\n",
   );
   mkdirSync("/run/sshd", { recursive: true });

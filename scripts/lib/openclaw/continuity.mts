@@ -74,11 +74,15 @@ export async function reconcileSqliteExport(
 ): Promise<ContinuityReport> {
   const notes: string[] = [];
   const warnings: string[] = [];
-  if (result.mode !== "stream") return { result, notes, warnings };
+  // A listing has nothing staged; a fetch has only what changed (the rest is unchanged, with no path).
+  if (result.mode === "manifest") return { result, notes, warnings };
   const files = new Map<string, StreamedFile>(result.files.map((f) => [f.name, f]));
+  const consumed = { ...result.consumed };
   const drop = async (name: string, why: string) => {
     const file = files.get(name);
     if (file?.path) await rm(file.path, { force: true });
+    if (file && !file.unchanged)
+      consumed[file.remoteName ?? file.name] = { size: file.size, sha256: file.sha256 };
     files.delete(name);
     notes.push(`${name}: ${why}`);
   };
@@ -115,7 +119,7 @@ export async function reconcileSqliteExport(
           where: "memory" as const,
         })),
         ...stagedNames
-          .filter((n) => n !== plain)
+          .filter((n) => n !== plain && files.get(n)!.path)
           .map((name) => ({ name, path: files.get(name)!.path!, where: "staged" as const })),
       ];
       for (const candidate of candidates) {
@@ -128,8 +132,10 @@ export async function reconcileSqliteExport(
     if (home !== plain) {
       const replaced = files.get(home);
       if (replaced?.path) await rm(replaced.path, { force: true });
+      if (replaced)
+        consumed[replaced.remoteName ?? replaced.name] = { size: replaced.size, sha256: replaced.sha256 };
       files.delete(plain);
-      files.set(home, { ...db, name: home });
+      files.set(home, { ...db, name: home, exportedAs: db.remoteName ?? plain });
       notes.push(
         `${plain}: written into ${home}, the file this session already has in the backup (one file per session id)`,
       );
@@ -194,5 +200,5 @@ export async function reconcileSqliteExport(
       // an unreadable old index is the sync's concern, not continuity's
     }
   }
-  return { result: { ...result, files: [...files.values()] }, notes, warnings };
+  return { result: { ...result, files: [...files.values()], consumed }, notes, warnings };
 }

@@ -1,6 +1,7 @@
 // The file era (OpenClaw up to 2026.7.1, and any agent without a database yet): pull.sh reads the sessions folder
-// with POSIX tools. Incremental: a `manifest` of sizes and hashes, then `fetch` of what changed. Nothing to
-// reconcile: the files are already in the backup's layout.
+// with POSIX tools. Incremental: a quick listing (size, mtime and inode; nothing read on the bot), then `fetch`
+// of the files whose stat changed since they were read. Nothing to reconcile: the files are already in the
+// backup's layout.
 import { Failure, formatBytes, plural } from "../cli.mts";
 import type { EraContext, EraStrategy } from "./era.mts";
 import { FIRST_SQLITE_VERSION, compareCalendar } from "./version.mts";
@@ -24,5 +25,6 @@ export const filesEra: EraStrategy = {
   program: "pull.sh",
   args: (stateDir, agentId, filters) => [stateDir, agentId, ...filters],
   incremental: true,
+  listing: "quick",
   reconcile: async (result) => ({ result, warnings: [] }),
 };

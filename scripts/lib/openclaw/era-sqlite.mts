@@ -1,8 +1,10 @@
 // The SQLite era (OpenClaw 2026.7.2 on): export-sqlite.mjs runs with the bot's own node (node:sqlite, one read
 // transaction, nothing written on the bot) and emits the same stream as pull.sh, in the file-era layout, with
 // `I layout` and `I user_version` records; an unknown layout fails remotely with a sentence (docs/sqlite-era.md).
-// Each run exports everything (no incremental protocol yet). The staged export is reconciled with a file-era
-// backup (openclaw/continuity.mts), so that one history continues across the upgrade.
+// Incremental: the listing carries the backup's bucket digests (openclaw/known.mts) and the bot lists only what
+// differs, then `fetch` sends what changed, a grown transcript as its new events (the bot checks the sha256 of
+// what the backup holds). The staged result is reconciled with a file-era backup (openclaw/continuity.mts), so
+// that one history continues across the upgrade.
 import { Failure } from "../cli.mts";
 import { reconcileSqliteExport } from "./continuity.mts";
 import type { EraContext, EraStrategy } from "./era.mts";
@@ -24,7 +26,8 @@ export const sqliteEra: EraStrategy = {
   },
   program: "export-sqlite.mjs",
   args: (stateDir, agentId, filters) => [stateDir, agentId, ...filters],
-  incremental: false,
+  incremental: true,
+  listing: "known",
   async reconcile(result, { agentId, sessionsDir, at, reporter }) {
     const layout = result.info.layout;
     reporter.info(

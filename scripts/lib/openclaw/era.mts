@@ -51,6 +51,12 @@ export interface EraStrategy {
   args(stateDir: string, agentId: string, filters: string[]): string[];
   /** Whether `manifest` then `fetch` (only what changed, appends as their new bytes) gives the same result. */
   readonly incremental: boolean;
+  /**
+   * How the incremental listing avoids listing what did not change: `known` sends the backup's bucket digests
+   * (openclaw/known.mts) and the bot lists only the buckets that differ; `quick` asks for sizes, mtimes and
+   * inodes (nothing hashed on the bot) and only files whose stat changed are fetched. Without it: a full manifest.
+   */
+  readonly listing?: "known" | "quick";
   /** Makes the staged files fit the backup (same names for the same conversations); runs before any check. */
   reconcile(result: StreamResult, context: ReconcileContext): Promise<Reconciled>;
 }

@@ -11,6 +11,14 @@ export async function sha256File(path: string, limit?: number): Promise<string> 
   return hash.digest("hex");
 }
 
+/** Git's blob id of a file's bytes (sha1 of "blob <size>\0" and the bytes), as `git hash-object` gives it. */
+export async function gitBlobId(path: string): Promise<string> {
+  const hash = createHash("sha1");
+  hash.update(`blob ${(await stat(path)).size}\0`);
+  for await (const chunk of createReadStream(path)) hash.update(chunk as Buffer);
+  return hash.digest("hex");
+}
+
 /** Length of the file up to and including its last "\n" (0 when it has none). Reads backwards in blocks. */
 export async function completeLength(path: string): Promise<number> {
   const handle = await open(path, "r");

@@ -3,7 +3,7 @@
 //   * its files in `sessions/` (transcripts, topics, forks, archives) are removed,
 //   * its keys leave `sessions.json` and every `sessions.json.bak.*` copy (the other entries keep their bytes'
 //     order and format),
-//   * `sync-provenance.json` forgets its files and pruned keys, `pruned.jsonl` forgets its lines.
+//   * `sync-provenance.json` forgets its files, pruned keys and `consumed` names, `pruned.jsonl` forgets its lines.
 // Sync runs it on every run (so an idle day after a new line still removes the session), and
 // `sync-memory.mts --apply-syncignore` runs it alone, without reaching the bot. Earlier commits keep what they
 // hold: git history is the user's to rewrite.
@@ -45,6 +45,8 @@ export interface StoredExclusion {
   forget: string[];
   /** Provenance `prunedKeys` to forget. */
   forgetPrunedKeys: string[];
+  /** Provenance `consumed` records to forget (the bot's names of excluded files continuity merged away). */
+  forgetConsumed: string[];
   /** pruned.jsonl without the lines of excluded sessions, when any goes. */
   log?: { text: string; lines: number };
 }
@@ -56,6 +58,7 @@ export function isEmpty(plan: StoredExclusion): boolean {
     !plan.rewrite.length &&
     !plan.forget.length &&
     !plan.forgetPrunedKeys.length &&
+    !plan.forgetConsumed.length &&
     !plan.log
   );
 }
@@ -181,7 +184,10 @@ export async function planStoredExclusion(
     .filter((key) => rules.ignoresKey(key))
     .sort();
   for (const key of forgetPrunedKeys) keys.add(key);
-  return { remove, rewrite, keys: [...keys].sort(), forget, forgetPrunedKeys, log };
+  const forgetConsumed = Object.keys(provenance?.consumed ?? {})
+    .filter((name) => excluded(name))
+    .sort();
+  return { remove, rewrite, keys: [...keys].sort(), forget, forgetPrunedKeys, forgetConsumed, log };
 }
 
 function parseLogLine(line: string): { keys: string[]; files: string[] } | undefined {
@@ -216,7 +222,10 @@ export function excludeFromProvenance(provenance: Provenance, plan: StoredExclus
   }
   const prunedKeys = { ...provenance.prunedKeys };
   for (const key of plan.forgetPrunedKeys) delete prunedKeys[key];
-  return { ...provenance, files, prunedKeys };
+  if (!provenance.consumed) return { ...provenance, files, prunedKeys };
+  const consumed = { ...provenance.consumed };
+  for (const name of plan.forgetConsumed) delete consumed[name];
+  return { ...provenance, files, prunedKeys, consumed };
 }
 
 /**

@@ -4,6 +4,7 @@ import { spawnSync } from "node:child_process";
 import { existsSync } from "node:fs";
 import { dirname, relative, resolve } from "node:path";
 import { Failure } from "../cli.mts";
+import { runProcess } from "../proc.mts";
 
 function git(cwd: string, args: string[]): { code: number | null; stdout: string; stderr: string } {
   const result = spawnSync("git", args, { cwd, encoding: "utf8", stdio: ["ignore", "pipe", "pipe"] });
@@ -78,4 +79,32 @@ export function parseStatus(output: string): StatusEntry[] {
     entries.push(entry);
   }
   return entries;
+}
+
+/**
+ * Git's blob id of each file directly in `dir` whose work-tree copy is exactly the one in git's index, decided by
+ * git's own stat cache (a file is read only when its stat is ambiguous); undefined when `dir` is not in a work
+ * tree. A file whose recorded blob id is listed here is intact without being read (sync's quick check).
+ */
+export async function cleanBlobs(dir: string): Promise<Map<string, string> | undefined> {
+  const run = (args: string[]) => runProcess(["git", ...args], { cwd: dir });
+  const listed = await run(["ls-files", "-s", "-z", "--", "."]);
+  if (listed.code !== 0) return undefined;
+  // Brings the index's stat cache up to date first, as `git status` does (a failure, e.g. a held index.lock,
+  // only means more files look changed and are read).
+  await run(["update-index", "-q", "--refresh"]);
+  const dirty = await run(["diff-files", "--name-only", "-z", "--relative", "--", "."]);
+  if (dirty.code !== 0) return undefined;
+  const changed = new Set(dirty.stdout.split("\0").filter(Boolean));
+  const blobs = new Map<string, string>();
+  for (const record of listed.stdout.split("\0")) {
+    const tab = record.indexOf("\t");
+    if (tab < 0) continue;
+    const [mode, blob, stage] = record.slice(0, tab).split(" ");
+    const path = record.slice(tab + 1);
+    if (mode !== "100644" && mode !== "100755") continue;
+    if (stage !== "0" || path.includes("/") || changed.has(path)) continue;
+    blobs.set(path, blob);
+  }
+  return blobs;
 }

@@ -33,6 +33,12 @@ export interface FileRecord {
   remoteNameHex?: string;
   /** Why the stored name differs from the bot's. */
   nameReason?: string;
+  /** The bot's "<size> <mtime> <inode>" of the file when it was read (file era): while they stay the same, the
+   * file is not read again (rsync's quick check). Only recorded when the mtime was older than the listing. */
+  quick?: string;
+  /** Git's blob id of what is stored: while git says the work tree's file is that blob, it is intact without
+   * being read. */
+  gitBlob?: string;
   /** The bot's name for these bytes when the backup keeps them under another (SQLite era: the database's
    * `<id>.jsonl`, written into the file-era file the backup already had for that session; continuity.mts). */
   exportedAs?: string;
@@ -138,5 +144,10 @@ export function serializeProvenance(value: Provenance): string {
     for (const key of Object.keys(value.prunedKeys).sort()) keys[key] = value.prunedKeys[key];
     sorted.prunedKeys = keys;
   } else delete sorted.prunedKeys;
+  if (value.consumed && Object.keys(value.consumed).length) {
+    const consumed: Record<string, ConsumedFile> = {};
+    for (const name of Object.keys(value.consumed).sort()) consumed[name] = value.consumed[name];
+    sorted.consumed = consumed;
+  } else delete sorted.consumed;
   return `${JSON.stringify(sorted, null, 2)}\n`;
 }

@@ -71,9 +71,12 @@ export function sync(options: SyncOptions): Promise<SyncSummary> {
         stagingDir,
         dryRun: options.dryRun,
       });
-      const recorded = record(checked, transferPlan.provenance, syncSource.at, {
+      const recorded = await record(checked, transferPlan.provenance, syncSource.at, {
         keys: excluded.keys,
         stored: stored?.plan,
+        sessionsDir,
+        dryRun: options.dryRun,
+        consumed: result.consumed,
       });
       const applyPlan = planApply(checked, recorded, result, {
         source: syncSource,

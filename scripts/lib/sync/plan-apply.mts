@@ -18,7 +18,7 @@ export interface ApplyPlan {
 
 export function planApply(
   plan: Plan,
-  { records, prunedKeys, changed: provenanceWritten }: Recorded,
+  { records, prunedKeys, consumed, changed: provenanceWritten }: Recorded,
   result: StreamResult,
   context: {
     source: SyncSource;
@@ -71,7 +71,13 @@ export function planApply(
   return {
     summary,
     write: {
-      provenance: { format: 1, lastSync: source, files: records, prunedKeys },
+      provenance: {
+        format: 1,
+        lastSync: source,
+        files: records,
+        prunedKeys,
+        ...(consumed ? { consumed } : {}),
+      },
       steps: (stagedProvenance) => [
         // What .syncignore takes out of the stored files first, then the transfer's files, the provenance last.
         ...(context.stored?.changes ?? []),

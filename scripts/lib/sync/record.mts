@@ -3,6 +3,8 @@
 import { INDEX_FILE } from "../openclaw/sessions-index.mts";
 import { excludeFromProvenance, type StoredExclusion } from "../store/exclude.mts";
 import { serializeProvenance, type FileRecord, type Provenance } from "../store/provenance.mts";
+import { join } from "node:path";
+import { gitBlobId } from "../store/content.mts";
 import type { Plan } from "./check.mts";
 
 export interface Recorded {
@@ -12,37 +14,51 @@ export interface Recorded {
   prunedKeys: Provenance["prunedKeys"];
   /** Whether the provenance file must be written (something changed, or its records did). */
   changed: boolean;
+  /** What the bot sent that continuity merged into other files (Provenance.consumed). */
+  consumed?: Provenance["consumed"];
 }
 
-export function record(
+export async function record(
   plan: Plan,
   provenance: Provenance | undefined,
   at: string,
-  exclusion: { keys: number; stored?: StoredExclusion } = { keys: 0 },
-): Recorded {
+  options: {
+    /** Index keys .syncignore left out of this run's sessions.json. */
+    keys?: number;
+    /** What .syncignore removes from what memory/ already holds (sync/exclude-stored.mts). */
+    stored?: StoredExclusion;
+    sessionsDir?: string;
+    dryRun?: boolean;
+    consumed?: Provenance["consumed"];
+  } = {},
+): Promise<Recorded> {
   let records = buildRecords(plan, provenance, at);
   let prunedKeys = { ...provenance?.prunedKeys };
   for (const key of plan.revivedKeys) delete prunedKeys[key];
+  let consumed = options.consumed && Object.keys(options.consumed).length ? options.consumed : undefined;
   // .syncignore: what memory/ no longer holds is forgotten; index copies filtered in place are re-hashed.
-  if (exclusion.stored) {
+  if (options.stored) {
     const after = excludeFromProvenance(
-      { format: 1, lastSync: {} as never, files: records, prunedKeys },
-      exclusion.stored,
+      { format: 1, lastSync: {} as never, files: records, prunedKeys, consumed },
+      options.stored,
     );
     records = after.files;
     prunedKeys = after.prunedKeys ?? {};
+    consumed = after.consumed && Object.keys(after.consumed).length ? after.consumed : undefined;
   }
   const index = records[INDEX_FILE];
   if (index && plan.cloud.has(INDEX_FILE)) {
-    if (exclusion.keys) records[INDEX_FILE] = { ...index, excludedKeys: exclusion.keys };
+    if (options.keys) records[INDEX_FILE] = { ...index, excludedKeys: options.keys };
     else delete index.excludedKeys;
   }
   const changed =
     plan.changes.some((c) => c.change === "new" || c.change === "updated") ||
-    Boolean(exclusion.stored) ||
+    Boolean(options.stored) ||
     !provenance ||
-    recordsDiffer(provenance, records, prunedKeys);
-  return { records, prunedKeys, changed };
+    recordsDiffer(provenance, records, prunedKeys, consumed);
+  // Only when the provenance is written anyway (see recordsDiffer).
+  if (changed && options.sessionsDir && !options.dryRun) await addBlobIds(records, plan, options.sessionsDir);
+  return { records, prunedKeys, changed, consumed };
 }
 
 export function buildRecords(
@@ -58,6 +74,7 @@ export function buildRecords(
     const old = provenance?.files[change.name];
     if (change.change === "pruned-unchanged") {
       records[change.name] = { ...old!, inCloud: true };
+      if (cloud.file.quick) records[change.name].quick = cloud.file.quick;
       continue;
     }
     const record: FileRecord = {
@@ -76,18 +93,51 @@ export function buildRecords(
     }
     if (cloud.heldBackBytes) record.heldBackBytes = cloud.heldBackBytes;
     if (cloud.redactions) record.redactions = cloud.redactions;
+    if (cloud.file.quick) record.quick = cloud.file.quick;
+    if (cloud.file.exportedAs !== undefined) record.exportedAs = cloud.file.exportedAs;
+    // The stored bytes did not change: git's blob id of them neither.
+    if (change.change === "unchanged" && old?.gitBlob && old.sha256 === record.sha256)
+      record.gitBlob = old.gitBlob;
     records[change.name] = record;
   }
   for (const record of Object.values(records)) if (record.inCloud !== false) delete record.inCloud;
   return records;
 }
 
+/**
+ * Git's blob id of what is stored, for each file this run writes (from its staged bytes) and each unchanged one
+ * that has none yet (read once), so that later runs can take a file git says is unchanged as intact unread.
+ */
+async function addBlobIds(
+  records: Record<string, FileRecord>,
+  plan: Plan,
+  sessionsDir: string,
+): Promise<void> {
+  const staged = new Map(plan.staged.map((s) => [s.name, s.path]));
+  for (const change of plan.changes) {
+    const record = records[change.name];
+    if (!record || change.change === "pruned-unchanged") continue;
+    const path =
+      staged.get(change.name) ?? (change.change === "unchanged" ? join(sessionsDir, change.name) : undefined);
+    if (!path || (record.gitBlob && !staged.has(change.name))) continue;
+    record.gitBlob = await gitBlobId(path).catch(() => undefined);
+    if (record.gitBlob === undefined) delete record.gitBlob;
+  }
+}
+
 export function recordsDiffer(
   provenance: Provenance,
   records: Record<string, FileRecord>,
   prunedKeys: Provenance["prunedKeys"],
+  consumed?: Provenance["consumed"],
 ): boolean {
-  const a = serializeProvenance({ ...provenance, files: provenance.files });
-  const b = serializeProvenance({ ...provenance, files: records, prunedKeys });
+  // Caches alone (quick-check stamps, git blob ids) are no reason to write the file: a run that changed nothing
+  // leaves it untouched; they are saved with the next real change (until then the next run reads a bit more).
+  const bare = (files: Record<string, FileRecord>) =>
+    Object.fromEntries(
+      Object.entries(files).map(([name, { quick: _quick, gitBlob: _blob, ...rest }]) => [name, rest]),
+    );
+  const a = serializeProvenance({ ...provenance, files: bare(provenance.files) });
+  const b = serializeProvenance({ ...provenance, files: bare(records), prunedKeys, consumed });
   return a !== b;
 }

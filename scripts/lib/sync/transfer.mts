@@ -1,14 +1,17 @@
 // Stage 6, transfer into staging: the era's program streams the files into the staging folder, every size and
 // hash checked on the way (remote/stream.mts). A dry run only lists. An era that supports it, with a backup to
-// compare against, transfers incrementally: a listing first, then only what changed.
-import { plural, type Reporter } from "../cli.mts";
+// compare against, transfers incrementally: a listing first (without what the backup provably holds), then only
+// what changed, in batches (a busy day is many fetches, never the whole history again).
+import { Failure, plural, type Reporter } from "../cli.mts";
 import type { EraStrategy } from "../openclaw/era.mts";
 import type { StreamResult, StreamedFile } from "../remote/stream.mts";
 import { isCaseInsensitive, localNames, nameProbe, type LocalName } from "../store/names.mts";
 import { HAS_ZSTD } from "../zstd.mts";
 import type { Provenance } from "../store/provenance.mts";
 import type { Fetch } from "./fetch.mts";
-import { planFetch } from "./plan-fetch.mts";
+import { MAX_FETCH_REQUESTS, planFetch } from "./plan-fetch.mts";
+import { knownFromProvenance } from "../openclaw/known.mts";
+import { cleanBlobs } from "../store/git.mts";
 import type { TransferPlan } from "./plan-transfer.mts";
 
 export interface Transferred {
@@ -29,31 +32,79 @@ export async function transfer(
   reporter.progress(`${mode === "stream" ? "transferring" : "listing"} ${options.agentId}'s sessions…`);
   const { provenance } = plan;
   if (mode === "stream" && era.incremental && provenance && Object.keys(provenance.files).length) {
-    // Incremental: list sizes and hashes first, then fetch only what changed, appends as their new bytes.
-    const listing = await fetch("manifest", plan.args, "listing");
-    nameLocally(listing.files);
-    const wanted = await planFetch(listing, options.sessionsDir, provenance);
-    if (wanted) {
-      reporter.progress(`fetching ${plural(wanted.requests.length, "changed file")}…`);
-      const fetched = wanted.requests.length
-        ? await fetch("fetch", [...plan.where, ...wanted.requests], "transfer", wanted.prefixes)
-        : { ...listing, mode: "fetch" as const, files: [], wireBytes: 0 };
-      nameLocally(fetched.files);
-      const result = {
-        ...fetched,
-        files: [...fetched.files, ...wanted.unchanged],
-        skipped: [...(listing.skipped ?? []), ...(fetched.skipped ?? [])],
-        wireBytes: listing.wireBytes + fetched.wireBytes,
-      };
-      return { result, incremental: true };
+    // Incremental: list first (without what the backup provably holds, see EraStrategy.listing), then fetch
+    // only what changed, appends as their new bytes.
+    const known = era.listing === "known" ? knownFromProvenance(provenance) : undefined;
+    const listingArgs = [...plan.args, ...(known ? [known.arg] : era.listing === "quick" ? ["%quick"] : [])];
+    const listing = await fetch("manifest", listingArgs, "listing");
+    const consumed: NonNullable<StreamResult["consumed"]> = {};
+    if (known) {
+      const matched = known.matched(listing.info);
+      if (matched === undefined && listing.info.buckets !== undefined)
+        throw new Failure("the bot's listing does not match the request (bucket count); run the sync again");
+      Object.assign(consumed, matched?.consumed);
+      listing.files.push(...(matched?.files ?? []));
     }
-    const result = await fetch("stream", plan.args, "transfer");
-    nameLocally(result.files);
-    result.wireBytes += listing.wireBytes;
-    return { result, incremental: false };
+    // What continuity merged into another file last time and is still the same stays merged, untransferred.
+    listing.files = listing.files.filter((file) => {
+      const merged = file.exportedAs === undefined ? provenance.consumed?.[file.name] : undefined;
+      if (!merged || merged.sha256 !== file.sha256 || merged.size !== file.size) return true;
+      consumed[file.name] = merged;
+      return false;
+    });
+    nameLocally(listing.files);
+    const wanted = await planFetch(listing, options.sessionsDir, provenance, {
+      clean: await cleanBlobs(options.sessionsDir),
+      now: listing.info.now === undefined ? undefined : Number(listing.info.now),
+    });
+    // Every changed file is fetched, however many: in batches of MAX_FETCH_REQUESTS (each request is an argument
+    // of one command line), never as a stream of everything.
+    const batches: string[][] = [];
+    for (let at = 0; at < wanted.requests.length; at += MAX_FETCH_REQUESTS)
+      batches.push(wanted.requests.slice(at, at + MAX_FETCH_REQUESTS));
+    const files: StreamedFile[] = [];
+    const skipped = [...(listing.skipped ?? [])];
+    let wireBytes = listing.wireBytes;
+    let info = listing.info;
+    for (const [i, batch] of batches.entries()) {
+      reporter.progress(
+        `fetching ${plural(wanted.requests.length, "changed file")}${batches.length > 1 ? ` (batch ${i + 1} of ${batches.length})` : ""}…`,
+      );
+      const fetched = await fetch("fetch", [...plan.args, ...batch], "transfer", wanted.prefixes);
+      nameLocally(fetched.files);
+      for (const file of fetched.files) {
+        const stamp = wanted.quick.get(file.name);
+        if (stamp) file.quick = stamp;
+      }
+      files.push(...fetched.files);
+      skipped.push(...(fetched.skipped ?? []));
+      wireBytes += fetched.wireBytes;
+      info = { ...info, ...fetched.info };
+    }
+    const result: StreamResult = {
+      mode: "fetch",
+      info,
+      files: [...files, ...wanted.unchanged],
+      skipped,
+      wireBytes,
+      consumed,
+    };
+    return { result, incremental: true };
   }
-  const result = await fetch(mode, plan.args, mode === "stream" ? "transfer" : "listing");
+  // A full transfer of an era with a quick check also brings each file's stat (taken before it was read), so
+  // that the next run reads only what changed after it.
+  const stamped = mode === "stream" && era.incremental && era.listing === "quick";
+  const result = await fetch(
+    mode,
+    stamped ? [...plan.args, "%quick"] : plan.args,
+    mode === "stream" ? "transfer" : "listing",
+  );
   nameLocally(result.files);
+  const now = Number(result.info.now);
+  for (const file of result.files) {
+    const [size, mtime] = (file.quick ?? "").split(" ").map(Number);
+    if (file.quick !== undefined && !(size === file.size && mtime < now)) delete file.quick;
+  }
   return { result, incremental: false };
 }
 
