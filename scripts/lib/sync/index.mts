@@ -1,6 +1,8 @@
 // The pull, as its outline: open memory/ (the lock; an interrupted run is completed or rolled back) → connect →
 // discover → choose the era → stage (git check, staging folder) → plan the transfer → transfer into staging →
-// reconcile (the era's) → check, trim and redact → plan the apply (with the provenance record) → apply. Each
+// reconcile (the era's) → check, trim and redact → the agent's workspace (its memory files, checked and redacted
+// the same way) → record → plan the apply (with the provenance record) → apply, sessions and workspace in one
+// journaled transaction. Each
 // stage is a module of this folder with a typed input and output. Nothing is written into the memory folder
 // before every check has passed; any failure leaves it exactly as it was.
 import { connect } from "./connect.mts";
@@ -13,6 +15,8 @@ import { transfer } from "./transfer.mts";
 import { Failure, writeFailure } from "../cli.mts";
 import { check, dropExcluded, notReadWarnings } from "./check.mts";
 import { record } from "./record.mts";
+import { syncWorkspace } from "./workspace.mts";
+import { loadSecretScanner } from "../secrets.mts";
 import { planApply } from "./plan-apply.mts";
 import { apply } from "./apply.mts";
 import { interruptible } from "./interrupt.mts";
@@ -64,8 +68,23 @@ export function sync(options: SyncOptions): Promise<SyncSummary> {
         },
         options,
       );
+      const workspace = await syncWorkspace(
+        transport,
+        {
+          stateDir: syncSource.stateDir,
+          agentId: agent.id,
+          era: era.era,
+          version: syncSource.openclawVersion,
+          stagingDir,
+          memoryDir,
+          provenance: transferPlan.provenance,
+          at: syncSource.at,
+          scanner: await loadSecretScanner(memoryDir),
+        },
+        options,
+      );
       const recorded = record(checked, transferPlan.provenance, syncSource.at);
-      const applyPlan = planApply(checked, recorded, result, {
+      const applyPlan = planApply(checked, recorded, result, workspace, {
         source: syncSource,
         memoryDir,
         excluded,
