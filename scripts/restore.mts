@@ -2,6 +2,7 @@
 // host over ssh, or a local state dir — without ever overwriting or deleting anything the bot has.
 // Run: npx tsx scripts/restore.mts --help
 import { TRANSPORT_FLAGS, transportOptionsFrom, type TransportFlags } from "./lib/remote/connect.mts";
+import { WORKSPACE_FLAGS, workspaceOptionsFrom, type WorkspaceFlags } from "./lib/remote/workspace.mts";
 import { EXIT_FAILED, EXIT_OK, Reporter, UsageError, parseFlags, printJson, runMain } from "./lib/cli.mts";
 import { formatSummary, restore } from "./lib/restore/run.mts";
 
@@ -63,14 +64,12 @@ Exit status: 0 ok, 1 failed (one sentence on stderr says why; the bot is unchang
 OpenClaw import, which the sentence describes), 2 usage error, 130 interrupted.
 `;
 
-interface Flags extends TransportFlags {
+interface Flags extends TransportFlags, WorkspaceFlags {
   agent?: string;
   memory?: string;
   sessions?: string[];
   since?: string;
   prefer?: string;
-  workspace?: string;
-  "no-workspace"?: boolean;
   maintenance?: string;
   "accept-maintenance"?: boolean;
   "dry-run"?: boolean;
@@ -82,13 +81,12 @@ interface Flags extends TransportFlags {
 await runMain(async () => {
   const { values: flags } = parseFlags<Flags>({
     ...TRANSPORT_FLAGS,
+    ...WORKSPACE_FLAGS,
     agent: { type: "string" },
     memory: { type: "string" },
     sessions: { type: "string", multiple: true },
     since: { type: "string" },
     prefer: { type: "string" },
-    workspace: { type: "string" },
-    "no-workspace": { type: "boolean" },
     maintenance: { type: "string" },
     "accept-maintenance": { type: "boolean" },
     "dry-run": { type: "boolean" },
@@ -102,6 +100,7 @@ await runMain(async () => {
   }
 
   const where = transportOptionsFrom(flags);
+  const workspace = workspaceOptionsFrom(flags);
   const prefer = flags.prefer ?? "bot";
   if (prefer !== "bot" && prefer !== "backup")
     throw new UsageError(`--prefer ${prefer} is not one of: bot, backup`);
@@ -109,12 +108,6 @@ await runMain(async () => {
     throw new UsageError(`--maintenance ${flags.maintenance}: the only value restore sets is warn`);
   if (flags.maintenance && flags["accept-maintenance"])
     throw new UsageError("--maintenance warn and --accept-maintenance cannot be combined: pick one");
-  if (flags.workspace !== undefined && flags["no-workspace"])
-    throw new UsageError("--workspace and --no-workspace cannot be combined: pick one");
-  if (flags.workspace !== undefined && !/^(\/|~(\/|$))/.test(flags.workspace))
-    throw new UsageError(
-      `--workspace ${flags.workspace} is not an absolute path on the bot (e.g. /data/workspace)`,
-    );
   let since: number | undefined;
   if (flags.since !== undefined) {
     since = Date.parse(/^\d{4}-\d{2}-\d{2}$/.test(flags.since) ? `${flags.since}T00:00:00Z` : flags.since);
@@ -137,8 +130,7 @@ await runMain(async () => {
     since,
     maintenance: flags.maintenance === "warn" ? "warn" : undefined,
     acceptMaintenance: Boolean(flags["accept-maintenance"]),
-    workspace: !flags["no-workspace"],
-    workspaceDir: flags.workspace,
+    ...workspace,
     reporter,
   });
   for (const warning of summary.warnings) reporter.warn(warning);

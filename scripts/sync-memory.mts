@@ -1,6 +1,8 @@
 // sync-memory: pull an OpenClaw bot's sessions (Fly.io volume, a host over ssh, or a local folder) into
-// memory/sessions/, exactly and safely. Run: npx tsx scripts/sync-memory.mts --help
+// memory/sessions/, and the agent's memory files into memory/workspace/, exactly and safely.
+// Run: npx tsx scripts/sync-memory.mts --help
 import { TRANSPORT_FLAGS, transportOptionsFrom, type TransportFlags } from "./lib/remote/connect.mts";
+import { WORKSPACE_FLAGS, workspaceOptionsFrom, type WorkspaceFlags } from "./lib/remote/workspace.mts";
 import {
   EXIT_FAILED,
   EXIT_OK,
@@ -17,10 +19,11 @@ import { applySyncIgnoreCommand, formatApplySyncIgnore } from "./lib/store/exclu
 
 const HELP = `Usage: npx tsx scripts/sync-memory.mts [options]
 
-Pull an OpenClaw bot's conversation history into a folder kept in git. Every file is checked end to end
-(size and sha256 computed on the bot's machine) and nothing in the memory folder changes unless the whole
-transfer is complete; files only in the memory folder are never deleted (except sessions DIR/.syncignore
-excludes).
+Pull an OpenClaw bot's conversation history into a folder kept in git, and the agent's memory files
+(MEMORY.md, memory/*.md, USER.md, SOUL.md, IDENTITY.md, AGENTS.md, TOOLS.md of its workspace) with it. Every
+file is checked end to end (size and sha256 computed on the bot's machine) and nothing in the memory folder
+changes unless the whole transfer is complete; files only in the memory folder are never deleted (except those
+DIR/.syncignore excludes).
 
 Where the bot is (one of):
   --app NAME          Fly.io app, reached with 'flyctl ssh console' (env FLY_APP). flyctl is $FLYCTL,
@@ -36,7 +39,13 @@ Where the bot is (one of):
 What to pull:
   --state-dir PATH    OpenClaw's state dir on the bot's machine (env REMOTE_STATE_DIR, default /data)
   --agent ID          agent to back up (default: main if it exists, else the only agent)
-  --memory DIR        the backup folder; sessions land in DIR/sessions/ (default ./memory)
+  --memory DIR        the backup folder; sessions land in DIR/sessions/, the agent's memory files in
+                      DIR/workspace/ (default ./memory)
+  --no-workspace      leave the agent's memory files out (DIR/workspace/ stays as it is)
+  --workspace PATH    the agent's workspace on the bot (default: from openclaw.json, else OpenClaw's
+                      default for its version: <state dir>/workspace from 2026.7.2, ~/.openclaw/workspace
+                      of the gateway's user before, which on Fly is not on the volume). A workspace that
+                      is not there is a warning, never a failure
 
 Behaviour:
   --dry-run           show what would change (sizes and hashes only travel); change nothing
@@ -64,7 +73,7 @@ Exit status: 0 ok, 1 failed (one sentence on stderr says why; DIR is unchanged),
 complete result: the writing is finished first).
 `;
 
-interface Flags extends TransportFlags {
+interface Flags extends TransportFlags, WorkspaceFlags {
   agent?: string;
   memory?: string;
   "dry-run"?: boolean;
@@ -81,6 +90,7 @@ interface Flags extends TransportFlags {
 await runMain(async () => {
   const { values: flags } = parseFlags<Flags>({
     ...TRANSPORT_FLAGS,
+    ...WORKSPACE_FLAGS,
     agent: { type: "string" },
     memory: { type: "string" },
     "dry-run": { type: "boolean" },
@@ -113,6 +123,8 @@ await runMain(async () => {
         "no-redact",
         "allow-empty",
         "force",
+        "workspace",
+        "no-workspace",
       ] as const
     ).filter((flag) => flags[flag] !== undefined);
     if (remote.length)
@@ -132,6 +144,7 @@ await runMain(async () => {
   }
 
   const where = transportOptionsFrom(flags);
+  const workspace = workspaceOptionsFrom(flags);
 
   const reporter = new Reporter("sync-memory", Boolean(flags.quiet));
   const summary = await sync({
@@ -143,6 +156,7 @@ await runMain(async () => {
     allowEmpty: Boolean(flags["allow-empty"]),
     redact: !flags["no-redact"],
     breakLock: Boolean(flags["break-lock"]),
+    ...workspace,
     reporter,
   });
   for (const warning of summary.warnings) reporter.warn(warning);

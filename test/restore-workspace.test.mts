@@ -37,17 +37,15 @@ const WORKSPACE: Record<string, string> = {
   "memory/2026-11-19.md": "# 2026-11-19\n\nMoved the review to Friday.\n",
 };
 
-/** A backup as sync writes it: memory/sessions from the real sync (made once), memory/workspace/ with the memory
- * files; each test gets its own copy. */
+/** A backup as sync writes it: the real sync (made once) of a bot whose workspace holds the memory files, so
+ * memory/sessions and memory/workspace/ are sync's own; each test gets its own copy. */
 const template = join(tmp, "template-memory");
 before(async () => {
-  const cloud = makeStateDir(join(tmp, "template-cloud"), { secondAgent: false });
+  const cloud = makeStateDir(join(tmp, "template-cloud"), { secondAgent: false, workspace: WORKSPACE });
   const synced = await syncLocal(cloud.root, template, ["--quiet"]);
   assert.equal(synced.code, 0, synced.stderr);
-  for (const [path, text] of Object.entries(WORKSPACE)) {
-    mkdirSync(join(template, "workspace", "memory"), { recursive: true });
-    writeFileSync(join(template, "workspace", path), text);
-  }
+  for (const [path, text] of Object.entries(WORKSPACE))
+    assert.equal(readFileSync(join(template, "workspace", path), "utf8"), text, `sync stored ${path}`);
 });
 async function backup(name: string): Promise<string> {
   const memory = join(tmp, name, "memory");

@@ -71,7 +71,8 @@ describe("sync --local", () => {
   });
 
   test("appends arrive; the finished line comes complete; files only in memory/ stay", async () => {
-    const w = workspace();
+    // A bot with its workspace on the volume: a missing one would be a warning of its own.
+    const w = workspace({ workspace: { "MEMORY.md": "# Memory\n" } });
     assert.equal((await syncLocalFast(w.state.root, w.memory)).code, 0);
     const [partialName, unfinished] = w.state.agents[0].partial!;
     appendFileSync(join(w.state.agents[0].sessionsDir, partialName), 'ant","content":[]}}\n');
@@ -91,7 +92,8 @@ describe("sync --local", () => {
   });
 
   test("a transcript rewritten in the cloud is taken, with a warning that counts lines", async () => {
-    const w = workspace();
+    // A bot with its workspace on the volume: a missing one would be a warning of its own.
+    const w = workspace({ workspace: { "MEMORY.md": "# Memory\n" } });
     assert.equal((await syncLocalFast(w.state.root, w.memory)).code, 0);
     const session = w.state.agents[0].sessions[1];
     const file = join(w.state.agents[0].sessionsDir, session.files[0]);
@@ -356,7 +358,7 @@ describe("sync --app (fake flyctl)", () => {
     assert.match(result.stderr, /flyctl 0\.4\.87/);
     assert.match(result.stderr, /machine 148e6d4c2e9d89 .* in ams, started/);
     const ssh = w.fly.calls().filter((argv) => argv[0] === "ssh");
-    assert.equal(ssh.length, 2, "one discovery call and one transfer call");
+    assert.equal(ssh.length, 4, "discovery, the transfer, and the workspace's look-up and listing");
     for (const argv of ssh) {
       assert.deepEqual(argv.slice(0, 7), [
         "ssh",
@@ -573,8 +575,14 @@ describe("incremental transfer", () => {
       .slice(before)
       .filter((argv) => argv[0] === "ssh")
       .map((argv) => argv.at(-1)!);
-    assert.equal(idleCalls.length, 2, "discovery and the listing, no transfer");
+    assert.equal(
+      idleCalls.length,
+      4,
+      "discovery, the listing, the workspace's look-up and listing; no transfer",
+    );
     assert.match(idleCalls[1], /^sh -s -- manifest /);
+    assert.match(idleCalls[2], /^sh -s -- facts /);
+    assert.match(idleCalls[3], /^sh -s -- manifest /);
   });
 
   test("a day when 250 transcripts grew: fetched in batches as appends, never one stream of everything; an idle day reads nothing on the bot", async () => {

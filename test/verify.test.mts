@@ -270,6 +270,42 @@ describe("verify: changed since sync (provenance)", () => {
   });
 });
 
+describe("verify: the agent's memory files (memory/workspace/)", () => {
+  test("are scanned for secrets under the memory folder's allow list, and checked against the provenance's workspace record", async () => {
+    const { root } = realisticMemory();
+    const workspace = join(root, "memory", "workspace");
+    mkdirSync(join(workspace, "memory"), { recursive: true });
+    const day = "# 2026-11-18\n\nAtlas launch.\n";
+    writeFileSync(join(workspace, "memory", "2026-11-18.md"), day);
+    const sha256 = createHash("sha256").update(day).digest("hex");
+    const record = { size: day.length, sha256, cloudSize: day.length, cloudSha256: sha256, syncedAt: "x" };
+    const provenance = {
+      format: 1,
+      lastSync: { at: "2026-11-20T09:00:00.000Z" },
+      files: {},
+      workspace: { path: "/data/workspace", files: { "memory/2026-11-18.md": record } },
+    };
+    writeFileSync(join(root, "memory", "sync-provenance.json"), JSON.stringify(provenance, null, 2));
+    assert.equal((await runScript("verify.mts", [], { cwd: root })).code, 0);
+
+    const token = `ghp_${"a1B2".repeat(9)}`;
+    writeFileSync(join(workspace, "MEMORY.md"), `# Memory\n\n- token: ${token}\n`);
+    writeFileSync(join(workspace, "memory", "2026-11-18.md"), `${day}Edited by hand.\n`);
+    const found = await runScript("verify.mts", [], { cwd: root });
+    assert.equal(found.code, 1);
+    assert.match(found.stdout, /^memory\/workspace\/MEMORY\.md:3: error: GITHUB_TOKEN/m);
+    assert.match(found.stdout, /^memory\/workspace\/memory\/2026-11-18\.md: warning: changed since sync/m);
+    assert.ok(!found.stdout.includes(token), "the secret is never printed");
+
+    writeFileSync(join(root, "memory", ".secretsallow"), `${token}\n`);
+    const allowed = await runScript("verify.mts", [], { cwd: root });
+    assert.equal(allowed.code, 0, allowed.stdout);
+    const strict = await runScript("verify.mts", ["--strict", "memory/workspace"], { cwd: root });
+    assert.equal(strict.code, 1, "only the workspace named: its memory folder's provenance still applies");
+    assert.match(strict.stdout, /2026-11-18\.md: error: changed since sync/);
+  });
+});
+
 describe("verify: .syncignore", () => {
   test("a committed file or index entry that the ignore file excludes is an error", async () => {
     const { root, sessions, agent } = realisticMemory();

@@ -1,8 +1,9 @@
 // Builds realistic file-era OpenClaw state dirs (the layout openclaw/files.mts classifies): every file-name kind,
 // percent-encoded topic ids, forks, archives, a transcript caught mid-append, locks and temp files, sidecars,
-// and a second agent. Deterministic: the same options give the same bytes.
+// and a second agent, and on request the agent's workspace with its memory files. Deterministic: the same options
+// give the same bytes.
 import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
-import { join } from "node:path";
+import { dirname, join, resolve } from "node:path";
 
 export interface StateDirOptions {
   /** Epoch ms of the newest activity; everything else is placed before it. */
@@ -19,6 +20,9 @@ export interface StateDirOptions {
   version?: string;
   /** Extra text placed in one user message of the main session (e.g. a planted secret). */
   plantedText?: string;
+  /** The main agent's workspace files (path inside the workspace → text: `MEMORY.md`, `memory/2026-11-18.md`,
+   * any other file too), written into `<root>/workspace`, which openclaw.json names as agents.defaults.workspace. */
+  workspace?: Record<string, string>;
 }
 
 export interface GeneratedSession {
@@ -44,6 +48,8 @@ export interface GeneratedAgent {
 export interface GeneratedStateDir {
   root: string;
   agents: GeneratedAgent[];
+  /** The workspace folder (absolute), when `workspace` was given. */
+  workspace?: string;
 }
 
 const DAY = 86_400_000;
@@ -171,14 +177,21 @@ export function makeStateDir(root: string, options: StateDirOptions = {}): Gener
   const turns = options.turns ?? 3;
   const version = options.version ?? "2026.7.1";
   mkdirSync(root, { recursive: true });
-  writeFileSync(
-    join(root, "openclaw.json"),
-    `${JSON.stringify({ meta: { lastTouchedVersion: version, lastTouchedAt: new Date(now).toISOString() }, gateway: { mode: "local" } }, null, 2)}\n`,
-  );
+  const workspace = options.workspace ? resolve(root, "workspace") : undefined;
+  const config = {
+    meta: { lastTouchedVersion: version, lastTouchedAt: new Date(now).toISOString() },
+    gateway: { mode: "local" },
+    ...(workspace ? { agents: { defaults: { workspace } } } : {}),
+  };
+  writeFileSync(join(root, "openclaw.json"), `${JSON.stringify(config, null, 2)}\n`);
+  for (const [path, text] of Object.entries(options.workspace ?? {})) {
+    mkdirSync(dirname(join(workspace!, path)), { recursive: true });
+    writeFileSync(join(workspace!, path), text);
+  }
   const agents = [makeAgent(root, "main", 1, now, cloud, turns, options)];
   if (options.secondAgent !== false)
     agents.push(makeAgent(root, "ops", 2, now, cloud, turns, { ...options, partialLastLine: false }));
-  return { root, agents };
+  return { root, agents, ...(workspace ? { workspace } : {}) };
 }
 
 function makeAgent(

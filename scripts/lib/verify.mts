@@ -4,13 +4,15 @@
 //
 //   transcripts and archives   JSONL rules (jsonl.mts) + transcript header, secrets (secrets.mts)
 //   other *.jsonl (any case)   JSONL rules + secrets (e.g. <memory>/pruned.jsonl)
-//   every other file           secrets, line by line (notes, any extension), except .secretsallow itself
+//   every other file           secrets, line by line (notes, any extension, the agent's memory files in
+//                              workspace/), except .secretsallow itself
 //   every path                 a secret in a file or folder name: error (printed masked, as every output is)
 //   sessions.json              an object of entries with string sessionId and numeric updatedAt; entries naming
 //                              missing transcripts and transcripts no entry names are warnings; secrets
 //   sessions.json.bak.*,       must parse as JSON
 //   sync-provenance.json
-//   with sync-provenance.json  a file whose bytes differ from what sync recorded: warning (error with strict)
+//   with sync-provenance.json  a file whose bytes differ from what sync recorded (sessions/ and workspace/):
+//                              warning (error with strict)
 //   with .syncignore           a file or index key it excludes: error
 //   in sessions/: locks, temporaries, sidecars, unknown names: warning
 import { createHash } from "node:crypto";
@@ -18,6 +20,7 @@ import { basename, dirname } from "node:path";
 import { JsonlValidator, type Severity } from "./jsonl.mts";
 import { headBlobs, openSource, type FileRef, type Source } from "./verify/input.mts";
 import { classify } from "./openclaw/files.mts";
+import { WORKSPACE_DIR, isWorkspaceFile } from "./openclaw/workspace.mts";
 import {
   ALLOW_FILE,
   SECRET_RULES,
@@ -135,11 +138,22 @@ interface MemoryContext {
   problems: Problem[];
 }
 
-/** The memory folder a file belongs to: `<memory>/sessions/<file>` or `<memory>/<file>`. */
+/** The memory folder a file belongs to: `<memory>/sessions/<file>`, `<memory>/workspace/<memory file>` (the
+ * agent's memory files: `MEMORY.md`, `memory/<day>.md`, …) or `<memory>/<file>`. */
 function memoryDirOf(path: string): string {
+  return placeOf(path).memoryDir;
+}
+
+/** The memory folder of a file and, for one of the agent's memory files, its path inside the workspace. */
+function placeOf(path: string): { memoryDir: string; workspacePath?: string } {
   const dir = dirname(path);
-  if (basename(dir) === SESSIONS_DIR) return dirname(dir);
-  return dir;
+  const name = basename(path);
+  if (basename(dir) === SESSIONS_DIR) return { memoryDir: dirname(dir) };
+  if (basename(dir) === WORKSPACE_DIR && isWorkspaceFile(name))
+    return { memoryDir: dirname(dir), workspacePath: name };
+  if (basename(dirname(dir)) === WORKSPACE_DIR && isWorkspaceFile(`${basename(dir)}/${name}`))
+    return { memoryDir: dirname(dirname(dir)), workspacePath: `${basename(dir)}/${name}` };
+  return { memoryDir: dir };
 }
 
 const DEFAULT_SCANNER = new SecretScanner();
@@ -311,7 +325,12 @@ async function checkFile(
 
   const isJsonl = kind === "transcript" || kind === "archive" || name.toLowerCase().endsWith(".jsonl");
   const isJson = kind === "index" || kind === "index-backup" || name === PROVENANCE_FILE;
-  const record = inSessions ? context.provenance?.files[name] : undefined;
+  const { workspacePath } = placeOf(file.path);
+  const record = inSessions
+    ? context.provenance?.files[name]
+    : workspacePath !== undefined
+      ? context.provenance?.workspace?.files[workspacePath]
+      : undefined;
   const checkProvenance = record !== undefined && !record.prunedAt;
   // Every other file under memory/ (notes, any extension) gets the secret scan, line by line; the allow list
   // itself holds the known false positives.

@@ -70,7 +70,7 @@ export function resolveWorkspace(
   const located = (path: string | undefined, source: string): WorkspaceLocation | { error: string } => {
     if (!path)
       return {
-        error: `the agent's workspace (${source}) is not an absolute path restore can follow; pass --workspace PATH`,
+        error: `the agent's workspace (${source}) is not an absolute path on the bot's machine (a ~ whose home cannot be told, or a relative path); pass --workspace PATH`,
       };
     const clean = path.replace(/(.)\/+$/, "$1");
     return {

@@ -12,7 +12,7 @@ import { readFile } from "node:fs/promises";
 import { PassThrough, type Readable } from "node:stream";
 import { Failure } from "../cli.mts";
 
-export type RemoteProgram = "discover.sh" | "pull.sh" | "export-sqlite.mjs" | "restore.sh";
+export type RemoteProgram = "discover.sh" | "pull.sh" | "export-sqlite.mjs" | "restore.sh" | "workspace.sh";
 export type TransportKind = "fly" | "ssh" | "local";
 
 export interface CallOptions<T> {

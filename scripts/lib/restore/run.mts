@@ -35,12 +35,8 @@ import {
 } from "../remote/transport.mts";
 import { sha256File } from "../store/content.mts";
 import { botName, readProvenance, SESSIONS_DIR, type Provenance } from "../store/provenance.mts";
-import {
-  WORKSPACE_DIR,
-  isWorkspaceFile,
-  parseWorkspaceFacts,
-  resolveWorkspace,
-} from "../openclaw/workspace.mts";
+import { WORKSPACE_DIR, isWorkspaceFile } from "../openclaw/workspace.mts";
+import { listWorkspace, locateWorkspace } from "../remote/workspace.mts";
 import {
   canonicalKey,
   planRestore,
@@ -61,8 +57,6 @@ import {
 /** Modes OpenClaw writes: sessions.json 0600 (writeSessionStoreAtomic), transcripts and workspace files with the
  * default 0644. */
 const INDEX_MODE = "600";
-/** The remote program that reads the agent's workspace (a RemoteProgram once the transports know it). */
-const WORKSPACE_PROGRAM = "workspace.sh" as RemoteProgram;
 const TRANSCRIPT_MODE = "644";
 const WORKSPACE_MODE = "644";
 
@@ -879,18 +873,14 @@ async function readBotWorkspace(
         skipped: `the backup has no ${WORKSPACE_DIR}/ folder (it was taken before sync kept the agent's memory files)`,
       },
     };
-  const facts = parseWorkspaceFacts(
-    await text(
-      transport,
-      WORKSPACE_PROGRAM,
-      ["facts", stateDir, agentId],
-      "workspace look-up",
-      options.timeoutSeconds,
-    ),
-  );
-  if (!facts)
-    throw new Failure("the workspace look-up answer from the bot's machine was cut short; run restore again");
-  const location = resolveWorkspace(facts, { agent: agentId, stateDir, era, override: options.workspaceDir });
+  const location = await locateWorkspace(transport, {
+    stateDir,
+    agentId,
+    era,
+    override: options.workspaceDir,
+    timeoutSeconds: options.timeoutSeconds,
+    command: "restore",
+  });
   if ("error" in location)
     throw new Failure(
       `${location.error}, or --no-workspace to restore the sessions only; nothing was changed`,
@@ -899,12 +889,11 @@ async function readBotWorkspace(
   const summary = { path: location.path, source: location.source, outsideStateDir: location.outsideStateDir };
   if (!backup.length)
     return { summary: { ...summary, files: [], skipped: `no files in the backup's ${WORKSPACE_DIR}/` } };
-  const listing = await transport.call<StreamResult>({
-    program: WORKSPACE_PROGRAM,
-    args: ["manifest", stateDir, agentId, location.path],
-    label: "workspace listing",
-    idleTimeoutMs: options.timeoutSeconds * 1000,
-    consume: (stdout) => readRemoteStream(stdout, { paths: true }),
+  const listing = await listWorkspace(transport, {
+    stateDir,
+    agentId,
+    path: location.path,
+    timeoutSeconds: options.timeoutSeconds,
   });
   const there = new Map(listing.files.map((f) => [f.name, { name: f.name, size: f.size, sha256: f.sha256 }]));
   for (const skipped of listing.skipped ?? [])
@@ -922,12 +911,12 @@ async function verifyWorkspace(
   workspace: string,
   sent: Map<string, { sha256: string; displaced?: { to: string; sha256: string } }>,
 ): Promise<number> {
-  const listing = await transport.call<StreamResult>({
-    program: WORKSPACE_PROGRAM,
-    args: ["manifest", stateDir, agentId, workspace],
+  const listing = await listWorkspace(transport, {
+    stateDir,
+    agentId,
+    path: workspace,
     label: "check",
-    idleTimeoutMs: options.timeoutSeconds * 1000,
-    consume: (stdout) => readRemoteStream(stdout, { paths: true }),
+    timeoutSeconds: options.timeoutSeconds,
   });
   const there = new Map(listing.files.map((f) => [f.name, f.sha256]));
   for (const [name, { sha256: expected, displaced }] of sent) {

@@ -1,6 +1,8 @@
 // The pull, as its outline: open memory/ (the lock; an interrupted run is completed or rolled back) → connect →
 // discover → choose the era → stage (git check, staging folder) → plan the transfer → transfer into staging →
-// reconcile (the era's) → check, trim and redact → plan the apply (with the provenance record) → apply. Each
+// reconcile (the era's) → check, trim and redact → the agent's workspace (its memory files, checked and redacted
+// the same way) → record → plan the apply (with the provenance record) → apply, sessions and workspace in one
+// journaled transaction. Each
 // stage is a module of this folder with a typed input and output. Nothing is written into the memory folder
 // before every check has passed; any failure leaves it exactly as it was.
 import { connect } from "./connect.mts";
@@ -14,6 +16,8 @@ import { Failure, writeFailure } from "../cli.mts";
 import { check, dropExcluded, notReadFiles, notReadWarnings } from "./check.mts";
 import { record } from "./record.mts";
 import { excludeStored } from "./exclude-stored.mts";
+import { syncWorkspace } from "./workspace.mts";
+import { loadSecretScanner } from "../secrets.mts";
 import { planApply } from "./plan-apply.mts";
 import { apply } from "./apply.mts";
 import { interruptible } from "./interrupt.mts";
@@ -66,6 +70,21 @@ export function sync(options: SyncOptions): Promise<SyncSummary> {
         },
         options,
       );
+      const workspace = await syncWorkspace(
+        transport,
+        {
+          stateDir: syncSource.stateDir,
+          agentId: agent.id,
+          era: era.era,
+          version: syncSource.openclawVersion,
+          stagingDir,
+          memoryDir,
+          provenance: transferPlan.provenance,
+          at: syncSource.at,
+          scanner: await loadSecretScanner(memoryDir),
+        },
+        options,
+      );
       const stored = await excludeStored(checked, transferPlan, {
         memoryDir,
         stagingDir,
@@ -78,7 +97,7 @@ export function sync(options: SyncOptions): Promise<SyncSummary> {
         dryRun: options.dryRun,
         consumed: result.consumed,
       });
-      const applyPlan = planApply(checked, recorded, result, {
+      const applyPlan = planApply(checked, recorded, result, workspace, {
         source: syncSource,
         memoryDir,
         excluded,

@@ -1,5 +1,6 @@
-// Stage 9, plan the apply: the run's summary (counts, bytes, warnings) and the ordered renames that bring the
-// staged files into memory/: conversations, then sessions.json, then the provenance file last.
+// Stage 10, plan the apply: the run's summary (counts, bytes, warnings) and the ordered renames that bring the
+// staged files into memory/: conversations, then sessions.json, then the workspace's memory files, then the
+// provenance file (with the sessions' records and the workspace's) last — one journaled transaction.
 import { join } from "node:path";
 import { INDEX_FILE } from "../openclaw/sessions-index.mts";
 import type { StreamResult } from "../remote/stream.mts";
@@ -9,6 +10,7 @@ import type { Plan } from "./check.mts";
 import type { Recorded } from "./record.mts";
 import type { StoredExcluded } from "./exclude-stored.mts";
 import type { SyncSummary } from "./types.mts";
+import type { WorkspaceSync } from "./workspace.mts";
 
 export interface ApplyPlan {
   summary: SyncSummary;
@@ -18,8 +20,9 @@ export interface ApplyPlan {
 
 export function planApply(
   plan: Plan,
-  { records, prunedKeys, consumed, changed: provenanceWritten }: Recorded,
+  { records, prunedKeys, consumed, changed: recordsChanged }: Recorded,
   result: StreamResult,
+  workspace: WorkspaceSync,
   context: {
     source: SyncSource;
     memoryDir: string;
@@ -33,6 +36,9 @@ export function planApply(
   const { source, dryRun } = context;
   const changed = plan.changes.filter((c) => c.change === "new" || c.change === "updated");
   const count = (change: string) => plan.changes.filter((c) => c.change === change).length;
+  const workspaceChanged = workspace.summary.changes.filter((c) => c.change !== "unchanged");
+  const written = [...changed, ...workspaceChanged].reduce((sum, c) => sum + c.size, 0);
+  const write = (recordsChanged || workspace.changed) && !dryRun;
   const summary: SyncSummary = {
     ok: true,
     dryRun,
@@ -47,24 +53,27 @@ export function planApply(
       total: plan.changes.length,
     },
     bytes: {
-      transferred: result.wireBytes,
-      written: changed.reduce((sum, c) => sum + c.size, 0),
-      cloud: result.files.reduce((sum, f) => sum + f.size, 0),
+      transferred: result.wireBytes + workspace.wireBytes,
+      written,
+      cloud:
+        result.files.reduce((sum, f) => sum + f.size, 0) +
+        workspace.summary.changes.reduce((sum, c) => sum + c.size, 0),
     },
     heldBack: plan.heldBack,
-    redactions: plan.redactions,
+    redactions: addRedactions(plan.redactions, workspace.redactions),
     excluded: { ...context.excluded, removed: context.stored?.plan.remove.length ?? 0 },
     skipped: plan.skipped,
     skippedFiles: plan.skippedFiles,
     unknownFiles: plan.unknownFiles,
     renamed: plan.renamed,
-    warnings: plan.warnings,
+    warnings: [...plan.warnings, ...workspace.warnings],
     changes: plan.changes,
-    provenanceWritten: provenanceWritten && !dryRun,
+    workspace: workspace.summary,
+    provenanceWritten: write,
     incremental: context.incremental,
     durationMs: 0,
   };
-  if (dryRun || !provenanceWritten) return { summary };
+  if (!write) return { summary };
   const ordered = [...plan.staged].sort(
     (a, b) => Number(a.name === INDEX_FILE) - Number(b.name === INDEX_FILE),
   );
@@ -77,13 +86,24 @@ export function planApply(
         files: records,
         prunedKeys,
         ...(consumed ? { consumed } : {}),
+        ...(workspace.record ? { workspace: workspace.record } : {}),
       },
       steps: (stagedProvenance) => [
         // What .syncignore takes out of the stored files first, then the transfer's files, the provenance last.
         ...(context.stored?.changes ?? []),
         ...ordered.map((s) => ({ target: join(SESSIONS_DIR, s.name), staged: s.path })),
+        ...workspace.steps,
         { target: PROVENANCE_FILE, staged: stagedProvenance },
       ],
     },
   };
+}
+
+function addRedactions(
+  a: SyncSummary["redactions"],
+  b: SyncSummary["redactions"],
+): SyncSummary["redactions"] {
+  const kinds = { ...a.kinds };
+  for (const [kind, n] of Object.entries(b.kinds)) kinds[kind] = (kinds[kind] ?? 0) + n;
+  return { total: a.total + b.total, files: a.files + b.files, kinds };
 }

@@ -1,6 +1,8 @@
 // The words of a sync: the human summary the entry script (and the demo) print at the end.
 import { formatBytes, quoteName } from "../cli.mts";
+import { WORKSPACE_DIR } from "../openclaw/workspace.mts";
 import type { SyncSummary } from "./types.mts";
+import type { WorkspaceSummary } from "./workspace.mts";
 
 /** The human summary printed at the end of a sync. */
 /** How many changed files a text dry run names (all of them are in --json). */
@@ -14,14 +16,20 @@ export function formatSummary(s: SyncSummary): string {
       (s.files.onlyLocal ? `, ${s.files.onlyLocal} kept that the cloud no longer has` : ""),
     `  bytes: ${formatBytes(s.bytes.transferred)} transferred, ${formatBytes(s.bytes.written)} ${s.dryRun ? "would be " : ""}written`,
   ];
+  lines.push(workspaceLine(s.workspace));
   if (s.heldBack.lines) {
     lines.push(
       `  held back: ${s.heldBack.lines} unfinished last line(s), ${s.heldBack.bytes} bytes (they arrive complete next time)`,
     );
   }
   if (s.dryRun) {
-    // The same list --json gives in "changes": what a real run would write.
-    const changing = s.changes.filter((c) => c.change === "new" || c.change === "updated");
+    // The same lists --json gives in "changes" and "workspace.changes": what a real run would write.
+    const changing = [
+      ...s.changes.filter((c) => c.change === "new" || c.change === "updated"),
+      ...s.workspace.changes
+        .filter((c) => c.change !== "unchanged")
+        .map((c) => ({ ...c, name: `${WORKSPACE_DIR}/${c.path}` })),
+    ];
     for (const change of changing.slice(0, DRY_RUN_LISTED))
       lines.push(
         `  ${change.change === "new" ? "new:    " : "updated:"} ${quoteName(change.name)} (${formatBytes(change.size)})`,
@@ -61,4 +69,15 @@ export function formatSummary(s: SyncSummary): string {
   if (s.warnings.length) lines.push(`  warnings: ${s.warnings.length}`);
   if (!s.dryRun && !s.provenanceWritten) lines.push("  nothing changed");
   return `${lines.join("\n")}\n`;
+}
+
+/** The agent's memory files: counts and where they are on the bot, or why they were not read. */
+function workspaceLine(w: WorkspaceSummary): string {
+  const where = w.path ? ` ${quoteName(w.path)}` : "";
+  if (w.skipped)
+    return `  workspace${where}: not read (${w.skipped})${w.onlyLocal ? `; the backup keeps its ${w.onlyLocal} file(s)` : ""}`;
+  return (
+    `  workspace${where}: ${w.new} new, ${w.updated} updated, ${w.unchanged} unchanged` +
+    (w.onlyLocal ? `, ${w.onlyLocal} kept that the bot no longer has` : "")
+  );
 }

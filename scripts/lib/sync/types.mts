@@ -2,6 +2,7 @@
 import type { Reporter } from "../cli.mts";
 import type { TransportOptions } from "../remote/connect.mts";
 import type { SyncSource } from "../store/provenance.mts";
+import type { WorkspaceSummary } from "./workspace.mts";
 
 export const TOOL = "openclaw-memory-sync 0.1.0";
 
@@ -17,6 +18,10 @@ export interface SyncOptions extends TransportOptions {
   redact?: boolean;
   /** Remove the memory folder's lock first (the run that held it is gone). */
   breakLock?: boolean;
+  /** false with --no-workspace: the agent's memory files are not read. */
+  workspace?: boolean;
+  /** --workspace PATH: the agent's workspace on the bot, when openclaw.json and the defaults do not tell it. */
+  workspaceDir?: string;
   reporter: Reporter;
 }
 
@@ -40,9 +45,11 @@ export interface SyncSummary {
     onlyLocal: number;
     total: number;
   };
+  /** Over both the sessions and the workspace. */
   bytes: { transferred: number; written: number; cloud: number };
   heldBack: { lines: number; bytes: number };
-  /** Secrets replaced by markers, in how many files, by kind (never the secrets themselves). */
+  /** Secrets replaced by markers, in how many files, by kind (never the secrets themselves); the workspace's
+   * included. */
   redactions: { total: number; files: number; kinds: Record<string, number> };
   /**
    * What .syncignore kept out: keys of the bot's index left out of the stored one, files on the bot not
@@ -58,6 +65,8 @@ export interface SyncSummary {
   renamed: { name: string; remoteName: string; reason: string }[];
   warnings: string[];
   changes: FileChange[];
+  /** The agent's memory files (<memory>/workspace/): counts, each file's change, or why they were not read. */
+  workspace: WorkspaceSummary;
   provenanceWritten: boolean;
   /** Only changed files travelled (and grown transcripts as their new bytes). */
   incremental: boolean;

@@ -1,27 +1,22 @@
-// The agent's workspace, a stage of the sync (wired into the pipeline with the stage modules of issue 10): its memory files (MEMORY.md, memory/*.md, USER.md, SOUL.md, IDENTITY.md,
+// Stage 8, the agent's workspace: its memory files (MEMORY.md, memory/*.md, USER.md, SOUL.md, IDENTITY.md,
 // AGENTS.md, TOOLS.md) into <memory>/workspace/, with the sessions' checks: sizes and sha256 from the bot
-// (workspace.sh), secrets redacted, a provenance record per file (`workspace` in sync-provenance.json), and only
-// the files whose bytes changed transferred. Where the workspace is comes from openclaw.json or the version's
-// default (openclaw/workspace.mts); one that is missing or cannot be told is a warning, never a failure, and
-// absence deletes nothing (a file the bot no longer has stays in the backup).
-import { mkdir, readFile, writeFile } from "node:fs/promises";
+// (workspace.sh, through remote/workspace.mts), secrets redacted, a provenance record per file (`workspace` in
+// sync-provenance.json), and only the files whose bytes changed transferred. Its renames join the sessions' in
+// the one journaled apply (plan-apply.mts). Where the workspace is comes from --workspace, openclaw.json or the
+// version's default (openclaw/workspace.mts); one that is missing or cannot be told is a warning, never a
+// failure, and absence deletes nothing (a file the bot no longer has stays in the backup).
+import { readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { createHash } from "node:crypto";
 import { Failure, plural, type Reporter } from "../cli.mts";
-import {
-  WORKSPACE_DIR,
-  isWorkspaceFile,
-  parseWorkspaceFacts,
-  resolveWorkspace,
-} from "../openclaw/workspace.mts";
+import { WORKSPACE_DIR, isWorkspaceFile } from "../openclaw/workspace.mts";
 import type { Era } from "../openclaw/era.mts";
-import { readRemoteStream, type StreamResult } from "../remote/stream.mts";
-import type { RemoteProgram, Transport } from "../remote/transport.mts";
+import { FIRST_SQLITE_VERSION, compareCalendar } from "../openclaw/version.mts";
+import { listWorkspace, locateWorkspace, readWorkspaceFiles } from "../remote/workspace.mts";
+import type { Transport } from "../remote/transport.mts";
 import type { StagedChange } from "../store/apply.mts";
 import type { FileRecord, Provenance, WorkspaceRecord } from "../store/provenance.mts";
 import type { SecretScanner } from "../secrets.mts";
-
-const PROGRAM = "workspace.sh" as RemoteProgram;
 
 export interface WorkspaceSummary {
   /** The workspace on the bot, and where that comes from. */
@@ -30,6 +25,8 @@ export interface WorkspaceSummary {
   new: number;
   updated: number;
   unchanged: number;
+  /** Files the backup keeps that the bot no longer has (absence deletes nothing). */
+  onlyLocal: number;
   /** Why nothing was read (--no-workspace, missing on the bot, cannot be told). */
   skipped?: string;
   changes: { path: string; change: "new" | "updated" | "unchanged"; size: number }[];
@@ -53,7 +50,10 @@ export async function syncWorkspace(
   context: {
     stateDir: string;
     agentId: string;
+    /** The agent's storage era, and OpenClaw's version when known: OpenClaw's default workspace moved into the
+     * state dir with the SQLite era's first version (2026.7.2), whatever storage the agent still has. */
     era: Era;
+    version?: string;
     stagingDir: string;
     memoryDir: string;
     provenance: Provenance | undefined;
@@ -74,7 +74,7 @@ export async function syncWorkspace(
     // Nothing read: the backup's files stay, marked as not seen on the bot.
     const record = old ? { ...old, files: markGone(old.files, new Set()) } : undefined;
     return {
-      summary,
+      summary: { ...summary, onlyLocal: record ? Object.keys(record.files).length : 0 },
       record,
       changed: JSON.stringify(record) !== JSON.stringify(old),
       steps: [],
@@ -83,50 +83,32 @@ export async function syncWorkspace(
       wireBytes: 0,
     };
   };
-  const empty = { new: 0, updated: 0, unchanged: 0, changes: [] };
+  const empty = { new: 0, updated: 0, unchanged: 0, onlyLocal: 0, changes: [] };
   if (options.workspace === false)
-    return { ...keep({ ...empty, skipped: "--no-workspace" }), changed: false, record: old };
-  const call = (args: string[], label: string, stagingDir?: string) =>
-    transport.call<StreamResult | string>({
-      program: PROGRAM,
-      args,
-      label,
-      idleTimeoutMs: options.timeoutSeconds * 1000,
-      consume: async (stdout) => {
-        if (args[0] === "facts") {
-          const chunks: Buffer[] = [];
-          for await (const chunk of stdout) chunks.push(chunk as Buffer);
-          return Buffer.concat(chunks).toString("utf8");
-        }
-        if (stagingDir) await mkdir(stagingDir, { recursive: true });
-        return readRemoteStream(stdout, { paths: true, stagingDir });
-      },
-    });
-  const facts = parseWorkspaceFacts(
-    (await call(["facts", context.stateDir, context.agentId], "workspace look-up")) as string,
-  );
-  if (!facts)
-    throw new Failure("the workspace look-up answer from the bot's machine was cut short; run sync again");
-  const location = resolveWorkspace(facts, {
-    agent: context.agentId,
+    return { ...keep(empty), summary: { ...empty, skipped: "--no-workspace" }, changed: false, record: old };
+  const where = {
     stateDir: context.stateDir,
-    era: context.era,
+    agentId: context.agentId,
+    timeoutSeconds: options.timeoutSeconds,
+  };
+  const location = await locateWorkspace(transport, {
+    ...where,
+    era:
+      context.version && compareCalendar(context.version, FIRST_SQLITE_VERSION) >= 0 ? "sqlite" : context.era,
     override: options.workspaceDir,
+    command: "sync",
   });
   if ("error" in location)
     return keep({ ...empty, skipped: location.error }, [
       `the agent's memory files were not backed up: ${location.error} (or set agents.defaults.workspace in openclaw.json)`,
     ]);
-  const where = { path: location.path, source: location.source };
-  const listing = (await call(
-    ["manifest", context.stateDir, context.agentId, location.path],
-    "workspace listing",
-  )) as StreamResult;
+  const found = { path: location.path, source: location.source };
+  const listing = await listWorkspace(transport, { ...where, path: location.path });
   if (listing.info.workspace === "missing") {
     const hint = location.outsideStateDir
       ? `; it is outside the state dir ${context.stateDir}, so on Fly not on the volume — set agents.defaults.workspace in openclaw.json to a folder on the volume (e.g. ${context.stateDir.replace(/\/+$/, "")}/workspace)`
       : "";
-    return keep({ ...empty, ...where, skipped: "missing on the bot" }, [
+    return keep({ ...empty, ...found, skipped: "missing on the bot" }, [
       `the agent's workspace ${location.path} (${location.source}) does not exist on the bot, so its memory files (MEMORY.md, memory/*.md, …) were not backed up${hint}`,
     ]);
   }
@@ -161,18 +143,12 @@ export async function syncWorkspace(
   const redactions = { total: 0, files: 0, kinds: {} as Record<string, number> };
   let wireBytes = listing.wireBytes;
   if (wanted.length && !options.dryRun) {
-    const dir = join(context.stagingDir, "workspace");
-    const fetched = (await call(
-      [
-        "stream",
-        context.stateDir,
-        context.agentId,
-        location.path,
-        ...wanted.map((p) => `=${Buffer.from(p).toString("hex")}`),
-      ],
-      "workspace transfer",
-      dir,
-    )) as StreamResult;
+    const fetched = await readWorkspaceFiles(transport, {
+      ...where,
+      path: location.path,
+      names: wanted,
+      stagingDir: join(context.stagingDir, "workspace"),
+    });
     wireBytes += fetched.wireBytes;
     for (const f of fetched.files) {
       if (!wanted.includes(f.name) || !f.path) continue;
@@ -210,10 +186,11 @@ export async function syncWorkspace(
   }
   const record: WorkspaceRecord = { path: location.path, files: sortRecord(files) };
   const summary: WorkspaceSummary = {
-    ...where,
+    ...found,
     new: changes.filter((c) => c.change === "new").length,
     updated: changes.filter((c) => c.change === "updated").length,
     unchanged: changes.filter((c) => c.change === "unchanged").length,
+    onlyLocal: Object.values(files).filter((r) => r.inCloud === false).length,
     changes,
   };
   options.reporter.info(
