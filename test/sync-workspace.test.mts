@@ -247,6 +247,29 @@ describe("where the workspace is", () => {
     assert.equal(provenance(memory).workspace, undefined);
   });
 
+  test("moved in openclaw.json: the next sync follows it, not the folder the last one found", async () => {
+    const bot = makeStateDir(join(tmp, "moved"), {
+      secondAgent: false,
+      workspace: { "MEMORY.md": "# Memory\n\nold place\n" },
+    });
+    const memory = join(tmp, "moved-memory");
+    assert.equal(json(await syncLocal(bot.root, memory, ["--json"])).workspace.path, bot.workspace);
+    const moved = join(tmp, "moved-workspace");
+    mkdirSync(moved);
+    writeFileSync(join(moved, "MEMORY.md"), "# Memory\n\nnew place\n");
+    const config = JSON.parse(readFileSync(join(bot.root, "openclaw.json"), "utf8"));
+    config.agents.defaults.workspace = moved;
+    writeFileSync(join(bot.root, "openclaw.json"), JSON.stringify(config, null, 2));
+    const summary = json(await syncLocal(bot.root, memory, ["--json"]));
+    assert.equal(summary.workspace.path, moved);
+    assert.deepEqual(
+      summary.workspace.changes.map((c) => [c.path, c.change]),
+      [["MEMORY.md", "updated"]],
+    );
+    assert.equal(readFileSync(join(memory, "workspace", "MEMORY.md"), "utf8"), "# Memory\n\nnew place\n");
+    assert.equal(provenance(memory).workspace?.path, moved);
+  });
+
   test("--workspace PATH is followed over openclaw.json; with --no-workspace it is a usage error", async () => {
     const bot = makeStateDir(join(tmp, "elsewhere"), { secondAgent: false });
     const elsewhere = join(tmp, "elsewhere-workspace");

@@ -515,7 +515,7 @@ describe("sync --app (fake flyctl)", () => {
 
 describe("incremental transfer", () => {
   test("only changed files travel; a grown transcript travels as its new bytes, checked whole", async () => {
-    const w = workspace({ turns: 300 });
+    const w = workspace({ turns: 300, workspace: { "MEMORY.md": "# What I know\n" } });
     const fly = fakeFly(w.dir, w.state.root);
     const run = (extra: string[] = []) =>
       sync(
@@ -577,16 +577,15 @@ describe("incremental transfer", () => {
       .map((argv) => argv.at(-1)!);
     assert.equal(
       idleCalls.length,
-      4,
-      "discovery, the listing, the workspace's look-up and listing; no transfer",
+      3,
+      "discovery, the listing, the workspace's look-up with its listing (where the last sync found it); no transfer",
     );
     assert.match(idleCalls[1], /^sh -s -- manifest /);
-    assert.match(idleCalls[2], /^sh -s -- facts /);
-    assert.match(idleCalls[3], /^sh -s -- manifest /);
+    assert.match(idleCalls[2], new RegExp(`^sh -s -- facts .* ${w.state.workspace}$`));
   });
 
   test("a day when 250 transcripts grew: fetched in batches as appends, never one stream of everything; an idle day reads nothing on the bot", async () => {
-    const w = workspace({ turns: 20 });
+    const w = workspace({ turns: 20, workspace: { "MEMORY.md": "# What I know\n" } });
     const agent = w.state.agents[0];
     const extra: string[] = [];
     for (let i = 0; i < 250; i++) {
@@ -637,8 +636,9 @@ describe("incremental transfer", () => {
       .slice(idleBefore)
       .filter((argv) => argv[0] === "ssh")
       .map((argv) => argv.at(-1)!);
-    assert.equal(idleCalls.length, 2, "discovery and the listing");
+    assert.equal(idleCalls.length, 3, "discovery, the listing, the workspace's look-up with its listing");
     assert.match(idleCalls[1], /^sh -s -- manifest .*%quick/);
+    assert.match(idleCalls[2], /^sh -s -- facts /);
   });
 
   test("a transcript rewritten in its first bytes is fetched whole, and said so", async () => {

@@ -4,6 +4,7 @@
 // (sync/workspace.mts), restore compares and checks with them (restore/run.mts); neither spells the calls itself.
 // The flags that choose the workspace (--no-workspace, --workspace PATH) are here too, one meaning for both.
 import { mkdir } from "node:fs/promises";
+import { Readable } from "node:stream";
 import { Failure, UsageError } from "../cli.mts";
 import type { Era } from "../openclaw/era.mts";
 import { parseWorkspaceFacts, resolveWorkspace, type WorkspaceLocation } from "../openclaw/workspace.mts";
@@ -40,34 +41,42 @@ interface Where {
 
 /**
  * Where the agent's workspace is on the bot: `--workspace` when given, else openclaw.json's settings, else the
- * version's default. An answer cut short is a Failure that tells to run `command` again.
+ * version's default. With `candidate` (where the last sync found it) the same call lists that folder too, and
+ * `listing` is its manifest when the answer is that folder. An answer cut short is a Failure that tells to run
+ * `command` again.
  */
 export async function locateWorkspace(
   transport: Transport,
-  where: Where & { era: Era; override?: string; command: string },
-): Promise<WorkspaceLocation | { error: string }> {
-  const text = await transport.call({
+  where: Where & { era: Era; override?: string; command: string; candidate?: string },
+): Promise<(WorkspaceLocation & { listing?: StreamResult }) | { error: string }> {
+  const answer = await transport.call({
     program: "workspace.sh",
-    args: ["facts", where.stateDir, where.agentId],
+    args: ["facts", where.stateDir, where.agentId, ...(where.candidate ? [where.candidate] : [])],
     label: "workspace look-up",
     idleTimeoutMs: where.timeoutSeconds * 1000,
     consume: async (stdout) => {
       const chunks: Buffer[] = [];
       for await (const chunk of stdout) chunks.push(chunk as Buffer);
-      return Buffer.concat(chunks).toString("utf8");
+      return Buffer.concat(chunks);
     },
   });
-  const facts = parseWorkspaceFacts(text);
+  // The facts end with their `end 0` line; the candidate's manifest, when asked for, follows it.
+  const end = answer.indexOf("\nend\t0\n");
+  const split = end < 0 ? answer.length : end + "\nend\t0\n".length;
+  const facts = parseWorkspaceFacts(answer.subarray(0, split).toString("utf8"));
   if (!facts)
     throw new Failure(
       `the workspace look-up answer from the bot's machine was cut short; run ${where.command} again`,
     );
-  return resolveWorkspace(facts, {
+  const location = resolveWorkspace(facts, {
     agent: where.agentId,
     stateDir: where.stateDir,
     era: where.era,
     override: where.override,
   });
+  if ("error" in location || !where.candidate || location.path !== where.candidate) return location;
+  const listing = await readRemoteStream(Readable.from([answer.subarray(split)]), { paths: true });
+  return { ...location, listing };
 }
 
 /** The memory files in the workspace `path` (sizes and sha256; `info.workspace` is "missing" when it is not

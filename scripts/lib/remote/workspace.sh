@@ -4,8 +4,9 @@
 # decides (scripts/lib/openclaw/workspace.mts) from the facts this program reports.
 #
 # Invoked as:  sh -s -- MODE STATE_DIR AGENT [ARG]...     (this file on stdin; never through a PTY)
-#   facts                what tells where the workspace is: openclaw.json's workspace settings, the home folder
-#                        of the gateway's user (the owner of the state dir)
+#   facts [WORKSPACE]    what tells where the workspace is: openclaw.json's workspace settings, the home folder
+#                        of the gateway's user (the owner of the state dir); with WORKSPACE (where the last sync
+#                        found it), the manifest of WORKSPACE follows the facts, saving a call on a daily run
 #   manifest WORKSPACE   sizes and hashes of the memory files (and of copies a restore put beside them,
 #                        `<name>.restore-displaced-<hash>`), no data
 #   stream   WORKSPACE [=HEXPATH]...   the memory files with their data (only the named ones, when named:
@@ -79,7 +80,8 @@ if [ "$mode" = facts ]; then
   [ -n "$home" ] || home=${HOME:-}
   [ -n "$home" ] && out home "$home"
   printf 'end\t0\n'
-  exit 0
+  [ "$#" -ge 1 ] || exit 0
+  mode=manifest
 fi
 
 case $mode in manifest | stream) ;; *) fail "unknown mode $mode" ;; esac

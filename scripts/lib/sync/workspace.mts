@@ -97,13 +97,14 @@ export async function syncWorkspace(
       context.version && compareCalendar(context.version, FIRST_SQLITE_VERSION) >= 0 ? "sqlite" : context.era,
     override: options.workspaceDir,
     command: "sync",
+    candidate: old?.path,
   });
   if ("error" in location)
     return keep({ ...empty, skipped: location.error }, [
       `the agent's memory files were not backed up: ${location.error} (or set agents.defaults.workspace in openclaw.json)`,
     ]);
   const found = { path: location.path, source: location.source };
-  const listing = await listWorkspace(transport, { ...where, path: location.path });
+  const listing = location.listing ?? (await listWorkspace(transport, { ...where, path: location.path }));
   if (listing.info.workspace === "missing") {
     const hint = location.outsideStateDir
       ? `; it is outside the state dir ${context.stateDir}, so on Fly not on the volume — set agents.defaults.workspace in openclaw.json to a folder on the volume (e.g. ${context.stateDir.replace(/\/+$/, "")}/workspace)`
