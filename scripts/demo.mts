@@ -12,7 +12,8 @@ import { statSync } from "node:fs";
 const HELP = `Usage: npm run demo   (npx tsx scripts/demo.mts [--help])
 
 Syncs the bundled sample bot (sample/openclaw-state) into a new temporary folder with
-'sync-memory.mts --local', prints where the result is and a summary. Nothing in the checkout changes.
+'sync-memory.mts --local' (its sessions, and the agent's memory files from sample/openclaw-state/workspace),
+prints where the result is and a summary. Nothing in the checkout changes.
 `;
 
 await runMain(async () => {
@@ -23,9 +24,10 @@ await runMain(async () => {
   }
   const root = join(dirname(fileURLToPath(import.meta.url)), "..");
   const stateDir = join(root, "sample", "openclaw-state");
+  const workspace = join(stateDir, "workspace");
   const memory = join(mkdtempSync(join(tmpdir(), "openclaw-memory-demo-")), "memory");
   process.stderr.write(
-    `Syncing the sample bot ${stateDir}\n  (as: npx tsx scripts/sync-memory.mts --local --state-dir ${stateDir} --memory ${memory})\n\n`,
+    `Syncing the sample bot ${stateDir}\n  (as: npx tsx scripts/sync-memory.mts --local --state-dir ${stateDir} --workspace ${workspace} --memory ${memory})\n\n`,
   );
   const summary = await sync({
     transport: "local",
@@ -35,12 +37,18 @@ await runMain(async () => {
     force: false,
     allowEmpty: false,
     timeoutSeconds: 60,
+    workspaceDir: workspace,
     reporter: new Reporter("demo"),
   });
   process.stdout.write(`\n${formatSummary(summary)}\nThe history is in ${memory}:\n`);
   const sessions = join(memory, "sessions");
   for (const name of readdirSync(sessions).sort()) {
     process.stdout.write(`  sessions/${name}  (${formatBytes(statSync(join(sessions, name)).size)})\n`);
+  }
+  for (const name of readdirSync(join(memory, "workspace"), { recursive: true, encoding: "utf8" }).sort()) {
+    const path = join(memory, "workspace", name);
+    if (statSync(path).isFile())
+      process.stdout.write(`  workspace/${name}  (${formatBytes(statSync(path).size)})\n`);
   }
   process.stdout.write(`  sync-provenance.json  (where it came from, every file's size and sha256)\n`);
   return EXIT_OK;
