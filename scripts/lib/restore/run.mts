@@ -832,15 +832,7 @@ async function restoreOnce(options: RestoreOptions): Promise<RestoreSummary> {
       }
       summary.changed = true;
       for (const issue of issues) summary.warnings.push(`doctor: ${issue}`);
-      const after = await readBot(
-        transport,
-        "sqlite",
-        { ...discovery },
-        { ...(agent ?? emptyAgent(agentId)), hasSqlite: true },
-        options,
-        scratch,
-        "check",
-      );
+      const after = await readDatabaseAfterImport(transport, discovery, agent, agentId, options, scratch);
       summary.verified = await verifyExport(after, plan, bundle.sent, agentId);
     }
     if (bundle.workspaceSent.size) {
@@ -940,15 +932,7 @@ async function importedSoFar(
   sent: Map<string, { sha256: string; bytes: Buffer }>,
 ): Promise<{ done: string[]; missing: string[] } | undefined> {
   try {
-    const after = await readBot(
-      transport,
-      "sqlite",
-      { ...discovery },
-      { ...(agent ?? emptyAgent(agentId)), hasSqlite: true },
-      options,
-      scratch,
-      "check",
-    );
+    const after = await readDatabaseAfterImport(transport, discovery, agent, agentId, options, scratch);
     const done: string[] = [];
     const missing: string[] = [];
     for (const item of plan.send) {
@@ -960,6 +944,26 @@ async function importedSoFar(
   } catch {
     return undefined;
   }
+}
+
+/** What the bot's database holds after OpenClaw's import (the exporter, read as the "check"). */
+function readDatabaseAfterImport(
+  transport: Transport,
+  discovery: Discovery,
+  agent: AgentInfo | undefined,
+  agentId: string,
+  options: RestoreOptions,
+  scratch: string,
+): ReturnType<typeof readBot> {
+  return readBot(
+    transport,
+    "sqlite",
+    { ...discovery },
+    { ...(agent ?? emptyAgent(agentId)), hasSqlite: true },
+    options,
+    scratch,
+    "check",
+  );
 }
 
 function emptyAgent(id: string): AgentInfo {
