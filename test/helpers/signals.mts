@@ -24,12 +24,20 @@ export const SIGNALS = ["SIGTERM", "SIGINT"] as const;
 export type Target = (typeof TARGETS)[number];
 export type Signal = (typeof SIGNALS)[number];
 
+/** Whether `pid` still runs. A zombie has ended: when a launcher exits before its child, the orphan is reaped by
+ * whatever adopts it (in a container, PID 1), which may take its time, and kill(pid, 0) succeeds until then. */
 function alive(pid: number): boolean {
   try {
     process.kill(pid, 0);
-    return true;
   } catch {
     return false;
+  }
+  try {
+    // /proc/PID/stat: "PID (COMM) STATE ..."; COMM may hold spaces and parentheses, STATE follows the last ")".
+    const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+    return stat.slice(stat.lastIndexOf(")") + 2, stat.lastIndexOf(")") + 3) !== "Z";
+  } catch {
+    return true; // no /proc (macOS): kill(pid, 0) is all there is
   }
 }
 
