@@ -1,6 +1,7 @@
 // Excluding a session that is already backed up (store/exclude.mts): the README's steps run exactly as written
 // (the commands are read out of README.md, so the test breaks when the README drifts), `--apply-syncignore` with
 // --dry-run and --json.
+// test tier: full — the README's exclusion steps run as written, with git, about 15 script runs
 import assert from "node:assert/strict";
 import { existsSync, mkdirSync, readFileSync, readdirSync, symlinkSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";

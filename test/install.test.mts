@@ -4,6 +4,7 @@
 // pushes a backup; running the command again changes nothing; a newer version upgrades in place; files in the way
 // stop it with one sentence and nothing changed.
 // Run: npx tsx test/run.mts install
+// test tier: full — the installer end to end in a bot's repository: installs, a workflow run, an upgrade, about 40 git and script runs
 import { before, describe, test } from "node:test";
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";

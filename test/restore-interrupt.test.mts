@@ -5,6 +5,7 @@
 // byte-identical and no staging folder left. During the apply: the bot finishes it, restore exits 130 saying so,
 // and the bot holds the complete restore (a second run changes nothing).
 // Run: npx tsx test/run.mts restore-interrupt
+// test tier: full — restores held at a step and interrupted, each waiting for a stand-in tool on the bot's PATH
 import { before, describe, test } from "node:test";
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";

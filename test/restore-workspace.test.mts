@@ -4,6 +4,7 @@
 // overwritten: a workspace file the bot has with other bytes stays, the backup's goes beside it (or, with
 // --prefer backup, the bot's moves aside); a second run changes nothing; a failure leaves the bot byte-identical.
 // Run: npx tsx test/run.mts restore-workspace
+// test tier: full — a real sync of a bot with a workspace, then restores into recreated bots, about 15 script runs
 import { before, describe, test } from "node:test";
 import assert from "node:assert/strict";
 import {

@@ -5,6 +5,7 @@
 // complete (the apply is finished first). test/signals-every-launcher.test.mts (full tier) adds `npx tsx`,
 // `npm run sync --` and `tsx`, each with the signal at the launcher, the group and the node process.
 // Run: npx tsx test/run.mts signals
+// test tier: full — syncs paused 3 s mid-apply and signalled (test/signals-every-launcher.test.mts has every launcher)
 import { before, describe, test } from "node:test";
 import { tempDir } from "./helpers/tmp.mts";
 import { caseName, signalCase, signalScene, type SignalScene } from "./helpers/signals.mts";

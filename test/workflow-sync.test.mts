@@ -5,6 +5,7 @@
 // real scripts, a realistic bot state dir. Here: the workflow's shape, a first run, a failing sync and every
 // configuration mistake; test/workflow-days.test.mts (full tier) runs it day after day.
 // Run: npx tsx test/run.mts workflow
+// test tier: full — the daily workflow's jobs run end to end, each in a fresh clone of a bare origin with its install
 import { before, describe, test } from "node:test";
 import assert from "node:assert/strict";
 import { appendFileSync, existsSync, writeFileSync } from "node:fs";
