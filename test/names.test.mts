@@ -1,36 +1,22 @@
 // File names the bot's filesystem allows, however odd, and the archive names of every OpenClaw release: the real
 // sync-memory script on real files. Nothing is skipped silently, one odd name never stops the backup, bot text
 // never reaches the terminal raw, and a write that fails is one sentence with no lock or staging left behind.
-import { after, describe, test } from "node:test";
+import { describe, test } from "node:test";
 import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
-import {
-  appendFileSync,
-  existsSync,
-  mkdirSync,
-  mkdtempSync,
-  readFileSync,
-  readdirSync,
-  rmSync,
-  writeFileSync,
-} from "node:fs";
-import { tmpdir } from "node:os";
+import { appendFileSync, existsSync, mkdirSync, readFileSync, readdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { makeStateDir } from "../scripts/dev/statedir.mts";
 import { ROOT, runCommand, runScript, syncLocal } from "./helpers/run.mts";
 import { snapshot } from "./helpers/tree.mts";
 import { SAMPLES } from "./helpers/secrets-samples.mts";
 import { cannotMount, mountFaulty, mountVfat } from "./helpers/mounts.mts";
+import { tempDir } from "./helpers/tmp.mts";
 
 const TSX = join(ROOT, "node_modules", "tsx", "dist", "esm", "index.mjs");
 const SYNC = join(ROOT, "scripts", "sync-memory.mts");
 
-const tmp = mkdtempSync(join(tmpdir(), "ocsync-names-"));
-const mounts: string[] = [];
-after(() => {
-  for (const mount of mounts) spawnSyncQuiet("umount", [mount]);
-  rmSync(tmp, { recursive: true, force: true });
-});
+const tmp = tempDir("names");
 
 function spawnSyncQuiet(command: string, args: string[]): boolean {
   try {
@@ -187,7 +173,7 @@ describe("a write that fails is one sentence; no lock, no staging folder left", 
       t.skip("this machine cannot mount a tmpfs (not root?)");
       return;
     }
-    mounts.push(mount);
+    t.after(() => spawnSyncQuiet("umount", [mount]));
     const state = makeStateDir(join(tmp, "full-state"));
     writeFileSync(join(state.agents[0].sessionsDir, "big.jsonl"), line("b").repeat(20_000)); // ~900 KiB
     const memory = join(mount, "memory");

@@ -15,16 +15,14 @@ import {
   existsSync,
   lstatSync,
   mkdirSync,
-  mkdtempSync,
   readdirSync,
   readFileSync,
   readlinkSync,
-  rmSync,
   symlinkSync,
   writeFileSync,
 } from "node:fs";
 import { createConnection } from "node:net";
-import { tmpdir, userInfo } from "node:os";
+import { userInfo } from "node:os";
 import { delimiter, join } from "node:path";
 import { conversation, makeStateDir, rng } from "../scripts/dev/statedir.mts";
 import { runCommand, runScript, syncLocal, type RunResult } from "./helpers/run.mts";
@@ -33,12 +31,12 @@ import { fakeFly, setMachineEnv } from "./helpers/fly.mts";
 import { ensureTools, toolPath } from "../scripts/dev/test-tools.mts";
 import { classify } from "../scripts/lib/openclaw/files.mts";
 import type { RestoreSummary } from "../scripts/lib/restore/run.mts";
+import { tempDir } from "./helpers/tmp.mts";
 
 ensureTools();
 const NODE24 = toolPath("node24");
-const root = mkdtempSync(join(tmpdir(), "ocsync-restore-test-"));
+const root = tempDir("restore-test");
 chmodSync(root, 0o755); // the gateway's user (nobody here) must reach its state dir and the openclaw command
-after(() => rmSync(root, { recursive: true, force: true }));
 
 /** A folder with `openclaw` (the real one from .tools) and `node` (Node 24), as on a bot's PATH. */
 function botBin(version: string): string {
