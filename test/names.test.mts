@@ -7,7 +7,7 @@ import { execFileSync } from "node:child_process";
 import { appendFileSync, existsSync, mkdirSync, readFileSync, readdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { makeStateDir } from "../scripts/dev/statedir.mts";
-import { ROOT, runCommand, runScript, syncLocal } from "./helpers/run.mts";
+import { pruneAllButNewestArgs, ROOT, runCommand, runScript, syncLocal } from "./helpers/run.mts";
 import { snapshot } from "./helpers/tree.mts";
 import { SAMPLES } from "./helpers/secrets-samples.mts";
 import { cannotMount, mountFaulty, mountVfat } from "./helpers/mounts.mts";
@@ -260,18 +260,7 @@ describe("names the local filesystem cannot hold: stored under a stated escaped 
     assert.deepEqual(readdirSync(join(memory, "sessions")).sort(), landed.sort());
     // prune reads each escaped file as what its name on the bot says: the upper-case session is a session of
     // its own (by the local name `<UPPER>~<hash>.jsonl` it would be an unknown file that never leaves).
-    const prune = await runScript("prune.mts", [
-      "--memory",
-      memory,
-      "--older-than",
-      "1d",
-      "--keep-last",
-      "1",
-      "--now",
-      "2030-01-01T00:00:00Z",
-      "--dry-run",
-      "--json",
-    ]);
+    const prune = await runScript("prune.mts", [...pruneAllButNewestArgs(memory), "--dry-run", "--json"]);
     assert.equal(prune.code, 0, prune.stderr);
     const plan = JSON.parse(prune.stdout) as {
       prune: { sessionId: string; files: { name: string; remoteName?: string }[] }[];
@@ -294,16 +283,7 @@ describe("names the local filesystem cannot hold: stored under a stated escaped 
     assert.equal(day2.code, 0, day2.stderr);
     const escaped = own.files[0].name;
     assert.equal(readFileSync(join(memory, "sessions", escaped), "utf8"), line("upper") + later);
-    const pruned = await runScript("prune.mts", [
-      "--memory",
-      memory,
-      "--older-than",
-      "1d",
-      "--keep-last",
-      "1",
-      "--now",
-      "2030-01-01T00:00:00Z",
-    ]);
+    const pruned = await runScript("prune.mts", pruneAllButNewestArgs(memory));
     assert.equal(pruned.code, 0, pruned.stderr);
     assert.ok(
       !existsSync(join(memory, "sessions", escaped)),
