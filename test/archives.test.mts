@@ -8,7 +8,6 @@ import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
 import { createHash } from "node:crypto";
 import { readFileSync, readdirSync } from "node:fs";
-import { createServer, connect } from "node:net";
 import { dirname, join } from "node:path";
 import { makeStateDir } from "../scripts/dev/statedir.mts";
 import { makeSqliteState, migrateWithOpenClaw, node24 } from "./helpers/sqlitestate.mts";
@@ -16,6 +15,7 @@ import { pruneAllButNewestArgs, ROOT, runCommand, runScript, syncLocal } from ".
 import { toolPath } from "../scripts/dev/test-tools.mts";
 import { classify } from "../scripts/lib/openclaw/files.mts";
 import { tempDir } from "./helpers/tmp.mts";
+import { freePort, waitForPort } from "./helpers/ports.mts";
 import { HAS_ZSTD } from "../scripts/lib/zstd.mts";
 
 const tmp = tempDir("archives");
@@ -110,7 +110,7 @@ describe("the 2026.9.6 delete archive", () => {
       { env: { ...env, PATH: process.env.PATH }, cwd: home, stdio: "ignore" },
     );
     try {
-      await waitForPort(port, 240_000);
+      await waitForPort(port, 240_000, "the OpenClaw gateway");
       const deleted = await runCommand(
         node24(),
         [
@@ -363,28 +363,3 @@ describe("zstd-compressed archives synced by a Node that has zstd (the daily wor
     assert.equal(JSON.parse(again.stdout).provenanceWritten, false);
   });
 });
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once("error", reject);
-    server.listen(0, "127.0.0.1", () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolve(port));
-    });
-  });
-}
-
-async function waitForPort(port: number, timeoutMs: number): Promise<void> {
-  const until = Date.now() + timeoutMs;
-  while (Date.now() < until) {
-    const open = await new Promise<boolean>((resolve) => {
-      const socket = connect(port, "127.0.0.1");
-      socket.once("connect", () => (socket.destroy(), resolve(true)));
-      socket.once("error", () => resolve(false));
-    });
-    if (open) return;
-    await new Promise((resolve) => setTimeout(resolve, 1000));
-  }
-  throw new Error(`the OpenClaw gateway did not listen on 127.0.0.1:${port} within ${timeoutMs / 1000}s`);
-}
