@@ -8,14 +8,14 @@ import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
 import { createHash } from "node:crypto";
 import { readFileSync, readdirSync } from "node:fs";
-import { createServer, connect } from "node:net";
 import { dirname, join } from "node:path";
 import { makeStateDir } from "../scripts/dev/statedir.mts";
 import { makeSqliteState, migrateWithOpenClaw, node24 } from "./helpers/sqlitestate.mts";
-import { ROOT, runCommand, runScript } from "./helpers/run.mts";
+import { pruneAllButNewestArgs, ROOT, runCommand, runScript, syncLocal } from "./helpers/run.mts";
 import { toolPath } from "../scripts/dev/test-tools.mts";
 import { classify } from "../scripts/lib/openclaw/files.mts";
 import { tempDir } from "./helpers/tmp.mts";
+import { freePort, waitForPort } from "./helpers/ports.mts";
 import { HAS_ZSTD } from "../scripts/lib/zstd.mts";
 
 const tmp = tempDir("archives");
@@ -39,18 +39,7 @@ async function checkConsumers(memory: string, archive: string, home: string) {
   assert.equal(verify.code, 0, verify.stdout + verify.stderr);
   assert.doesNotMatch(verify.stdout, /unknown-file/);
 
-  const prune = await runScript("prune.mts", [
-    "--memory",
-    memory,
-    "--older-than",
-    "1d",
-    "--keep-last",
-    "1",
-    "--now",
-    "2030-01-01T00:00:00Z",
-    "--dry-run",
-    "--json",
-  ]);
+  const prune = await runScript("prune.mts", [...pruneAllButNewestArgs(memory), "--dry-run", "--json"]);
   assert.equal(prune.code, 0, prune.stderr);
   assert.ok(prune.stdout.includes(JSON.stringify(archive)), `prune does not age ${archive}: ${prune.stdout}`);
 
@@ -121,7 +110,7 @@ describe("the 2026.9.6 delete archive", () => {
       { env: { ...env, PATH: process.env.PATH }, cwd: home, stdio: "ignore" },
     );
     try {
-      await waitForPort(port, 240_000);
+      await waitForPort(port, 240_000, "the OpenClaw gateway");
       const deleted = await runCommand(
         node24(),
         [
@@ -225,14 +214,7 @@ describe("zstd-compressed archives in a file-era sessions folder (left by a 2026
       );
       assert.equal(made.code, 0, made.stderr);
     }
-    const result = await runScript("sync-memory.mts", [
-      "--local",
-      "--state-dir",
-      state.root,
-      "--memory",
-      memory,
-      "--json",
-    ]);
+    const result = await syncLocal(state.root, memory, ["--json"]);
     assert.equal(result.code, 0, result.stderr);
     const summary = JSON.parse(result.stdout) as { unknownFiles: string[]; warnings: string[] };
     assert.deepEqual(summary.unknownFiles, []);
@@ -267,18 +249,7 @@ describe("zstd-compressed archives in a file-era sessions folder (left by a 2026
     else assert.equal(unchecked.length, 2, verify20.stdout);
 
     // prune ages them with their session, by the times inside (Node 24).
-    const prune = await node24Script("prune.mts", [
-      "--memory",
-      memory,
-      "--older-than",
-      "1d",
-      "--keep-last",
-      "1",
-      "--now",
-      "2030-01-01T00:00:00Z",
-      "--dry-run",
-      "--json",
-    ]);
+    const prune = await node24Script("prune.mts", [...pruneAllButNewestArgs(memory), "--dry-run", "--json"]);
     assert.equal(prune.code, 0, prune.stderr);
     const plan = JSON.parse(prune.stdout) as {
       prune: { sessionId: string; files: { name: string }[] }[];
@@ -392,28 +363,3 @@ describe("zstd-compressed archives synced by a Node that has zstd (the daily wor
     assert.equal(JSON.parse(again.stdout).provenanceWritten, false);
   });
 });
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once("error", reject);
-    server.listen(0, "127.0.0.1", () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolve(port));
-    });
-  });
-}
-
-async function waitForPort(port: number, timeoutMs: number): Promise<void> {
-  const until = Date.now() + timeoutMs;
-  while (Date.now() < until) {
-    const open = await new Promise<boolean>((resolve) => {
-      const socket = connect(port, "127.0.0.1");
-      socket.once("connect", () => (socket.destroy(), resolve(true)));
-      socket.once("error", () => resolve(false));
-    });
-    if (open) return;
-    await new Promise((resolve) => setTimeout(resolve, 1000));
-  }
-  throw new Error(`the OpenClaw gateway did not listen on 127.0.0.1:${port} within ${timeoutMs / 1000}s`);
-}

@@ -3,10 +3,9 @@
 // bucket digests lists only what differs; `fetch` sends a grown transcript as its new events, anything else whole.
 // Run: npx tsx test/run.mts export-incremental
 // test tier: full — Node 24 from .tools
-import { describe, test, before, after } from "node:test";
+import { describe, test, before } from "node:test";
 import assert from "node:assert/strict";
-import { mkdirSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { mkdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { Readable } from "node:stream";
 import { makeSqliteState, runNode24, EXPORTER, type SqliteState } from "./helpers/sqlitestate.mts";
@@ -15,15 +14,14 @@ import { remoteFilterArgs } from "../scripts/lib/openclaw/files.mts";
 import { knownFromProvenance } from "../scripts/lib/openclaw/known.mts";
 import { readRemoteStream, type StreamResult } from "../scripts/lib/remote/stream.mts";
 import type { Provenance } from "../scripts/lib/store/provenance.mts";
+import { tempDir } from "./helpers/tmp.mts";
 
-let scratch: string;
+const scratch = tempDir("export-incremental");
 let state: SqliteState;
 let runs = 0;
 before(async () => {
-  scratch = mkdtempSync(join(tmpdir(), "ocsync-export-incremental-"));
   state = await makeSqliteState(join(scratch, "state"), { layout: "C" });
 });
-after(() => rmSync(scratch, { recursive: true, force: true }));
 
 async function exporter(
   args: string[],

@@ -9,16 +9,16 @@
 // the same bytes (inc keeps, in addition, what the bot deleted: absence never deletes).
 // Run: npx tsx test/run.mts incremental
 // test tier: full — the real OpenClaw 2026.9.6 and Node 24 from .tools
-import { describe, test, before, after } from "node:test";
+import { describe, test, before } from "node:test";
 import assert from "node:assert/strict";
 import { createHash } from "node:crypto";
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { existsSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { gzipSync } from "node:zlib";
 import { makeStateDir } from "../scripts/dev/statedir.mts";
 import { migrateWithOpenClaw, node24, runNode24 } from "./helpers/sqlitestate.mts";
 import { syncLocal, type RunResult } from "./helpers/run.mts";
+import { tempDir } from "./helpers/tmp.mts";
 
 /** Changes one day brings, applied with node:sqlite on Node 24 (the database's real schema, whatever it is). */
 const DAY = `
@@ -145,7 +145,7 @@ function files(dir: string): Map<string, string> {
 }
 
 describe("SQLite era: the incremental sync equals a full export, day after day (real OpenClaw 2026.9.6 database)", () => {
-  let scratch: string;
+  const scratch = tempDir("incremental");
   let state: string;
   let dbPath: string;
   const env = () => ({ PATH: `${dirname(node24())}:${process.env.PATH}`, OCSYNC_RETRY_DELAY_MS: "50" });
@@ -156,13 +156,11 @@ describe("SQLite era: the incremental sync equals a full export, day after day (
   };
 
   before(async () => {
-    scratch = mkdtempSync(join(tmpdir(), "ocsync-incremental-"));
     state = join(scratch, "state");
     makeStateDir(state, { turns: 200, plantedText: `pasted log: ${"0123456789abcdef".repeat(120)}` });
     await migrateWithOpenClaw(state, join(scratch, "home"));
     dbPath = join(state, "agents", "main", "agent", "openclaw-agent.sqlite");
   });
-  after(() => rmSync(scratch, { recursive: true, force: true }));
 
   test("every day: inc = full byte for byte; fresh ⊆ inc; idle days move a few hundred bytes", async (t) => {
     const inc = join(scratch, "inc");

@@ -22,12 +22,12 @@ import {
 } from "node:fs";
 import { join } from "node:path";
 import { spawn } from "node:child_process";
-import { createServer } from "node:net";
 import { conversation, makeStateDir } from "../scripts/dev/statedir.mts";
 import { ROOT, runCommand, runScript, type RunResult } from "./helpers/run.mts";
 import { ensureTools, toolPath } from "../scripts/dev/test-tools.mts";
 import { classify } from "../scripts/lib/openclaw/files.mts";
 import type { LocalStateReport } from "../scripts/lib/local-state.mts";
+import { freePort } from "./helpers/ports.mts";
 import { tempDir } from "./helpers/tmp.mts";
 
 ensureTools();
@@ -308,17 +308,6 @@ for (const version of VERSIONS) {
         }
       });
     }
-  });
-}
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once("error", reject);
-    server.listen(0, "127.0.0.1", () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolve(port));
-    });
   });
 }
 

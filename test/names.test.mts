@@ -1,36 +1,22 @@
 // File names the bot's filesystem allows, however odd, and the archive names of every OpenClaw release: the real
 // sync-memory script on real files. Nothing is skipped silently, one odd name never stops the backup, bot text
 // never reaches the terminal raw, and a write that fails is one sentence with no lock or staging left behind.
-import { after, describe, test } from "node:test";
+import { describe, test } from "node:test";
 import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
-import {
-  appendFileSync,
-  existsSync,
-  mkdirSync,
-  mkdtempSync,
-  readFileSync,
-  readdirSync,
-  rmSync,
-  writeFileSync,
-} from "node:fs";
-import { tmpdir } from "node:os";
+import { appendFileSync, existsSync, mkdirSync, readFileSync, readdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { makeStateDir } from "../scripts/dev/statedir.mts";
-import { ROOT, runCommand, runScript, syncLocal } from "./helpers/run.mts";
+import { pruneAllButNewestArgs, ROOT, runCommand, runScript, syncLocal } from "./helpers/run.mts";
 import { snapshot } from "./helpers/tree.mts";
 import { SAMPLES } from "./helpers/secrets-samples.mts";
 import { cannotMount, mountFaulty, mountVfat } from "./helpers/mounts.mts";
+import { tempDir } from "./helpers/tmp.mts";
 
 const TSX = join(ROOT, "node_modules", "tsx", "dist", "esm", "index.mjs");
 const SYNC = join(ROOT, "scripts", "sync-memory.mts");
 
-const tmp = mkdtempSync(join(tmpdir(), "ocsync-names-"));
-const mounts: string[] = [];
-after(() => {
-  for (const mount of mounts) spawnSyncQuiet("umount", [mount]);
-  rmSync(tmp, { recursive: true, force: true });
-});
+const tmp = tempDir("names");
 
 function spawnSyncQuiet(command: string, args: string[]): boolean {
   try {
@@ -187,7 +173,7 @@ describe("a write that fails is one sentence; no lock, no staging folder left", 
       t.skip("this machine cannot mount a tmpfs (not root?)");
       return;
     }
-    mounts.push(mount);
+    t.after(() => spawnSyncQuiet("umount", [mount]));
     const state = makeStateDir(join(tmp, "full-state"));
     writeFileSync(join(state.agents[0].sessionsDir, "big.jsonl"), line("b").repeat(20_000)); // ~900 KiB
     const memory = join(mount, "memory");
@@ -274,18 +260,7 @@ describe("names the local filesystem cannot hold: stored under a stated escaped 
     assert.deepEqual(readdirSync(join(memory, "sessions")).sort(), landed.sort());
     // prune reads each escaped file as what its name on the bot says: the upper-case session is a session of
     // its own (by the local name `<UPPER>~<hash>.jsonl` it would be an unknown file that never leaves).
-    const prune = await runScript("prune.mts", [
-      "--memory",
-      memory,
-      "--older-than",
-      "1d",
-      "--keep-last",
-      "1",
-      "--now",
-      "2030-01-01T00:00:00Z",
-      "--dry-run",
-      "--json",
-    ]);
+    const prune = await runScript("prune.mts", [...pruneAllButNewestArgs(memory), "--dry-run", "--json"]);
     assert.equal(prune.code, 0, prune.stderr);
     const plan = JSON.parse(prune.stdout) as {
       prune: { sessionId: string; files: { name: string; remoteName?: string }[] }[];
@@ -308,16 +283,7 @@ describe("names the local filesystem cannot hold: stored under a stated escaped 
     assert.equal(day2.code, 0, day2.stderr);
     const escaped = own.files[0].name;
     assert.equal(readFileSync(join(memory, "sessions", escaped), "utf8"), line("upper") + later);
-    const pruned = await runScript("prune.mts", [
-      "--memory",
-      memory,
-      "--older-than",
-      "1d",
-      "--keep-last",
-      "1",
-      "--now",
-      "2030-01-01T00:00:00Z",
-    ]);
+    const pruned = await runScript("prune.mts", pruneAllButNewestArgs(memory));
     assert.equal(pruned.code, 0, pruned.stderr);
     assert.ok(
       !existsSync(join(memory, "sessions", escaped)),

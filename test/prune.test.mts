@@ -97,6 +97,26 @@ async function pruneJson(dir: string, ...args: string[]) {
   return { ...result, json: JSON.parse(result.stdout) };
 }
 
+/** A provenance record as sync writes one (its sizes and hashes made up). */
+const RECORD = {
+  size: 1,
+  sha256: "x",
+  cloudSize: 1,
+  cloudSha256: "x",
+  syncedAt: "2026-11-01T00:00:00.000Z",
+};
+
+/** Writes `<dir>/sync-provenance.json`: a local sync at `at` and these file records; returns what it wrote. */
+function writeProvenance(dir: string, files: Record<string, object>, at: string) {
+  const provenance = {
+    format: 1,
+    lastSync: { at, transport: "local", stateDir: "/data", agent: "main", era: "files", tool: "t" },
+    files,
+  };
+  writeFileSync(join(dir, "sync-provenance.json"), JSON.stringify(provenance, null, 2));
+  return provenance;
+}
+
 const sessionFiles = (dir: string) => readdirSync(join(dir, "sessions")).sort();
 const readIndex = (dir: string) => JSON.parse(readFileSync(join(dir, "sessions", "sessions.json"), "utf8"));
 
@@ -459,30 +479,15 @@ describe("prune.mts", () => {
       },
       { "k:a": entry(a, NOW - 40 * DAY), "k:b": entry(b, NOW - DAY) },
     );
-    const record = {
-      size: 1,
-      sha256: "x",
-      cloudSize: 1,
-      cloudSha256: "x",
-      syncedAt: "2026-11-01T00:00:00.000Z",
-    };
-    const provenance = {
-      format: 1,
-      lastSync: {
-        at: "2026-11-19T00:00:00.000Z",
-        transport: "local",
-        stateDir: "/data",
-        agent: "main",
-        era: "files",
-        tool: "t",
-      },
-      files: { [`${a}.jsonl`]: { ...record }, [`${b}.jsonl`]: { ...record }, "sessions.json": { ...record } },
-    };
-    writeFileSync(join(dir, "sync-provenance.json"), JSON.stringify(provenance, null, 2));
+    const provenance = writeProvenance(
+      dir,
+      { [`${a}.jsonl`]: { ...RECORD }, [`${b}.jsonl`]: { ...RECORD }, "sessions.json": { ...RECORD } },
+      "2026-11-19T00:00:00.000Z",
+    );
     await pruneJson(dir);
     const after = JSON.parse(readFileSync(join(dir, "sync-provenance.json"), "utf8"));
-    assert.deepEqual(after.files[`${a}.jsonl`], { ...record, prunedAt: NOW_ISO });
-    assert.deepEqual(after.files[`${b}.jsonl`], record);
+    assert.deepEqual(after.files[`${a}.jsonl`], { ...RECORD, prunedAt: NOW_ISO });
+    assert.deepEqual(after.files[`${b}.jsonl`], RECORD);
     assert.equal(after.files[archive], undefined, "no record is invented for a file sync never stored");
     assert.deepEqual(after.lastSync, provenance.lastSync);
   });
@@ -524,36 +529,11 @@ describe("prune.mts", () => {
         "agent:main:main": entry(live, NOW),
       },
     );
-    const record = {
-      size: 1,
-      sha256: "x",
-      cloudSize: 1,
-      cloudSha256: "x",
-      syncedAt: "2026-11-01T00:00:00.000Z",
-    };
     const files: Record<string, object> = {};
     for (const [local, remoteName] of Object.entries(escaped))
       files[local] =
-        local === remoteName ? { ...record } : { ...record, remoteName, nameReason: "case collision" };
-    writeFileSync(
-      join(dir, "sync-provenance.json"),
-      JSON.stringify(
-        {
-          format: 1,
-          lastSync: {
-            at: NOW_ISO,
-            transport: "local",
-            stateDir: "/data",
-            agent: "main",
-            era: "files",
-            tool: "t",
-          },
-          files,
-        },
-        null,
-        2,
-      ),
-    );
+        local === remoteName ? { ...RECORD } : { ...RECORD, remoteName, nameReason: "case collision" };
+    writeProvenance(dir, files, NOW_ISO);
     const dry = await prune(dir, "--dry-run");
     assert.equal(dry.code, 0, dry.stderr);
     assert.doesNotMatch(dry.stdout, /\x1b/, "a raw ESC reached the terminal");

@@ -2,7 +2,7 @@
 // inodes of the files the filters choose, the same S records as the hashing listing, any name byte-exact; and in
 // `stream %quick`, each file's stat just before its F record. Run by dash and BusyBox sh, read by the sync's reader.
 // Run: npx tsx test/run.mts quick-listing
-import { describe, test, before, after } from "node:test";
+import { describe, test, before } from "node:test";
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
 import {
@@ -10,24 +10,22 @@ import {
   mkdirSync,
   mkdtempSync,
   readFileSync,
-  rmSync,
   statSync,
   symlinkSync,
   writeFileSync,
 } from "node:fs";
-import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Readable } from "node:stream";
 import { readRemoteStream } from "../scripts/lib/remote/stream.mts";
 import { remoteFilterArgs } from "../scripts/lib/openclaw/files.mts";
 import { ROOT } from "./helpers/run.mts";
+import { tempDir } from "./helpers/tmp.mts";
 
 const PULL = readFileSync(join(ROOT, "scripts", "lib", "remote", "pull.sh"));
-let state: string;
-let sessions: string;
+const tmp = tempDir("quick");
+const state = join(tmp, "state");
+const sessions = join(state, "agents", "main", "sessions");
 before(() => {
-  state = mkdtempSync(join(tmpdir(), "ocsync-quick-"));
-  sessions = join(state, "agents", "main", "sessions");
   mkdirSync(join(sessions, "a-folder"), { recursive: true });
   writeFileSync(join(sessions, "a.jsonl"), "a\n");
   writeFileSync(join(sessions, "new\nline.jsonl"), "bb\n");
@@ -39,7 +37,6 @@ before(() => {
   linkSync(join(sessions, "h1.jsonl"), join(sessions, "h2.jsonl"));
   symlinkSync("a.jsonl", join(sessions, "link.jsonl"));
 });
-after(() => rmSync(state, { recursive: true, force: true }));
 
 const shells = [["dash"], ["busybox", "sh"]].filter(
   (shell) => spawnSync(shell[0], [...shell.slice(1), "-c", "true"]).status === 0,
@@ -55,7 +52,7 @@ function pull(shell: string[], mode: string, extra: string[]) {
   );
   assert.equal(run.status, 0, run.stderr.toString());
   return readRemoteStream(Readable.from([run.stdout]), {
-    stagingDir: mkdtempSync(join(state, "..", "stage-")),
+    stagingDir: mkdtempSync(join(tmp, "stage-")),
   });
 }
 

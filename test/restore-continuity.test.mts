@@ -6,32 +6,19 @@
 // test tier: full — the real OpenClaw 2026.7.1 and 2026.9.6 and Node 24 from .tools
 import { describe, test } from "node:test";
 import assert from "node:assert/strict";
-import { existsSync, mkdirSync, readFileSync, symlinkSync, writeFileSync } from "node:fs";
+import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { delimiter, join } from "node:path";
 import { makeStateDir } from "../scripts/dev/statedir.mts";
 import { tempDir } from "./helpers/tmp.mts";
 import { runCommand, runScript, syncLocal } from "./helpers/run.mts";
 import { modelConfig, startModelServer } from "./helpers/model-server.mts";
-import { ensureTools, toolPath } from "../scripts/dev/test-tools.mts";
+import { botBin } from "./helpers/sqlitestate.mts";
+import { ensureTools } from "../scripts/dev/test-tools.mts";
 
 ensureTools();
-const NODE24 = toolPath("node24");
 const root = tempDir("continuity-test");
 const HOME = join(root, "home");
 mkdirSync(HOME, { recursive: true });
-
-function botBin(version: string): string {
-  const bin = join(root, `bin-${version}`);
-  if (existsSync(bin)) return bin;
-  mkdirSync(bin, { recursive: true });
-  writeFileSync(
-    join(bin, "openclaw"),
-    `#!/bin/sh\nexec ${NODE24} ${toolPath(`openclaw-${version}`)} "$@"\n`,
-    { mode: 0o755 },
-  );
-  symlinkSync(NODE24, join(bin, "node"));
-  return bin;
-}
 
 /** The user messages of a transcript, in order (the text OpenClaw sends the model again). */
 function userTexts(file: string): string[] {
@@ -95,7 +82,7 @@ for (const version of ["2026.7.1", "2026.9.6"]) {
             2,
           )}\n`,
         );
-        const env = { PATH: `${botBin(version)}${delimiter}${process.env.PATH}`, HOME };
+        const env = { PATH: `${botBin(root, version)}${delimiter}${process.env.PATH}`, HOME };
         const restored = await runScript(
           "restore.mts",
           ["--local", "--state-dir", state, "--memory", memory, "--quiet"],
@@ -105,7 +92,7 @@ for (const version of ["2026.7.1", "2026.9.6"]) {
 
         const question = "What did I ask you before? (continuity check)";
         const agent = await runCommand(
-          join(botBin(version), "openclaw"),
+          join(botBin(root, version), "openclaw"),
           [
             "agent",
             "--local",

@@ -4,18 +4,17 @@
 // backed-up file arrives byte for byte (a secret sync redacted stays redacted); a second run changes nothing.
 // test/restore.test.mts does the same and more against the real OpenClaw 2026.7.1 and 2026.9.6 (full tier).
 // Run: npx tsx test/run.mts restore-local
-import { after, test } from "node:test";
+import { test } from "node:test";
 import assert from "node:assert/strict";
-import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { makeStateDir } from "../scripts/dev/statedir.mts";
 import { runScript, syncLocal, type RunResult } from "./helpers/run.mts";
 import { snapshot } from "./helpers/tree.mts";
+import { tempDir } from "./helpers/tmp.mts";
 import type { RestoreSummary } from "../scripts/lib/restore/run.mts";
 
-const root = mkdtempSync(join(tmpdir(), "ocsync-restore-local-"));
-after(() => rmSync(root, { recursive: true, force: true }));
+const root = tempDir("restore-local");
 
 function summaryOf(result: RunResult): RestoreSummary {
   assert.equal(result.code, 0, `restore failed (${result.code}): ${result.stderr}`);

@@ -12,48 +12,30 @@ import { createHash } from "node:crypto";
 import {
   chmodSync,
   chownSync,
-  existsSync,
   lstatSync,
   mkdirSync,
-  mkdtempSync,
   readdirSync,
   readFileSync,
   readlinkSync,
-  rmSync,
-  symlinkSync,
   writeFileSync,
 } from "node:fs";
-import { createConnection } from "node:net";
-import { tmpdir, userInfo } from "node:os";
+import { userInfo } from "node:os";
 import { delimiter, join } from "node:path";
 import { conversation, makeStateDir, rng } from "../scripts/dev/statedir.mts";
 import { runCommand, runScript, syncLocal, type RunResult } from "./helpers/run.mts";
-import { migrateWithOpenClaw, runExporter } from "./helpers/sqlitestate.mts";
-import { fakeFly, setMachineEnv } from "./helpers/fly.mts";
-import { ensureTools, toolPath } from "../scripts/dev/test-tools.mts";
+import { botBin, migrateWithOpenClaw, runExporter } from "./helpers/sqlitestate.mts";
+import { fakeFly, setMachineEnv, type FakeFly } from "./helpers/fly.mts";
+import { startSshd, type Sshd } from "./helpers/sshd.mts";
+import { ensureTools } from "../scripts/dev/test-tools.mts";
 import { classify } from "../scripts/lib/openclaw/files.mts";
 import type { RestoreSummary } from "../scripts/lib/restore/run.mts";
+import { tempDir } from "./helpers/tmp.mts";
 
 ensureTools();
-const NODE24 = toolPath("node24");
-const root = mkdtempSync(join(tmpdir(), "ocsync-restore-test-"));
+const root = tempDir("restore-test");
 chmodSync(root, 0o755); // the gateway's user (nobody here) must reach its state dir and the openclaw command
-after(() => rmSync(root, { recursive: true, force: true }));
 
-/** A folder with `openclaw` (the real one from .tools) and `node` (Node 24), as on a bot's PATH. */
-function botBin(version: string): string {
-  const bin = join(root, `bin-${version}`);
-  if (existsSync(bin)) return bin;
-  mkdirSync(bin, { recursive: true });
-  writeFileSync(
-    join(bin, "openclaw"),
-    `#!/bin/sh\nexec ${NODE24} ${toolPath(`openclaw-${version}`)} "$@"\n`,
-    { mode: 0o755 },
-  );
-  symlinkSync(NODE24, join(bin, "node"));
-  return bin;
-}
-const botPath = (version: string) => `${botBin(version)}${delimiter}${process.env.PATH}`;
+const botPath = (version: string) => `${botBin(root, version)}${delimiter}${process.env.PATH}`;
 const HOME = join(root, "home");
 mkdirSync(HOME, { recursive: true });
 
@@ -103,7 +85,7 @@ function restoreRun(version: string, args: string[], env: Record<string, string>
 
 function sessionsJson(version: string, state: string): Promise<{ key: string; sessionId: string }[]> {
   return runCommand(
-    join(botBin(version), "openclaw"),
+    join(botBin(root, version), "openclaw"),
     ["sessions", "--json", "--limit", "all", "--agent", "main"],
     {
       env: { HOME, OPENCLAW_STATE_DIR: state, OPENCLAW_CONFIG_PATH: undefined },
@@ -191,6 +173,23 @@ function assertListsBackup(
     if (action.action === "skip" && action.reason === "no transcript in the backup") continue;
     assert.ok(keys.has(canonical(written)), `openclaw sessions does not list ${written} (${action.reason})`);
   }
+}
+
+/** `openclaw sessions` lists the instance's own sessions under their own keys, and every backed-up key. */
+async function assertOwnStayCurrent(
+  version: string,
+  state: string,
+  summary: RestoreSummary,
+  canonical: (k: string) => string,
+) {
+  const listed = await sessionsJson(version, state);
+  assert.equal(
+    listed.find((s) => s.key === "agent:main:main")?.sessionId,
+    OWN_MAIN,
+    "the instance's own session is no longer current",
+  );
+  assert.ok(listed.some((s) => s.key === "agent:main:telegram:direct:777" && s.sessionId === OWN_DM));
+  assertListsBackup(listed, summary, canonical);
 }
 
 const canonical = (key: string) => (key.startsWith("agent:") ? key : `agent:main:${key}`).toLowerCase();
@@ -285,14 +284,7 @@ describe("restore into the real OpenClaw 2026.7.1 (file era, --local)", () => {
     const main = summary.keys.find((k) => k.key === "agent:main:main")!;
     assert.equal(main.action, "rename");
     assert.equal(main.target, `agent:main:restore-displaced:${backupIndex()["agent:main:main"].sessionId}`);
-    const listed = await sessionsJson(version, state);
-    assert.equal(
-      listed.find((s) => s.key === "agent:main:main")?.sessionId,
-      OWN_MAIN,
-      "the instance's own session is no longer current",
-    );
-    assert.ok(listed.some((s) => s.key === "agent:main:telegram:direct:777" && s.sessionId === OWN_DM));
-    assertListsBackup(listed, summary, (k) => k.toLowerCase());
+    await assertOwnStayCurrent(version, state, summary, (k) => k.toLowerCase());
     const index = JSON.parse(readFileSync(join(own.sessionsDir, "sessions.json"), "utf8"));
     assert.equal(index["agent:main:main"].updatedAt, Date.parse("2026-11-28T11:00:00Z"), "updatedAt moved");
     const config = JSON.parse(readFileSync(join(state, "openclaw.json"), "utf8"));
@@ -382,14 +374,7 @@ describe("restore into the real OpenClaw 2026.9.6 (SQLite era, --local)", () => 
     await migrateWithOpenClaw(state, HOME); // the instance's own sessions now live in its database
     const own = await runExporter(["stream", state, "main"]);
     const summary = summaryOf(await restoreRun(version, ["--local", "--state-dir", state, "--json"]));
-    const listed = await sessionsJson(version, state);
-    assert.equal(
-      listed.find((s) => s.key === "agent:main:main")?.sessionId,
-      OWN_MAIN,
-      "the instance's own session is no longer current",
-    );
-    assert.ok(listed.some((s) => s.key === "agent:main:telegram:direct:777" && s.sessionId === OWN_DM));
-    assertListsBackup(listed, summary, canonical);
+    await assertOwnStayCurrent(version, state, summary, canonical);
     const exported = await assertEveryLine(state, summary);
     for (const [name, bytes] of own.files)
       if (name !== "sessions.json")
@@ -425,77 +410,35 @@ describe("restore into the real OpenClaw 2026.9.6 (SQLite era, --local)", () => 
   });
 });
 
-function waitForPort(port: number, timeoutMs = 10_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  return new Promise((resolve, reject) => {
-    const attempt = () => {
-      const socket = createConnection({ host: "127.0.0.1", port });
-      socket.once("connect", () => {
-        socket.destroy();
-        resolve();
-      });
-      socket.once("error", () => {
-        socket.destroy();
-        if (Date.now() > deadline) reject(new Error(`sshd did not listen on ${port}`));
-        else setTimeout(attempt, 100);
-      });
-    };
-    attempt();
-  });
-}
-
 describe("restore over a real OpenSSH server on 127.0.0.1 and the fake flyctl (file era)", () => {
   const version = "2026.7.1";
   const dir = join(root, "ssh");
-  const port = 20000 + Math.floor(Math.random() * 20000);
-  let sshd: ChildProcess | undefined;
+  let sshd: Sshd | undefined;
   let sshArgs: string[] = [];
 
   before(async () => {
-    mkdirSync(dir, { recursive: true });
-    for (const name of ["host_key", "client_key"]) {
-      const made = spawnSync("ssh-keygen", ["-q", "-t", "ed25519", "-N", "", "-f", join(dir, name)]);
-      assert.equal(made.status, 0, `ssh-keygen: ${made.stderr}`);
-    }
-    writeFileSync(join(dir, "authorized_keys"), readFileSync(join(dir, "client_key.pub")));
-    writeFileSync(
-      join(dir, "sshd_config"),
-      [
-        `Port ${port}`,
-        "ListenAddress 127.0.0.1",
-        `HostKey ${join(dir, "host_key")}`,
-        `AuthorizedKeysFile ${join(dir, "authorized_keys")}`,
-        `PidFile ${join(dir, "sshd.pid")}`,
-        "PermitRootLogin prohibit-password",
-        "PasswordAuthentication no",
-        "KbdInteractiveAuthentication no",
-        "StrictModes no",
-        "UsePAM no",
-      ].join("\n") + "\n",
-    );
-    mkdirSync("/run/sshd", { recursive: true });
-    const binary = ["/usr/sbin/sshd", "/usr/bin/sshd"].find(existsSync);
-    assert.ok(binary, "sshd is installed (scripts/dev/test-tools.mts installs Debian's openssh-server)");
-    sshd = spawn(binary, ["-D", "-e", "-f", join(dir, "sshd_config")], {
-      stdio: ["ignore", "ignore", "pipe"],
-    });
-    let log = "";
-    sshd.stderr!.on("data", (chunk: Buffer) => (log += chunk.toString()));
-    await waitForPort(port).catch((error: Error) => {
-      throw new Error(`${error.message}: ${log}`);
-    });
+    sshd = await startSshd(dir);
     sshArgs = [
       "--ssh",
-      `${userInfo().username}@127.0.0.1:${port}`,
-      ...[
-        "IdentityFile=" + join(dir, "client_key"),
-        "StrictHostKeyChecking=no",
-        `UserKnownHostsFile=${join(dir, "known_hosts")}`,
-        "IdentitiesOnly=yes",
-      ].flatMap((o) => ["--ssh-option", o]),
+      `${userInfo().username}@127.0.0.1:${sshd.port}`,
+      ...sshd.clientOptions.flatMap((o) => ["--ssh-option", o]),
     ];
   });
-  after(() => sshd?.kill());
+  after(() => sshd?.stop());
+
+  /** restore --app my-bot over the fake flyctl into the bot's `state`, with --json; its summary. */
+  async function restoreOverFly(fly: FakeFly, state: string, timeoutMs?: number): Promise<RestoreSummary> {
+    return summaryOf(
+      await runScript(
+        "restore.mts",
+        ["--app", "my-bot", "--state-dir", state, "--memory", memory, "--json"],
+        {
+          env: { ...fly.env, HOME },
+          timeoutMs,
+        },
+      ),
+    );
+  }
 
   /** A recreated bot: OpenClaw ran once (openclaw.json), no sessions yet. */
   function recreated(name: string): string {
@@ -577,16 +520,7 @@ esac
     const state = recreated("fly-state");
     const fly = fakeFly(join(dir, "fly"), state);
     setMachineEnv(fly, { PATH: botPath(version) });
-    const summary = summaryOf(
-      await runScript(
-        "restore.mts",
-        ["--app", "my-bot", "--state-dir", state, "--memory", memory, "--json"],
-        {
-          env: { ...fly.env, HOME },
-          timeoutMs: 300_000,
-        },
-      ),
-    );
+    const summary = await restoreOverFly(fly, state, 300_000);
     assert.equal(summary.transport, "fly");
     assert.match(summary.proof, /^fly ssh console -a my-bot --machine 148e6d4c2e9d89/);
     for (const name of conversations())
@@ -599,15 +533,7 @@ esac
       "no separate receive call",
     );
     const before = tree(state);
-    const again = summaryOf(
-      await runScript(
-        "restore.mts",
-        ["--app", "my-bot", "--state-dir", state, "--memory", memory, "--json"],
-        {
-          env: { ...fly.env, HOME },
-        },
-      ),
-    );
+    const again = await restoreOverFly(fly, state);
     assert.equal(again.changed, false);
     assert.deepEqual(tree(state), before);
   });
@@ -621,16 +547,7 @@ esac
     chownSync(join(state, "openclaw.json"), 65534, 65534);
     const fly = fakeFly(join(dir, "fly-sqlite"), state);
     setMachineEnv(fly, { PATH: botPath("2026.9.6") });
-    const summary = summaryOf(
-      await runScript(
-        "restore.mts",
-        ["--app", "my-bot", "--state-dir", state, "--memory", memory, "--json"],
-        {
-          env: { ...fly.env, HOME },
-          timeoutMs: 600_000,
-        },
-      ),
-    );
+    const summary = await restoreOverFly(fly, state, 600_000);
     assert.equal(summary.transport, "fly");
     assert.equal(summary.era, "sqlite");
     assert.equal(summary.doctor?.status, 0);

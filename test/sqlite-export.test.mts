@@ -3,28 +3,15 @@
 // Run: npx tsx test/run.mts sqlite
 // test tier: full — Node 24 from .tools
 import { REMOTE_EXCLUDE } from "../scripts/lib/openclaw/files.mts";
-import { describe, test, before, after } from "node:test";
+import { describe, test } from "node:test";
 import assert from "node:assert/strict";
 import { createHash } from "node:crypto";
-import {
-  linkSync,
-  mkdtempSync,
-  readdirSync,
-  readFileSync,
-  rmSync,
-  statSync,
-  symlinkSync,
-  writeFileSync,
-} from "node:fs";
-import { tmpdir } from "node:os";
+import { linkSync, readdirSync, readFileSync, statSync, symlinkSync, writeFileSync } from "node:fs";
 import { join, relative } from "node:path";
 import { makeSqliteState, runExporter, type Layout } from "./helpers/sqlitestate.mts";
+import { tempDir } from "./helpers/tmp.mts";
 
-let scratch: string;
-before(() => {
-  scratch = mkdtempSync(join(tmpdir(), "ocsync-sqlite-"));
-});
-after(() => rmSync(scratch, { recursive: true, force: true }));
+const scratch = tempDir("sqlite");
 
 /** Every file under a folder with its sha256, to prove the exporter changed nothing. */
 function snapshot(root: string): Map<string, string> {

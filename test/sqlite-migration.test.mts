@@ -3,11 +3,10 @@
 // the upgrade. Every complete line the file era had must come back byte for byte.
 // Run: npx tsx test/run.mts sqlite
 // test tier: full — the real OpenClaw 2026.9.6 and Node 24 from .tools
-import { describe, test, before, after } from "node:test";
+import { describe, test, before } from "node:test";
 import assert from "node:assert/strict";
 import { createHash } from "node:crypto";
-import { cpSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { cpSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { makeStateDir, type GeneratedStateDir } from "../scripts/dev/statedir.mts";
 import {
@@ -19,6 +18,7 @@ import {
 } from "./helpers/sqlitestate.mts";
 import { reconcileSqliteExport } from "../scripts/lib/openclaw/continuity.mts";
 import type { StreamResult } from "../scripts/lib/remote/stream.mts";
+import { tempDir } from "./helpers/tmp.mts";
 
 const completeLines = (bytes: Buffer) => {
   const text = bytes.toString("utf8");
@@ -26,12 +26,11 @@ const completeLines = (bytes: Buffer) => {
 };
 
 describe("real migration (OpenClaw 2026.9.6 doctor --fix) → export", () => {
-  let scratch: string;
+  const scratch = tempDir("migration");
   let generated: GeneratedStateDir;
   let fileEra: string;
   let exported: ExportResult;
   before(async () => {
-    scratch = mkdtempSync(join(tmpdir(), "ocsync-migration-"));
     const state = join(scratch, "state");
     // A long user message (≥ 1 KiB) so the migration stores an event zstd-compressed.
     generated = makeStateDir(state, { plantedText: `pasted log: ${"0123456789abcdef".repeat(120)}` });
@@ -40,7 +39,6 @@ describe("real migration (OpenClaw 2026.9.6 doctor --fix) → export", () => {
     await migrateWithOpenClaw(state, join(scratch, "home"));
     exported = await runExporter(["stream", state, "main"]);
   });
-  after(() => rmSync(scratch, { recursive: true, force: true }));
 
   test("the database is layout C with compressed events, and the exporter says so", async () => {
     assert.equal(exported.code, 0, exported.stderr);

@@ -6,26 +6,23 @@
 import { describe, test } from "node:test";
 import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { fakeFly } from "./helpers/fly.mts";
 import { snapshot } from "./helpers/tree.mts";
 import { tempDir } from "./helpers/tmp.mts";
-import { assertCleanFailure, sync, workspaces } from "./helpers/sync-case.mts";
+import {
+  assertCleanFailure,
+  sync,
+  withFakeFly,
+  workspaces,
+  type FlyWorkspace,
+} from "./helpers/sync-case.mts";
 
 const tmp = tempDir("sync-failures");
 
 const workspace = workspaces(tmp);
 
 describe("sync --app (fake flyctl), every failure", () => {
-  function flyWorkspace(options: Parameters<typeof fakeFly>[2] = {}) {
-    const w = workspace();
-    const fly = fakeFly(w.dir, w.state.root, options);
-    const run = (extra: string[] = []) =>
-      sync(["--app", "my-bot", "--state-dir", w.state.root, "--memory", w.memory, ...extra], fly.env);
-    return { ...w, fly, run };
-  }
-
   test("every flyctl failure is one sentence and changes nothing", async (t) => {
-    const cases: [string, (w: ReturnType<typeof flyWorkspace>) => void, RegExp, string[]?][] = [
+    const cases: [string, (w: FlyWorkspace) => void, RegExp, string[]?][] = [
       [
         "no token",
         (w) => delete (w.fly.env as Record<string, string>).FLY_API_TOKEN,
@@ -87,7 +84,7 @@ describe("sync --app (fake flyctl), every failure", () => {
     ];
     for (const [name, arrange, pattern, extra] of cases) {
       await t.test(name, async () => {
-        const w = flyWorkspace();
+        const w = withFakeFly(workspace());
         // An existing history, to show it survives every failure.
         mkdirSync(w.sessions, { recursive: true });
         writeFileSync(join(w.sessions, "kept.jsonl"), '{"type":"session","version":3,"id":"kept"}\n');

@@ -16,10 +16,10 @@ import {
 import { join } from "node:path";
 import { makeStateDir } from "../scripts/dev/statedir.mts";
 import { startScript, syncLocal, type RunResult } from "./helpers/run.mts";
-import { fakeFly, machine } from "./helpers/fly.mts";
+import { machine } from "./helpers/fly.mts";
 import { assertExactCopy, sha256, snapshot } from "./helpers/tree.mts";
 import { tempDir } from "./helpers/tmp.mts";
-import { assertCleanFailure, sync, workspaces } from "./helpers/sync-case.mts";
+import { assertCleanFailure, sync, withFakeFly, workspaces } from "./helpers/sync-case.mts";
 
 const tmp = tempDir("sync");
 
@@ -342,16 +342,8 @@ describe("sync --local", () => {
 });
 
 describe("sync --app (fake flyctl)", () => {
-  function flyWorkspace(options: Parameters<typeof fakeFly>[2] = {}) {
-    const w = workspace();
-    const fly = fakeFly(w.dir, w.state.root, options);
-    const run = (extra: string[] = []) =>
-      sync(["--app", "my-bot", "--state-dir", w.state.root, "--memory", w.memory, ...extra], fly.env);
-    return { ...w, fly, run };
-  }
-
   test("pulls through flyctl ssh console with --machine, -q and a shell-free -C", async () => {
-    const w = flyWorkspace();
+    const w = withFakeFly(workspace());
     const result = await w.run();
     assert.equal(result.code, 0, result.stderr);
     assertExactCopy(w.state, w.sessions);
@@ -379,7 +371,7 @@ describe("sync --app (fake flyctl)", () => {
   });
 
   test("FLY_APP and FLY_MACHINE work like --app and --machine; only `fly` on PATH works too", async () => {
-    const w = flyWorkspace({ binName: "fly" });
+    const w = withFakeFly(workspace(), { binName: "fly" });
     const result = await sync(["--state-dir", w.state.root, "--memory", w.memory, "--json"], {
       ...w.fly.env,
       FLY_APP: "my-bot",
@@ -390,7 +382,7 @@ describe("sync --app (fake flyctl)", () => {
   });
 
   test("two started machines with the volume: refuses to guess, lists them; --machine picks one", async () => {
-    const w = flyWorkspace();
+    const w = withFakeFly(workspace());
     w.fly.config.apps["my-bot"].machines.push(machine("9080e6f1a2b3c4", w.state.root, "started", "fra"));
     w.fly.save();
     assertCleanFailure(
@@ -416,7 +408,7 @@ describe("sync --app (fake flyctl)", () => {
   });
 
   test("transient connect failures are retried, each retry announced on stderr", async () => {
-    const w = flyWorkspace({ config: { faults: { connectFailures: 2 } } });
+    const w = withFakeFly(workspace(), { config: { faults: { connectFailures: 2 } } });
     const result = await w.run();
     assert.equal(result.code, 0, result.stderr);
     assertExactCopy(w.state, w.sessions);
@@ -430,7 +422,7 @@ describe("sync --app (fake flyctl)", () => {
   });
 
   test("a remote call that stops sending times out", async () => {
-    const w = flyWorkspace({ config: { faults: { hang: true } } });
+    const w = withFakeFly(workspace(), { config: { faults: { hang: true } } });
     const started = Date.now();
     const result = await sync(
       ["--app", "my-bot", "--state-dir", w.state.root, "--memory", w.memory, "--timeout", "1"],
@@ -449,7 +441,7 @@ describe("sync --app (fake flyctl)", () => {
   });
 
   test("Ctrl-C during a transfer stops it, cleans up and leaves memory/ as it was", async () => {
-    const w = flyWorkspace({ config: { faults: { hang: true, match: " stream " } } });
+    const w = withFakeFly(workspace(), { config: { faults: { hang: true, match: " stream " } } });
     mkdirSync(w.sessions, { recursive: true });
     writeFileSync(join(w.sessions, "kept.jsonl"), '{"type":"session","version":3,"id":"kept"}\n');
     const before = snapshot(w.memory);
@@ -474,7 +466,7 @@ describe("sync --app (fake flyctl)", () => {
   });
 
   test("Ctrl-C while waiting to retry a connection ends the run at once", async () => {
-    const w = flyWorkspace({ config: { faults: { connectFailures: 10 } } });
+    const w = withFakeFly(workspace(), { config: { faults: { connectFailures: 10 } } });
     const child = startScript(
       "sync-memory.mts",
       ["--app", "my-bot", "--state-dir", w.state.root, "--memory", w.memory],
@@ -494,7 +486,7 @@ describe("sync --app (fake flyctl)", () => {
   });
 
   test("a failing remote program: flyctl exits 1, the program's own sentence is shown", async () => {
-    const w = flyWorkspace();
+    const w = withFakeFly(workspace());
     // The agent's sessions folder disappears between discovery and transfer (a real race on a live bot).
     const sessionsDir = w.state.agents[0].sessionsDir;
     const wrapper = join(w.dir, "bin", "flyctl");
@@ -515,13 +507,9 @@ describe("sync --app (fake flyctl)", () => {
 
 describe("incremental transfer", () => {
   test("only changed files travel; a grown transcript travels as its new bytes, checked whole", async () => {
-    const w = workspace({ turns: 300, workspace: { "MEMORY.md": "# What I know\n" } });
-    const fly = fakeFly(w.dir, w.state.root);
-    const run = (extra: string[] = []) =>
-      sync(
-        ["--app", "my-bot", "--state-dir", w.state.root, "--memory", w.memory, "--json", ...extra],
-        fly.env,
-      );
+    const w = withFakeFly(workspace({ turns: 300, workspace: { "MEMORY.md": "# What I know\n" } }));
+    const fly = w.fly;
+    const run = (extra: string[] = []) => w.run(["--json", ...extra]);
     const first = JSON.parse((await run()).stdout);
     assert.equal(first.incremental, false, "the first sync streams everything");
     const agent = w.state.agents[0];
@@ -600,9 +588,8 @@ describe("incremental transfer", () => {
     const hourAgo = new Date(Date.now() - 3600_000);
     for (const name of readdirSync(agent.sessionsDir))
       utimesSync(join(agent.sessionsDir, name), hourAgo, hourAgo);
-    const fly = fakeFly(w.dir, w.state.root);
-    const run = () =>
-      sync(["--app", "my-bot", "--state-dir", w.state.root, "--memory", w.memory, "--json"], fly.env);
+    const { fly, run: syncApp } = withFakeFly(w);
+    const run = () => syncApp(["--json"]);
     const first = await run();
     assert.equal(first.code, 0, first.stderr);
     const line = '{"type":"custom","id":"0000cccc","parentId":null,"timestamp":"2026-11-21T00:00:00Z"}\n';

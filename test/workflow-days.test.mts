@@ -4,46 +4,39 @@
 // run on, and SYNC_TARGETS with one job per entry. Real git, the real scripts, the fake flyctl.
 // Run: npx tsx test/run.mts workflow
 // test tier: full — eleven workflow runs in a row, each cloning, installing and running sync, prune, verify and git
-import { before, describe, test } from "node:test";
+import { describe, test } from "node:test";
 import assert from "node:assert/strict";
 import { appendFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { addIdleSession, makeStateDir } from "../scripts/dev/statedir.mts";
-import { assertFirstRun, commits, git, makeRepository, step, tmp, useHarness } from "./helpers/workflow.mts";
+import { commits, git, makeRepository, step, tmp, useFirstRun, useHarness } from "./helpers/workflow.mts";
 
 describe("sync-memory.yml, day after day", () => {
   const h = useHarness();
 
   describe("runs against a fake Fly app", () => {
-    let origin: string;
-    before(() => {
-      origin = makeRepository("single");
-    });
-
-    test("the first run pushes one commit with the history and the sync summary", async () => {
-      await assertFirstRun(h, origin);
-    });
+    const origin = useFirstRun(h, "single");
 
     test("the next run prunes what is idle for more than 30 days, now that git holds it, and commits that", async () => {
-      const result = await h.run(origin);
+      const result = await h.run(origin());
       h.assertOk(result);
       const today = new Date().toISOString().slice(0, 10);
-      assert.deepEqual(commits(origin).slice(0, 2), [`sync: memory ${today}`, `sync: memory ${today}`]);
-      const changes = git(origin, "diff", "--name-status", "main~1", "main").split("\n");
+      assert.deepEqual(commits(origin()).slice(0, 2), [`sync: memory ${today}`, `sync: memory ${today}`]);
+      const changes = git(origin(), "diff", "--name-status", "main~1", "main").split("\n");
       assert.ok(
         changes.some((line) => /^D\tmemory\/sessions\/.*\.jsonl\.deleted\./.test(line)),
         `the 40-day-old session leaves the work tree: ${changes}`,
       );
       assert.ok(changes.includes("A\tmemory/pruned.jsonl"), `the prune log is committed: ${changes}`);
-      assert.match(git(origin, "log", "-1", "--format=%b", "main"), /11 unchanged[\s\S]*prun/i);
+      assert.match(git(origin(), "log", "-1", "--format=%b", "main"), /11 unchanged[\s\S]*prun/i);
       assert.match(result.summary, /Prune \(sessions idle for more than 30d\)/);
     });
 
     test("a run with nothing new pushes nothing", async () => {
-      const head = git(origin, "rev-parse", "main");
-      const result = await h.run(origin);
+      const head = git(origin(), "rev-parse", "main");
+      const result = await h.run(origin());
       h.assertOk(result);
-      assert.equal(git(origin, "rev-parse", "main"), head);
+      assert.equal(git(origin(), "rev-parse", "main"), head);
       assert.equal(result.outputs.commit.committed, "false");
       assert.equal(result.outputs.push.pushed, "false");
       assert.match(result.summary, /No changes in `memory`: nothing committed\./);
@@ -56,9 +49,9 @@ describe("sync-memory.yml, day after day", () => {
       const [partialName] = h.state.agents[0].partial!;
       appendFileSync(join(h.state.agents[0].sessionsDir, partialName), 'ant","content":[]}}\n');
       const person = join(tmp, "person");
-      git(tmp, "clone", "--quiet", origin, person);
+      git(tmp, "clone", "--quiet", origin(), person);
       let pushedMeanwhile = "";
-      const result = await h.run(origin, {
+      const result = await h.run(origin(), {
         beforeStep: (s) => {
           if (s.id !== "push") return;
           appendFileSync(join(person, "README.md"), "\nA note from a person.\n");
@@ -70,17 +63,17 @@ describe("sync-memory.yml, day after day", () => {
       h.assertOk(result);
       assert.ok(pushedMeanwhile, "the person pushed during the run");
       const today = new Date().toISOString().slice(0, 10);
-      assert.deepEqual(commits(origin).slice(0, 3), [
+      assert.deepEqual(commits(origin()).slice(0, 3), [
         `sync: memory ${today}`,
         "docs: a note",
         `sync: memory ${today}`,
       ]);
       assert.equal(
-        git(origin, "rev-parse", "main~1"),
+        git(origin(), "rev-parse", "main~1"),
         pushedMeanwhile,
         "the sync commit sits on the person's",
       );
-      assert.match(git(origin, "log", "-1", "--format=%b", "main"), /1 updated/);
+      assert.match(git(origin(), "log", "-1", "--format=%b", "main"), /1 updated/);
       assert.match(step(result, "push").stdout, /rejected \(attempt 1 of 5\): rebasing/);
       assert.match(result.summary, /Pushed to `main` after 1 rebase\(s\)\./);
     });

@@ -6,12 +6,12 @@
 // configuration mistake; test/workflow-days.test.mts (full tier) runs it day after day.
 // Run: npx tsx test/run.mts workflow
 // test tier: full — the daily workflow's jobs run end to end, each in a fresh clone of a bare origin with its install
-import { before, describe, test } from "node:test";
+import { describe, test } from "node:test";
 import assert from "node:assert/strict";
 import { appendFileSync, existsSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { loadWorkflow, matrixOf, runJob, Unsupported } from "./helpers/actions.mts";
-import { assertFirstRun, git, makeRepository, step, tmp, useHarness, WORKFLOW } from "./helpers/workflow.mts";
+import { git, makeRepository, step, tmp, useFirstRun, useHarness, WORKFLOW } from "./helpers/workflow.mts";
 
 describe("sync-memory.yml", () => {
   const workflow = loadWorkflow(WORKFLOW);
@@ -74,14 +74,7 @@ describe("sync-memory.yml", () => {
   });
 
   describe("runs against a fake Fly app", () => {
-    let origin: string;
-    before(() => {
-      origin = makeRepository("single");
-    });
-
-    test("the first run pushes one commit with the history and the sync summary", async () => {
-      await assertFirstRun(h, origin);
-    });
+    const origin = useFirstRun(h, "single");
 
     test("a failing sync commits nothing and puts its error sentence into the job summary", async () => {
       appendFileSync(
@@ -90,9 +83,9 @@ describe("sync-memory.yml", () => {
       );
       h.fly.config.apps["my-bot"].machines[0].state = "stopped";
       h.fly.save();
-      const head = git(origin, "rev-parse", "main");
+      const head = git(origin(), "rev-parse", "main");
       try {
-        const result = await h.run(origin);
+        const result = await h.run(origin());
         assert.equal(result.ok, false);
         assert.equal(step(result, "sync").outcome, "failure");
         for (const id of ["prune", "verify", "commit", "push"])
@@ -105,7 +98,7 @@ describe("sync-memory.yml", () => {
         );
         assert.match(result.summary, /failed; nothing was pushed/);
         assert.match(step(result, "sync").stdout, /::error title=sync failed::the machine holding/);
-        assert.equal(git(origin, "rev-parse", "main"), head, "origin unchanged");
+        assert.equal(git(origin(), "rev-parse", "main"), head, "origin unchanged");
         assert.equal(git(result.workspace, "rev-parse", "HEAD"), head, "no local commit");
         assert.equal(git(result.workspace, "status", "--porcelain", "--", "memory"), "", "memory/ untouched");
       } finally {

@@ -2,11 +2,12 @@
 // then the runs after it, with every check of the journaled transaction (store/apply.mts): the next run finds
 // memory/ all old or all new with nothing left in or beside it and a provenance that describes the files, and the
 // sync or prune after it completes the work. test/apply.test.mts kills at a few named steps (quick tier);
-// test/apply-every-step.test.mts kills after every step in turn (full tier).
+// test/apply-every-step.test.mts kills after every step in turn (full tier). test/helpers/signals.mts starts from
+// the same sync scene.
 import assert from "node:assert/strict";
 import { cpSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { join } from "node:path";
-import { makeStateDir, type GeneratedStateDir } from "../../scripts/dev/statedir.mts";
+import { makeStateDir, type GeneratedStateDir, type StateDirOptions } from "../../scripts/dev/statedir.mts";
 import { runScript, syncLocal, type RunResult } from "./run.mts";
 import { cloudMovesOn, sha256, snapshot } from "./tree.mts";
 
@@ -82,6 +83,20 @@ function outcomeOf(stderr: string, kind: "sync" | "prune"): Outcome {
       : "nothing to recover";
 }
 
+/** A cloud (`<dir>/state`, no line left mid-append) and its first sync into `<dir>/base/memory`. */
+async function firstSync(
+  dir: string,
+  cloudOptions: StateDirOptions = {},
+): Promise<{ cloud: GeneratedStateDir; base: string }> {
+  mkdirSync(dir, { recursive: true });
+  const cloud = makeStateDir(join(dir, "state"), { partialLastLine: false, ...cloudOptions });
+  const base = join(dir, "base");
+  mkdirSync(base);
+  const first = await syncLocal(cloud.root, join(base, "memory"), [], { env: FAST });
+  assert.equal(first.code, 0, first.stderr);
+  return { cloud, base };
+}
+
 export interface SyncScene {
   dir: string;
   cloud: GeneratedStateDir;
@@ -91,24 +106,29 @@ export interface SyncScene {
   fresh: Record<string, string>;
 }
 
+export interface SyncSceneOptions {
+  /** makeStateDir's options for the cloud. */
+  cloud?: StateDirOptions;
+  /** False: the cloud's index does not gain the new session (cloudMovesOn). */
+  index?: boolean;
+  /** What `old` and `fresh` hold of a memory folder (default: every file but the provenance). */
+  read?: (memory: string) => Record<string, string>;
+}
+
 /** A first sync, then the cloud moves on (one transcript grows, one is new, the index changes); `fresh` is what an
  * uninterrupted second sync leaves. */
-export async function syncScene(dir: string): Promise<SyncScene> {
-  mkdirSync(dir, { recursive: true });
-  const cloud = makeStateDir(join(dir, "state"), { partialLastLine: false });
-  const base = join(dir, "base");
-  mkdirSync(base);
-  const first = await syncLocal(cloud.root, join(base, "memory"), [], { env: FAST });
-  assert.equal(first.code, 0, first.stderr);
-  const old = state(join(base, "memory"));
+export async function syncScene(dir: string, options: SyncSceneOptions = {}): Promise<SyncScene> {
+  const read = options.read ?? state;
+  const { cloud, base } = await firstSync(dir, options.cloud);
+  const old = read(join(base, "memory"));
 
-  cloudMovesOn(cloud.agents[0]);
+  cloudMovesOn(cloud.agents[0], { index: options.index });
 
   const full = join(dir, "full");
   cpSync(base, full, { recursive: true });
   const complete = await syncLocal(cloud.root, join(full, "memory"), [], { env: FAST });
   assert.equal(complete.code, 0, complete.stderr);
-  const fresh = state(join(full, "memory"));
+  const fresh = read(join(full, "memory"));
   assert.notDeepEqual(fresh, old);
   return { dir, cloud, base, old, fresh };
 }
@@ -179,12 +199,7 @@ const pruneArgs = (memory: string) => [
 
 /** A synced memory/ and what an uninterrupted prune of it leaves (`fresh`). */
 export async function pruneScene(dir: string): Promise<PruneScene> {
-  mkdirSync(dir, { recursive: true });
-  const cloud = makeStateDir(join(dir, "state"), { partialLastLine: false });
-  const base = join(dir, "base");
-  mkdirSync(base);
-  const first = await syncLocal(cloud.root, join(base, "memory"), [], { env: FAST });
-  assert.equal(first.code, 0, first.stderr);
+  const { base } = await firstSync(dir);
   const old = snapshot(join(base, "memory"));
   const full = join(dir, "full");
   cpSync(base, full, { recursive: true });

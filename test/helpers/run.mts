@@ -81,3 +81,8 @@ export function syncLocal(
     options,
   );
 }
+
+/** prune's arguments that prune every session but the newest: idle for more than a day on 2030-01-01, keep one. */
+export function pruneAllButNewestArgs(memory: string): string[] {
+  return ["--memory", memory, "--older-than", "1d", "--keep-last", "1", "--now", "2030-01-01T00:00:00Z"];
+}

@@ -4,13 +4,13 @@
 // test/signals-every-launcher.test.mts (full tier: every launcher, target and signal).
 import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
-import { cpSync, existsSync, mkdirSync, readFileSync, readdirSync, rmSync } from "node:fs";
+import { cpSync, existsSync, readFileSync, readdirSync, rmSync } from "node:fs";
 import { dirname, join } from "node:path";
 import type { TestContext } from "node:test";
 import { setTimeout as sleep } from "node:timers/promises";
-import { makeStateDir, type GeneratedStateDir } from "../../scripts/dev/statedir.mts";
-import { ROOT, runScript, syncLocal } from "./run.mts";
-import { cloudMovesOn, sha256, snapshot } from "./tree.mts";
+import { syncScene, type SyncScene } from "./crash.mts";
+import { ROOT, runScript } from "./run.mts";
+import { sha256, snapshot } from "./tree.mts";
 
 const SCRIPT = join("scripts", "sync-memory.mts");
 export const LAUNCHERS: Record<string, string[]> = {
@@ -51,26 +51,12 @@ function sessionsAndRecords(memory: string): Record<string, string> {
   return all;
 }
 
-export interface SignalScene {
-  tmp: string;
-  cloud: GeneratedStateDir;
-  base: string;
-  old: Record<string, string>;
-  fresh: Record<string, string>;
-}
+export type SignalScene = SyncScene;
 
-/** A first sync into `base`, then the cloud moves on; `fresh` is what the uninterrupted second sync leaves. */
-export async function signalScene(tmp: string): Promise<SignalScene> {
-  const cloud = makeStateDir(join(tmp, "state"), { partialLastLine: false, secondAgent: false });
-  const base = join(tmp, "base");
-  mkdirSync(base);
-  assert.equal((await syncLocal(cloud.root, join(base, "memory"))).code, 0);
-  const old = sessionsAndRecords(join(base, "memory"));
-  cloudMovesOn(cloud.agents[0], { index: false });
-  const full = join(tmp, "full");
-  cpSync(base, full, { recursive: true });
-  assert.equal((await syncLocal(cloud.root, join(full, "memory"))).code, 0);
-  return { tmp, cloud, base, old, fresh: sessionsAndRecords(join(full, "memory")) };
+/** A first sync into `base`, then the cloud (one agent) moves on without a new index key; `fresh` is what the
+ * uninterrupted second sync leaves; both with every file's provenance record checked. */
+export function signalScene(tmp: string): Promise<SignalScene> {
+  return syncScene(tmp, { cloud: { secondAgent: false }, index: false, read: sessionsAndRecords });
 }
 
 export function caseName(launcher: string, target: Target, signal: Signal): string {
@@ -90,7 +76,7 @@ export async function signalCase(
 ): Promise<void> {
   const command = LAUNCHERS[launcher];
   const { cloud, old, fresh } = scene;
-  const work = join(scene.tmp, `run${++n}`);
+  const work = join(scene.dir, `run${++n}`);
   cpSync(scene.base, work, { recursive: true });
   const memory = join(work, "memory");
   const marker = join(work, "paused");

@@ -2,9 +2,10 @@
 // exporter on them, the way the sync does (its source on stdin of the real Node 24 from .tools).
 //   makeSqliteState(root, options) → the state dir plus every file the export must give back, byte for byte.
 //   runExporter(args)              → the parsed OCSYNC stream (sizes and hashes checked), stderr and exit code.
+// And the real OpenClaw from .tools: migrateWithOpenClaw (its doctor --fix), botBin (it on a bot's PATH).
 import { spawn } from "node:child_process";
 import { createHash } from "node:crypto";
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readFileSync, symlinkSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { gunzipSync } from "node:zlib";
@@ -403,4 +404,21 @@ export async function migrateWithOpenClaw(
       else resolve({ stdout, stderr });
     });
   });
+}
+
+/** `<dir>/bin-<version>` (made once) with `openclaw` (the real OpenClaw `version` from .tools, run by Node 24) and
+ * `node` (Node 24), as on a bot's PATH. */
+export function botBin(dir: string, version: string): string {
+  const bin = join(dir, `bin-${version}`);
+  if (existsSync(bin)) return bin;
+  mkdirSync(bin, { recursive: true });
+  writeFileSync(
+    join(bin, "openclaw"),
+    `#!/bin/sh\nexec ${node24()} ${toolPath(`openclaw-${version}`)} "$@"\n`,
+    {
+      mode: 0o755,
+    },
+  );
+  symlinkSync(node24(), join(bin, "node"));
+  return bin;
 }

@@ -1,33 +1,14 @@
 // A real OpenSSH server on 127.0.0.1 with throwaway keys, for the ssh transport's tests.
 import { spawn, spawnSync, type ChildProcess } from "node:child_process";
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
-import { createConnection } from "node:net";
 import { join } from "node:path";
+import { waitForPort } from "./ports.mts";
 
 export interface Sshd {
   port: number;
   /** The client's `-o` options (key, known_hosts) as `--ssh-option` values. */
   clientOptions: string[];
   stop(): void;
-}
-
-function waitForPort(port: number, timeoutMs = 10_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  return new Promise((resolve, reject) => {
-    const attempt = () => {
-      const socket = createConnection({ host: "127.0.0.1", port });
-      socket.once("connect", () => {
-        socket.destroy();
-        resolve();
-      });
-      socket.once("error", () => {
-        socket.destroy();
-        if (Date.now() > deadline) reject(new Error(`sshd did not listen on ${port}`));
-        else setTimeout(attempt, 100);
-      });
-    };
-    attempt();
-  });
 }
 
 /** Starts sshd on a random loopback port with keys and config in `dir`; `path`: the sessions' PATH. */
@@ -64,7 +45,7 @@ export async function startSshd(dir: string, options: { path?: string } = {}): P
   });
   let log = "";
   sshd.stderr!.on("data", (chunk: Buffer) => (log += chunk.toString()));
-  await waitForPort(port).catch((error: Error) => {
+  await waitForPort(port, 10_000, "sshd").catch((error: Error) => {
     sshd.kill();
     throw new Error(`${error.message}: ${log}`);
   });

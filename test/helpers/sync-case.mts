@@ -1,10 +1,11 @@
 // What the sync tests share (test/sync.test.mts, quick tier; test/sync-failures.test.mts, full tier): a folder
-// with a generated bot state dir and a memory path, sync-memory with fast retries, and the contract every failed
-// sync must keep.
+// with a generated bot state dir and a memory path (behind the fake flyctl when asked), sync-memory with fast
+// retries, and the contract every failed sync must keep.
 import assert from "node:assert/strict";
 import { mkdirSync, readdirSync } from "node:fs";
 import { join } from "node:path";
 import { makeStateDir } from "../../scripts/dev/statedir.mts";
+import { fakeFly } from "./fly.mts";
 import { runScript, type RunResult } from "./run.mts";
 import { snapshot } from "./tree.mts";
 
@@ -17,6 +18,17 @@ export function workspaces(tmp: string) {
     const state = makeStateDir(join(dir, "state"), options);
     return { dir, state, memory: join(dir, "memory"), sessions: join(dir, "memory", "sessions") };
   };
+}
+
+export type Workspace = ReturnType<ReturnType<typeof workspaces>>;
+export type FlyWorkspace = ReturnType<typeof withFakeFly>;
+
+/** `w` behind the fake flyctl (app my-bot mounts its state dir), and `run(extra)`: sync --app my-bot into it. */
+export function withFakeFly(w: Workspace, options: Parameters<typeof fakeFly>[2] = {}) {
+  const fly = fakeFly(w.dir, w.state.root, options);
+  const run = (extra: string[] = []) =>
+    sync(["--app", "my-bot", "--state-dir", w.state.root, "--memory", w.memory, ...extra], fly.env);
+  return { ...w, fly, run };
 }
 
 /** sync-memory with fast retries. */

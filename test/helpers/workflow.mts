@@ -1,7 +1,7 @@
 // The harness of the workflow tests (test/workflow-sync.test.mts, quick tier; test/workflow-days.test.mts, full
 // tier): a user's repository pushed to a local bare origin, a realistic bot behind the fake flyctl, and one
 // workflow run of .github/workflows/sync-memory.yml as the runner would run it (test/helpers/actions.mts).
-import { before } from "node:test";
+import { before, test } from "node:test";
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
 import { cpSync, existsSync, mkdirSync, writeFileSync } from "node:fs";
@@ -151,7 +151,7 @@ export function useHarness(): Harness {
  * The first daily run into `origin`: one commit of memory/ only, holding every backed-up file, with the sync
  * summary in its body and in the job summary, pushed; no dev dependency installed.
  */
-export async function assertFirstRun(h: Harness, origin: string): Promise<void> {
+async function assertFirstRun(h: Harness, origin: string): Promise<void> {
   const result = await h.run(origin);
   h.assertOk(result);
   const log = commits(origin);
@@ -183,4 +183,17 @@ export async function assertFirstRun(h: Harness, origin: string): Promise<void> 
     result.config.summary,
     /\| my-bot \| \(the one holding the state dir\) \| `[^`]+` \| `memory\/` \|/,
   );
+}
+
+/** Call inside a describe, after useHarness: its before() makes the repository `name`, its first test is the first
+ * daily run into it (assertFirstRun). Returns the repository's origin, set from then on. */
+export function useFirstRun(h: Harness, name: string): () => string {
+  let origin = "";
+  before(() => {
+    origin = makeRepository(name);
+  });
+  test("the first run pushes one commit with the history and the sync summary", async () => {
+    await assertFirstRun(h, origin);
+  });
+  return () => origin;
 }
