@@ -1,4 +1,4 @@
-// What the sync tests share (test/sync.test.mts, quick tier; test/sync-failures.test.mts, full tier): a folder
+// What the sync tests share (test/sync.test.mts, quick tier; test/sync-failures.test.mts and test/sync-incremental.test.mts, full tier): a folder
 // with a generated bot state dir and a memory path (behind the fake flyctl when asked), sync-memory with fast
 // retries, and the contract every failed sync must keep.
 import assert from "node:assert/strict";
@@ -6,7 +6,7 @@ import { mkdirSync, readdirSync } from "node:fs";
 import { join } from "node:path";
 import { makeStateDir } from "../../scripts/dev/statedir.mts";
 import { fakeFly } from "./fly.mts";
-import { runScript, type RunResult } from "./run.mts";
+import { runScript, syncLocal, type RunResult } from "./run.mts";
 import { snapshot } from "./tree.mts";
 
 /** Makes `workspace()`: each call a new folder under `tmp` with a state dir, and where memory/ goes. */
@@ -32,6 +32,11 @@ export function withFakeFly(w: Workspace, options: Parameters<typeof fakeFly>[2]
 }
 
 /** sync-memory with fast retries. */
+/** sync --local with fast retries. */
+export function syncLocalFast(stateDir: string, memory: string, extra: string[] = []): Promise<RunResult> {
+  return syncLocal(stateDir, memory, extra, { env: { OCSYNC_RETRY_DELAY_MS: "50" } });
+}
+
 export function sync(args: string[], env: Record<string, string> = {}): Promise<RunResult> {
   return runScript("sync-memory.mts", args, { env: { OCSYNC_RETRY_DELAY_MS: "50", ...env } });
 }
