@@ -14,11 +14,21 @@ const tmp = tempDir("sync-incremental");
 
 const workspace = workspaces(tmp);
 
+/**
+ * A bot's files were written before the sync that reads them. (A file whose mtime is the very second of the
+ * listing is read again next time, as rsync's quick check does: the test would depend on the clock.)
+ */
+function writtenBeforeTheSync(dir: string): void {
+  const hourAgo = new Date(Date.now() - 3600_000);
+  for (const name of readdirSync(dir)) utimesSync(join(dir, name), hourAgo, hourAgo);
+}
+
 describe("incremental transfer", () => {
   test("only changed files travel; a grown transcript travels as its new bytes, checked whole", async () => {
     const w = withFakeFly(workspace({ turns: 300, workspace: { "MEMORY.md": "# What I know\n" } }));
     const fly = w.fly;
     const run = (extra: string[] = []) => w.run(["--json", ...extra]);
+    writtenBeforeTheSync(w.state.agents[0].sessionsDir);
     const first = JSON.parse((await run()).stdout);
     assert.equal(first.incremental, false, "the first sync streams everything");
     const agent = w.state.agents[0];
@@ -93,10 +103,7 @@ describe("incremental transfer", () => {
         `{"type":"session","version":3,"id":"${id}","timestamp":"2026-11-01T00:00:00.000Z","cwd":"/data"}\n`,
       );
     }
-    // A bot's files were written before the sync (a file of this very second is read again next time).
-    const hourAgo = new Date(Date.now() - 3600_000);
-    for (const name of readdirSync(agent.sessionsDir))
-      utimesSync(join(agent.sessionsDir, name), hourAgo, hourAgo);
+    writtenBeforeTheSync(agent.sessionsDir);
     const { fly, run: syncApp } = withFakeFly(w);
     const run = () => syncApp(["--json"]);
     const first = await run();
