@@ -4,8 +4,9 @@
 // Run: npx tsx test/run.mts sync-incremental
 // test tier: full — a 300-turn history and 250 grown transcripts synced over the fake flyctl, about 12 syncs
 import { describe, test } from "node:test";
+import { spawnSync } from "node:child_process";
 import assert from "node:assert/strict";
-import { appendFileSync, readdirSync, readFileSync, utimesSync, writeFileSync } from "node:fs";
+import { appendFileSync, readdirSync, readFileSync, rmSync, utimesSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { tempDir } from "./helpers/tmp.mts";
 import { syncLocalFast, withFakeFly, workspaces } from "./helpers/sync-case.mts";
@@ -142,6 +143,36 @@ describe("incremental transfer", () => {
     assert.equal(idleCalls.length, 3, "discovery, the listing, the workspace's look-up with its listing");
     assert.match(idleCalls[1], /^sh -s -- manifest .*%quick/);
     assert.match(idleCalls[2], /^sh -s -- facts /);
+  });
+
+  test("a clone whose git converts line endings (core.autocrlf): a grown transcript is still synced right", async () => {
+    const w = workspace({ turns: 20, partialLastLine: false });
+    const agent = w.state.agents[0];
+    const git = (...args: string[]) => {
+      const r = spawnSync("git", args, { cwd: w.dir, encoding: "utf8" });
+      assert.equal(r.status, 0, `git ${args.join(" ")}: ${r.stderr}`);
+      return r.stdout;
+    };
+    git("init", "-q", "-b", "main");
+    writtenBeforeTheSync(agent.sessionsDir);
+    assert.equal((await syncLocalFast(w.state.root, w.memory)).code, 0);
+    git("add", "-A", "memory");
+    git("commit", "-q", "--no-verify", "-m", "backup");
+    // As on Windows (Git for Windows sets core.autocrlf=true): the working copy gets CRLF, git calls it clean.
+    git("config", "core.autocrlf", "true");
+    const grown = agent.sessions[1].files[0];
+    rmSync(join(w.sessions, grown));
+    git("checkout", "--", "memory");
+    assert.ok(readFileSync(join(w.sessions, grown), "utf8").includes("\r\n"), "the working copy has CRLF");
+    assert.equal(git("status", "--porcelain", "--", "memory"), "", "and git calls it clean");
+    appendFileSync(
+      join(agent.sessionsDir, grown),
+      '{"type":"custom","id":"0000dddd","parentId":null,"timestamp":"2026-11-21T00:00:00Z"}\n',
+    );
+    const result = await syncLocalFast(w.state.root, w.memory, ["--json"]);
+    assert.equal(result.code, 0, result.stderr);
+    assert.equal(JSON.parse(result.stdout).files.updated, 1);
+    assert.ok(readFileSync(join(w.sessions, grown)).equals(readFileSync(join(agent.sessionsDir, grown))));
   });
 
   test("a transcript rewritten in its first bytes is fetched whole, and said so", async () => {

@@ -49,7 +49,9 @@ export async function locateWorkspace(
   transport: Transport,
   where: Where & { era: Era; override?: string; command: string; candidate?: string },
 ): Promise<(WorkspaceLocation & { listing?: StreamResult }) | { error: string }> {
-  const answer = await transport.call({
+  // The facts end with their `end 0` line; the candidate's manifest, when asked for, follows it. Both are read
+  // inside the call, so a failure on the bot is explained as any remote failure is.
+  const { text, listing } = await transport.call({
     program: "workspace.sh",
     args: ["facts", where.stateDir, where.agentId, ...(where.candidate ? [where.candidate] : [])],
     label: "workspace look-up",
@@ -57,13 +59,20 @@ export async function locateWorkspace(
     consume: async (stdout) => {
       const chunks: Buffer[] = [];
       for await (const chunk of stdout) chunks.push(chunk as Buffer);
-      return Buffer.concat(chunks);
+      const answer = Buffer.concat(chunks);
+      const end = answer.indexOf("\nend\t0\n");
+      const split = end < 0 ? answer.length : end + "\nend\t0\n".length;
+      const rest = answer.subarray(split);
+      return {
+        text: answer.subarray(0, split).toString("utf8"),
+        listing:
+          where.candidate && rest.length
+            ? await readRemoteStream(Readable.from([rest]), { paths: true })
+            : undefined,
+      };
     },
   });
-  // The facts end with their `end 0` line; the candidate's manifest, when asked for, follows it.
-  const end = answer.indexOf("\nend\t0\n");
-  const split = end < 0 ? answer.length : end + "\nend\t0\n".length;
-  const facts = parseWorkspaceFacts(answer.subarray(0, split).toString("utf8"));
+  const facts = parseWorkspaceFacts(text);
   if (!facts)
     throw new Failure(
       `the workspace look-up answer from the bot's machine was cut short; run ${where.command} again`,
@@ -74,8 +83,7 @@ export async function locateWorkspace(
     era: where.era,
     override: where.override,
   });
-  if ("error" in location || !where.candidate || location.path !== where.candidate) return location;
-  const listing = await readRemoteStream(Readable.from([answer.subarray(split)]), { paths: true });
+  if ("error" in location || !listing || location.path !== where.candidate) return location;
   return { ...location, listing };
 }
 

@@ -113,7 +113,9 @@ export async function planFetch(
       !record.redactions &&
       record.size > 0 &&
       (file.size > record.size || (unknown && file.size === record.size)) &&
-      (await local()).intact
+      // An append starts from the local bytes, so they are read, never taken on git's word: git calls a file
+      // with converted line endings (core.autocrlf, eol=crlf) clean although its bytes are not the synced ones.
+      (await sha256File(localPath).catch(() => undefined)) === record.sha256
     ) {
       requests.push(`=${hex}:${record.size}:${record.sha256}`);
       prefixes.set(botName, localPath);
