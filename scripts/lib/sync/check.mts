@@ -16,7 +16,7 @@ import { NO_ZSTD, decompressInPlace } from "../zstd.mts";
 import { filterIndexText } from "../store/exclude.mts";
 import type { TransferPlan } from "./plan-transfer.mts";
 import { redactFile } from "./redact.mts";
-import type { FileChange } from "./types.mts";
+import type { FileChange, SyncSummary } from "./types.mts";
 
 /**
  * Only regular files with one link are read on the bot: a symlink or a hard link named like a transcript could be
@@ -110,12 +110,13 @@ export interface Plan {
     string,
     { file: StreamedFile; size: number; sha256: string; heldBackBytes: number; redactions: number }
   >;
-  heldBack: { lines: number; bytes: number };
-  redactions: { total: number; files: number; kinds: Record<string, number> };
-  skipped: Record<string, number>;
-  skippedFiles: { name: string; kind: string; reason: string }[];
-  unknownFiles: string[];
-  renamed: { name: string; remoteName: string; reason: string }[];
+  // What the summary reports of them, in its types (types.mts).
+  heldBack: SyncSummary["heldBack"];
+  redactions: SyncSummary["redactions"];
+  skipped: SyncSummary["skipped"];
+  skippedFiles: SyncSummary["skippedFiles"];
+  unknownFiles: SyncSummary["unknownFiles"];
+  renamed: SyncSummary["renamed"];
   warnings: string[];
   /** Keys prune had removed whose entries changed in the cloud: they are back. */
   revivedKeys: string[];
