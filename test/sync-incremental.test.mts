@@ -10,6 +10,8 @@ import { appendFileSync, readdirSync, readFileSync, rmSync, utimesSync, writeFil
 import { join } from "node:path";
 import { tempDir } from "./helpers/tmp.mts";
 import { syncLocalFast, withFakeFly, workspaces } from "./helpers/sync-case.mts";
+import { busyboxBin, setMachineEnv } from "./helpers/fly.mts";
+import { snapshot } from "./helpers/tree.mts";
 
 const tmp = tempDir("sync-incremental");
 
@@ -19,9 +21,17 @@ const workspace = workspaces(tmp);
  * A bot's files were written before the sync that reads them. (A file whose mtime is the very second of the
  * listing is read again next time, as rsync's quick check does: the test would depend on the clock.)
  */
-function writtenBeforeTheSync(dir: string): void {
+function writtenBeforeTheSync(dir: string, names = readdirSync(dir)): void {
   const hourAgo = new Date(Date.now() - 3600_000);
-  for (const name of readdirSync(dir)) utimesSync(join(dir, name), hourAgo, hourAgo);
+  for (const name of names) utimesSync(join(dir, name), hourAgo, hourAgo);
+}
+
+/** The remote command of a flyctl call, without the wrapper that decompresses the program's source on the bot. */
+function remoteCommand(argv: string[]): string {
+  return argv.at(-1)!.replace(/^sh -c '[^']*gzip -dc[^']*' sh /, "");
+}
+function isCompressed(argv: string[]): boolean {
+  return remoteCommand(argv) !== argv.at(-1);
 }
 
 describe("incremental transfer", () => {
@@ -38,6 +48,9 @@ describe("incremental transfer", () => {
     const tail = '{"type":"custom","id":"0000bbbb","parentId":null,"timestamp":"2026-11-21T00:00:00Z"}\n';
     appendFileSync(join(agent.sessionsDir, live), 'ant","content":[]}}\n');
     appendFileSync(join(agent.sessionsDir, grown), tail);
+    // Appended before the sync, not in the second its listing is taken (then the quick check rightly distrusts
+    // the stamp and the idle day reads the file again).
+    writtenBeforeTheSync(agent.sessionsDir, [live, grown]);
     const callsBefore = fly.calls().length;
     const second = await run();
     assert.equal(second.code, 0, second.stderr);
@@ -53,10 +66,16 @@ describe("incremental transfer", () => {
       .calls()
       .slice(callsBefore)
       .filter((argv) => argv[0] === "ssh")
-      .map((argv) => argv.at(-1)!);
-    assert.match(calls[1], /^sh -s -- manifest /, "a listing first");
-    assert.match(calls[2], /^sh -s -- fetch /, "then only the changed files");
-    const fetch = calls[2].split(" ").filter((arg) => arg.startsWith("="));
+      .map(remoteCommand);
+    assert.deepEqual(
+      calls.length,
+      2,
+      "one bundle (discovery, the listing, the workspace's look-up), one fetch",
+    );
+    assert.equal(calls[0], "sh -s --", "the bundle's programs travel on stdin");
+    assert.match(fly.stdins().at(-2)!, /ocsync_program_1 manifest /, "the listing in it");
+    assert.match(calls[1], /^sh -s -- fetch /, "then only the changed files");
+    const fetch = calls[1].split(" ").filter((arg) => arg.startsWith("="));
     const hex = (name: string) => `=${Buffer.from(name).toString("hex")}`; // names travel as hex
     assert.deepEqual(fetch.map((arg) => arg.split(":")[0]).sort(), [hex(grown), hex(live)].sort());
     assert.ok(
@@ -82,14 +101,15 @@ describe("incremental transfer", () => {
       .calls()
       .slice(before)
       .filter((argv) => argv[0] === "ssh")
-      .map((argv) => argv.at(-1)!);
-    assert.equal(
-      idleCalls.length,
-      3,
-      "discovery, the listing, the workspace's look-up with its listing (where the last sync found it); no transfer",
+      .map(remoteCommand);
+    assert.deepEqual(
+      idleCalls,
+      ["sh -s --"],
+      "one connection: discovery, the listing, the workspace's look-up with its listing (where the last sync found it); no transfer",
     );
-    assert.match(idleCalls[1], /^sh -s -- manifest /);
-    assert.match(idleCalls[2], new RegExp(`^sh -s -- facts .* ${w.state.workspace}$`));
+    const bundle = fly.stdins().at(-1)!;
+    assert.match(bundle, /ocsync_program_1 manifest .* %quick/);
+    assert.ok(bundle.includes(`ocsync_program_2 facts ${w.state.root} main ${w.state.workspace}`), bundle);
   });
 
   test("a day when 250 transcripts grew: fetched in batches as appends, never one stream of everything; an idle day reads nothing on the bot", async () => {
@@ -111,6 +131,7 @@ describe("incremental transfer", () => {
     assert.equal(first.code, 0, first.stderr);
     const line = '{"type":"custom","id":"0000cccc","parentId":null,"timestamp":"2026-11-21T00:00:00Z"}\n';
     for (const name of extra) appendFileSync(join(agent.sessionsDir, name), line);
+    writtenBeforeTheSync(agent.sessionsDir, extra);
     const before = fly.calls().length;
     const busy = await run();
     assert.equal(busy.code, 0, busy.stderr);
@@ -121,7 +142,7 @@ describe("incremental transfer", () => {
       .calls()
       .slice(before)
       .filter((argv) => argv[0] === "ssh")
-      .map((argv) => argv.at(-1)!);
+      .map(remoteCommand);
     assert.ok(!calls.some((call) => / stream /.test(call)), "no full stream");
     const fetches = calls.filter((call) => /^sh -s -- fetch /.test(call));
     assert.equal(fetches.length, 2, "250 requests in two batches");
@@ -139,10 +160,62 @@ describe("incremental transfer", () => {
       .calls()
       .slice(idleBefore)
       .filter((argv) => argv[0] === "ssh")
-      .map((argv) => argv.at(-1)!);
-    assert.equal(idleCalls.length, 3, "discovery, the listing, the workspace's look-up with its listing");
-    assert.match(idleCalls[1], /^sh -s -- manifest .*%quick/);
-    assert.match(idleCalls[2], /^sh -s -- facts /);
+      .map(remoteCommand);
+    assert.deepEqual(idleCalls, ["sh -s --"], "one connection");
+    assert.match(fly.stdins().at(-1)!, /ocsync_program_1 manifest .* %quick/, "a quick listing in it");
+  });
+
+  test("days the bundle cannot serve: a bot without gzip, another agent, an old flyctl that cuts tails; never a wrong or partial backup", async () => {
+    const w = withFakeFly(workspace({ turns: 20, workspace: { "MEMORY.md": "# What I know\n" } }));
+    writtenBeforeTheSync(w.state.agents[0].sessionsDir);
+    // A minimal bot: BusyBox without gzip answers the bundle uncompressed.
+    setMachineEnv(w.fly, { PATH: busyboxBin(w.dir, ["gzip"]) });
+    const first = await w.run(["--json"]);
+    assert.equal(first.code, 0, first.stderr);
+    const ssh = () => w.fly.calls().filter((argv) => argv[0] === "ssh");
+    let before = ssh().length;
+    const grown = w.state.agents[0].sessions[0].files[0];
+    appendFileSync(
+      join(w.state.agents[0].sessionsDir, grown),
+      '{"type":"custom","id":"0000dddd","parentId":null,"timestamp":"2026-11-21T00:00:00Z"}\n',
+    );
+    const day = await w.run(["--json"]);
+    assert.equal(day.code, 0, day.stderr);
+    assert.equal(JSON.parse(day.stdout).files.updated, 1);
+    assert.deepEqual(
+      ssh()
+        .slice(before)
+        .map(
+          (argv) =>
+            `${isCompressed(argv) ? "gzip | " : ""}${remoteCommand(argv).split(" ").slice(0, 4).join(" ")}`,
+        ),
+      // The first call sends its program compressed, the bot says it has no gzip, and the run sends plain.
+      ["gzip | sh -s --", "sh -s --", "sh -s -- fetch"],
+    );
+    assert.ok(
+      readFileSync(join(w.sessions, grown)).equals(readFileSync(join(w.state.agents[0].sessionsDir, grown))),
+    );
+    // Another agent than the last sync's: nothing to foresee but discovery, so no bundle; its sessions come whole.
+    before = ssh().length;
+    const ops = await w.run(["--json", "--agent", "ops", "--memory", join(w.dir, "memory-ops")]);
+    assert.equal(ops.code, 0, ops.stderr);
+    assert.ok(
+      !ssh()
+        .slice(before)
+        .some((argv) => remoteCommand(argv) === "sh -s --"),
+      "no bundle for a first sync",
+    );
+    // A link that drops the end of every answer (as flyctl before 0.4.80 did, exit 0): the bundle is incomplete, so nothing of it is
+    // used; the calls alone are checked end to end too, and the run fails with one sentence, memory/ untouched.
+    const memoryBefore = snapshot(w.memory);
+    w.fly.config.faults = { truncateTailBytes: 30 };
+    w.fly.save();
+    before = ssh().length;
+    const cut = await w.run(["--json"]);
+    assert.equal(cut.code, 1, cut.stderr);
+    assert.match(cut.stderr, /cut short|incomplete|truncated|flyctl/i);
+    assert.deepEqual(snapshot(w.memory), memoryBefore);
+    assert.ok(ssh().slice(before).length >= 2, "the bundle, then discovery on its own");
   });
 
   test("a clone whose git converts line endings (core.autocrlf): a grown transcript is still synced right", async () => {

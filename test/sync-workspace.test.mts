@@ -244,7 +244,12 @@ describe("where the workspace is", () => {
     );
     assert.match(result.stderr, /warning: the agent's workspace/);
     assert.ok(!existsSync(join(memory, "workspace")));
-    assert.equal(provenance(memory).workspace, undefined);
+    // Where it was looked for is recorded (no files), so that the next day's look-up lists that folder in the same
+    // call; that next day writes nothing and warns again.
+    assert.deepEqual(provenance(memory).workspace, { path: summary.workspace.path, files: {} });
+    const next = await syncLocal(bare.root, memory, ["--json"]);
+    assert.equal(json(next).provenanceWritten, false);
+    assert.match(next.stderr, /warning: the agent's workspace/);
   });
 
   test("moved in openclaw.json: the next sync follows it, not the folder the last one found", async () => {

@@ -3,6 +3,7 @@
 // Usage: node scripts/dev/bench-sqlite-db.mjs STATE_DIR TOTAL_MB BIG_MB SESSIONS
 // With an existing database it appends a "normal day" instead: APPEND=1 env adds ~1 % new lines to 5 % of the
 // sessions and 10 new sessions (the day profile).
+import { proseMaker } from "./bench-text.mjs";
 import { DatabaseSync } from "node:sqlite";
 import { mkdirSync, existsSync } from "node:fs";
 import { join } from "node:path";
@@ -21,15 +22,7 @@ const random = () => {
   t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
   return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
 };
-const WORDS =
-  "the a backup session message tool reply user assistant file memory volume agent fly sync git day night".split(
-    " ",
-  );
-function words(n) {
-  let out = "";
-  for (let i = 0; i < n; i++) out += (i ? " " : "") + WORDS[Math.floor(random() * WORDS.length)];
-  return out;
-}
+const words = proseMaker(random);
 const t0 = Date.parse("2026-11-01T00:00:00.000Z");
 function event(id, seq) {
   const role = seq % 2 ? "assistant" : "user";

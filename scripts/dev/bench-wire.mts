@@ -25,6 +25,8 @@ import { fileURLToPath } from "node:url";
 import { gzipSync } from "node:zlib";
 import { startSshd } from "../../test/helpers/sshd.mts";
 import { toolPath } from "./test-tools.mts";
+// @ts-expect-error a plain module of the bench (also imported by bench-sqlite-db.mjs under Node 24)
+import { proseMaker } from "./bench-text.mjs";
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), "..", "..");
 const WRITER = join(ROOT, "scripts", "dev", "bench-sqlite-db.mjs");
@@ -91,15 +93,18 @@ function run(
   });
 }
 
-const WORDS =
-  "the a backup session message tool reply user assistant file memory volume agent fly sync git day night".split(
-    " ",
-  );
-function line(seed: number, n: number): string {
-  let text = "";
-  for (let i = 0; i < 20 + ((seed * 7 + n * 13) % 200); i++)
-    text += `${i ? " " : ""}${WORDS[(seed * 31 + n * 17 + i * 7) % WORDS.length]}`;
-  return `${JSON.stringify({ type: "message", id: `${seed}-${n}`, timestamp: new Date(Date.UTC(2026, 10, 1) + n * 1000).toISOString(), message: { role: n % 2 ? "assistant" : "user", content: [{ type: "text", text }] } })}\n`;
+let seed = 42;
+/** A seeded generator (mulberry32), so that every run writes the same history. */
+function random(): number {
+  seed = (seed + 0x6d2b79f5) | 0;
+  let t = Math.imul(seed ^ (seed >>> 15), 1 | seed);
+  t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
+  return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+}
+const prose = proseMaker(random);
+function line(id: number, n: number): string {
+  const text = prose(20 + Math.floor(random() * 200));
+  return `${JSON.stringify({ type: "message", id: `${id}-${n}`, timestamp: new Date(Date.UTC(2026, 10, 1) + n * 1000).toISOString(), message: { role: n % 2 ? "assistant" : "user", content: [{ type: "text", text }] } })}\n`;
 }
 const sessionName = (n: number) => `0b7c1e2a-0000-4000-a000-${String(n).padStart(12, "0")}.jsonl`;
 

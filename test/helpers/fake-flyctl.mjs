@@ -13,7 +13,8 @@
 //                 "flipByteAt": N,            // a bit flips in byte N of remote stdout (a corrupting link)
 //                 "stdoutNotice": "text",     // extra line flyctl prints on stdout (e.g. an update notice)
 //                 "match": "text" },          // data faults only for calls whose -C command contains this
-//     "counterFile": "/path", "log": "/path" }   // state between calls; argv of every call, one JSON per line
+//     "counterFile": "/path", "log": "/path",    // state between calls; argv of every call, one JSON per line
+//     "stdinLog": "/path" }                   // what ssh call N (its line in "log", from 0) sent on stdin: /path.N
 // Behaviours reproduced: -C is split into argv (quotes honoured) and exec'd without a shell; "No machine
 // specified, using ..." goes to stdout when several machines are started and --machine is missing; a PTY is
 // forced (with a warning on stdout and \n → \r\n) when the command is exactly sh/bash; stdin is forwarded then
@@ -214,6 +215,12 @@ function run(words) {
   let sent = 0;
   let held = Buffer.alloc(0);
   let dropped = false;
+  if (config.stdinLog && config.log) {
+    // Named by the call's line in the log, so the test can pair them.
+    const call = readFileSync(config.log, "utf8").split("\n").length - 2;
+    writeFileSync(`${config.stdinLog}.${call}`, "");
+    process.stdin.on("data", (chunk) => appendFileSync(`${config.stdinLog}.${call}`, chunk));
+  }
   process.stdin.pipe(child.stdin);
   child.stdin.on("error", () => {});
   child.on("error", (error) => fail(`ssh shell: ${error.message}`));

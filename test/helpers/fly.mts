@@ -2,6 +2,7 @@
 import { spawnSync } from "node:child_process";
 import { chmodSync, existsSync, mkdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { delimiter, join } from "node:path";
+import { gunzipSync } from "node:zlib";
 import { ROOT } from "./run.mts";
 
 export interface FakeMachine {
@@ -21,6 +22,7 @@ export interface FakeFlyConfig {
   faults?: Record<string, unknown>;
   counterFile?: string;
   log?: string;
+  stdinLog?: string;
 }
 
 export interface FakeFly {
@@ -29,6 +31,8 @@ export interface FakeFly {
   config: FakeFlyConfig;
   save(): void;
   calls(): string[][];
+  /** What each call sent on stdin (the programs' source, decompressed), by its index in calls(). */
+  stdins(): string[];
 }
 
 export function machine(id: string, mountPath: string, state = "started", region = "ams"): FakeMachine {
@@ -59,6 +63,7 @@ export function fakeFly(
     apps: { "my-bot": { machines: [machine("148e6d4c2e9d89", mountPath)] } },
     counterFile: join(dir, "fake-fly.counter"),
     log: join(dir, "fake-fly.log"),
+    stdinLog: join(dir, "fake-fly.stdin"),
     ...options.config,
   };
   const save = () => writeFileSync(configPath, JSON.stringify(config, null, 2));
@@ -85,6 +90,16 @@ export function fakeFly(
             .filter(Boolean)
             .map((line) => JSON.parse(line) as string[])
         : [],
+    stdins: () =>
+      readFileSync(config.log!, "utf8")
+        .trim()
+        .split("\n")
+        .map((_, i) => {
+          const path = `${config.stdinLog}.${i}`;
+          if (!existsSync(path)) return "";
+          const bytes = readFileSync(path);
+          return (bytes[0] === 0x1f && bytes[1] === 0x8b ? gunzipSync(bytes) : bytes).toString("latin1");
+        }),
   };
 }
 

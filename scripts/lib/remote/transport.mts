@@ -9,8 +9,10 @@
 // programs only read, and receive() writes a temporary renamed into place, so a retry is always safe).
 import { spawn } from "node:child_process";
 import { readFile } from "node:fs/promises";
-import { PassThrough, type Readable } from "node:stream";
+import { PassThrough, Readable } from "node:stream";
+import { gzipSync } from "node:zlib";
 import { Failure } from "../cli.mts";
+import { bundleScript, callKey, parseBundle, type RemoteCall } from "./bundle.mts";
 
 export type RemoteProgram = "discover.sh" | "pull.sh" | "export-sqlite.mjs" | "restore.sh" | "workspace.sh";
 export type TransportKind = "fly" | "ssh" | "local";
@@ -66,6 +68,8 @@ export interface Diagnosis {
 const RETRIES = Number(process.env.OCSYNC_RETRIES ?? 3);
 const RETRY_DELAY_MS = Number(process.env.OCSYNC_RETRY_DELAY_MS ?? 2000);
 const STDERR_CAP = 64 * 1024;
+/** The most a bundle's answer may hold (prefetch). */
+const BUNDLE_CAP = 64 * 1024 * 1024;
 /** How long a command whose output was rejected may take to exit on its own before it is stopped. */
 const CONSUMER_GRACE_MS = 1000;
 
@@ -124,16 +128,107 @@ export abstract class Transport {
   /** Turns a failed call into a sentence; undefined leaves it to the generic message. */
   protected abstract diagnose(outcome: ProcessOutcome, label: string): Diagnosis | undefined;
 
+  /** Answers that a bundle (prefetch) brought, by callKey, each used once. */
+  private answers = new Map<string, Buffer>();
+
   /** Runs a remote program (its source travels on stdin) and hands its stdout to `options.consume`. */
   async call<T>(options: CallOptions<T>): Promise<T> {
-    const source = withoutComments(
-      options.program,
-      await readFile(new URL(`./${options.program}`, import.meta.url)),
-    );
+    const key = callKey(options);
+    const answer = this.answers.get(key);
+    if (answer) {
+      this.answers.delete(key);
+      try {
+        return await options.consume(Readable.from([answer]), 1);
+      } catch {
+        // The bundle's answer did not hold up (a file changed while it was listed): asked again on its own.
+      }
+    }
     const remoteArgv = options.program.endsWith(".mjs")
       ? ["node", ...REMOTE_NODE_FLAGS, "--input-type=module", "-", ...options.args]
       : ["sh", "-s", "--", ...options.args];
-    return this.run(remoteArgv, () => source, options);
+    return this.sending(remoteArgv, plainOrCompressed(options.program), options);
+  }
+
+  /** Whether the bot lacks gzip (learnt from a call): then sources travel plain. */
+  private plainSources = false;
+
+  /**
+   * Runs `remoteArgv`, which reads a program's source on stdin: compressed (a third of the bytes, and they travel
+   * on every call) through the bot's gzip, or plain on a bot without gzip (which says so once; the rest of the
+   * run sends plain).
+   */
+  private async sending<T>(
+    remoteArgv: string[],
+    source: (compressed: boolean) => Promise<Buffer>,
+    options: Omit<CallOptions<T>, "program" | "args">,
+  ): Promise<T> {
+    if (!this.plainSources) {
+      const compressed = await source(true);
+      try {
+        return await this.run(["sh", "-c", GUNZIP_SCRIPT, "sh", ...remoteArgv], () => compressed, options);
+      } catch (error) {
+        if (!(error instanceof NoGzip)) throw error;
+        this.plainSources = true;
+      }
+    }
+    const plain = await source(false);
+    return this.run(remoteArgv, () => plain, options);
+  }
+
+  /**
+   * Asks the bot several read-only questions in one connection (remote/bundle.mts); the later call() of each
+   * gets its answer from here. Returns how many were answered. Best effort: a bundle that fails or comes back
+   * incomplete answers nothing, and each call then runs on its own (and explains its failure as always), except
+   * a connection that stalled, which is said at once.
+   */
+  async prefetch(calls: RemoteCall[], options: { label: string; idleTimeoutMs: number }): Promise<number> {
+    if (stopping || calls.length === 0) return 0;
+    const sources = new Map<RemoteProgram, Buffer>();
+    for (const call of calls) sources.set(call.program, await programSource(call.program));
+    const { script, nonce } = bundleScript(calls, sources, [
+      "node",
+      ...REMOTE_NODE_FLAGS,
+      "--input-type=module",
+    ]);
+    const { value, outcome } = await this.onceSending(
+      ["sh", "-s", "--"],
+      compressible(async () => script),
+      {
+        ...options,
+        consume: async (stdout) => {
+          const chunks: Buffer[] = [];
+          let size = 0;
+          for await (const chunk of stdout) {
+            size += (chunk as Buffer).length;
+            // Listings are small; an answer this large is left to the calls of their own, which stream.
+            if (size > BUNDLE_CAP) throw new Error("the bundle's answer is too large");
+            chunks.push(chunk as Buffer);
+          }
+          return Buffer.concat(chunks);
+        },
+      },
+    );
+    if (stopping) throw new Failure(`the ${options.label} was interrupted`);
+    if (outcome.timedOut) throw new Failure(this.explain(outcome, options, undefined).message);
+    if (outcome.code !== 0 || !value) return 0;
+    const answers = parseBundle(value, nonce, calls);
+    for (const [key, answer] of answers ?? []) this.answers.set(key, answer);
+    return answers?.size ?? 0;
+  }
+
+  /** One attempt of `remoteArgv` with its source on stdin, compressed where the bot has gzip (see sending()). */
+  private async onceSending<T>(
+    remoteArgv: string[],
+    source: (compressed: boolean) => Promise<Buffer>,
+    options: Omit<CallOptions<T>, "program" | "args">,
+  ): Promise<{ value?: T; outcome: ProcessOutcome; consumeError?: unknown }> {
+    if (!this.plainSources) {
+      const argv = ["sh", "-c", GUNZIP_SCRIPT, "sh", ...remoteArgv];
+      const attempt = await this.once(argv, await source(true), options, 1);
+      if (!(attempt.outcome.code !== 0 && NO_GZIP.test(attempt.outcome.stderr))) return attempt;
+      this.plainSources = true;
+    }
+    return this.once(remoteArgv, await source(false), options, 1);
   }
 
   /** Stores `options.data` in the file `options.path` on the bot's machine (private, complete or absent). */
@@ -160,6 +255,7 @@ export abstract class Transport {
       const { value, outcome, consumeError } = await this.once(remoteArgv, stdin(), options, attempt);
       if (stopping) throw new Failure(`the ${options.label} was interrupted`);
       if (outcome.code === 0 && !outcome.timedOut && consumeError === undefined) return value as T;
+      if (remoteArgv[2] === GUNZIP_SCRIPT && NO_GZIP.test(outcome.stderr)) throw new NoGzip();
       const diagnosis = this.explain(outcome, options, consumeError);
       const consumerFailed = consumeError !== undefined && (outcome.code === 0 || outcome.stoppedByConsumer);
       const retryConsumer = consumerFailed && options.retryOn?.(consumeError);
@@ -177,7 +273,7 @@ export abstract class Transport {
 
   private explain(
     outcome: ProcessOutcome,
-    options: Omit<CallOptions<unknown>, "program" | "args">,
+    options: Pick<CallOptions<unknown>, "label" | "idleTimeoutMs">,
     consumeError: unknown,
   ): Diagnosis {
     const label = options.label;
@@ -338,6 +434,38 @@ export abstract class Transport {
       });
     });
   }
+}
+
+/** Runs "$@" (a program that reads its source on stdin) with that source gzip-decompressed on the way. */
+const GUNZIP_SCRIPT =
+  'command -v gzip >/dev/null 2>&1 || { echo ocsync-no-gzip >&2; exit 97; }; gzip -dc | "$@"';
+const NO_GZIP = /^ocsync-no-gzip$/m;
+class NoGzip extends Error {}
+
+/** A source, plain or gzip-compressed, each computed once. */
+function compressible(plain: () => Promise<Buffer>): (compressed: boolean) => Promise<Buffer> {
+  let gz: Promise<Buffer> | undefined;
+  return (compressed) =>
+    compressed ? (gz ??= plain().then((bytes) => gzipSync(bytes, { level: 9 }))) : plain();
+}
+const compressedSources = new Map<RemoteProgram, (compressed: boolean) => Promise<Buffer>>();
+function plainOrCompressed(program: RemoteProgram): (compressed: boolean) => Promise<Buffer> {
+  let source = compressedSources.get(program);
+  if (!source) compressedSources.set(program, (source = compressible(() => programSource(program))));
+  return source;
+}
+
+/** A remote program's source as it travels (without comment lines), read once per run. */
+const sources = new Map<RemoteProgram, Promise<Buffer>>();
+function programSource(program: RemoteProgram): Promise<Buffer> {
+  let source = sources.get(program);
+  if (!source) {
+    source = readFile(new URL(`./${program}`, import.meta.url)).then((bytes) =>
+      withoutComments(program, bytes),
+    );
+    sources.set(program, source);
+  }
+  return source;
 }
 
 /** The sentence a remote program wrote as `ocsync-error: ...` on stderr. */

@@ -10,6 +10,7 @@ import type { Era } from "../openclaw/era.mts";
 import { parseWorkspaceFacts, resolveWorkspace, type WorkspaceLocation } from "../openclaw/workspace.mts";
 import { readRemoteStream, type StreamResult } from "./stream.mts";
 import type { Transport } from "./transport.mts";
+import type { RemoteCall } from "./bundle.mts";
 
 /** parseArgs options of the workspace flags, shared by sync-memory and restore. */
 export const WORKSPACE_FLAGS = {
@@ -39,6 +40,18 @@ interface Where {
   timeoutSeconds: number;
 }
 
+/** The look-up call of locateWorkspace: the facts, and the candidate's listing when there is one. */
+export function workspaceFactsCall(where: {
+  stateDir: string;
+  agentId: string;
+  candidate?: string;
+}): RemoteCall {
+  return {
+    program: "workspace.sh",
+    args: ["facts", where.stateDir, where.agentId, ...(where.candidate ? [where.candidate] : [])],
+  };
+}
+
 /**
  * Where the agent's workspace is on the bot: `--workspace` when given, else openclaw.json's settings, else the
  * version's default. With `candidate` (where the last sync found it) the same call lists that folder too, and
@@ -52,8 +65,7 @@ export async function locateWorkspace(
   // The facts end with their `end 0` line; the candidate's manifest, when asked for, follows it. Both are read
   // inside the call, so a failure on the bot is explained as any remote failure is.
   const { text, listing } = await transport.call({
-    program: "workspace.sh",
-    args: ["facts", where.stateDir, where.agentId, ...(where.candidate ? [where.candidate] : [])],
+    ...workspaceFactsCall(where),
     label: "workspace look-up",
     idleTimeoutMs: where.timeoutSeconds * 1000,
     consume: async (stdout) => {

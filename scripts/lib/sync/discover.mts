@@ -9,6 +9,7 @@ import {
   type VersionSource,
 } from "../openclaw/discovery.mts";
 import { REMOTE_EXCLUDE } from "../openclaw/files.mts";
+import type { RemoteCall } from "../remote/bundle.mts";
 import type { Transport } from "../remote/transport.mts";
 
 export interface Discovered {
@@ -17,13 +18,17 @@ export interface Discovered {
   versionSource?: VersionSource;
 }
 
+/** The discovery call for the state dir asked for. */
+export function discoveryCall(stateDir: string): RemoteCall {
+  return { program: "discover.sh", args: [stateDir, ...REMOTE_EXCLUDE.map((p) => `-${p}`)] };
+}
+
 export async function discover(
   transport: Transport,
   options: { stateDir: string; timeoutSeconds: number; reporter: Reporter },
 ): Promise<Discovered> {
   const text = await transport.call({
-    program: "discover.sh",
-    args: [options.stateDir, ...REMOTE_EXCLUDE.map((p) => `-${p}`)],
+    ...discoveryCall(options.stateDir),
     label: "discovery",
     idleTimeoutMs: options.timeoutSeconds * 1000,
     consume: async (stdout) => {

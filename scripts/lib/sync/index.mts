@@ -1,5 +1,5 @@
 // The pull, as its outline: open memory/ (the lock; an interrupted run is completed or rolled back) → connect →
-// discover → choose the era → stage (git check, staging folder) → plan the transfer → transfer into staging →
+// ask the day's foreseen questions in one call (prefetch) → discover → choose the era → stage (git check, staging folder) → plan the transfer → transfer into staging →
 // reconcile (the era's) → check, trim and redact → the agent's workspace (its memory files, checked and redacted
 // the same way) → record → plan the apply (with the provenance record) → apply, sessions and workspace in one
 // journaled transaction. Each
@@ -7,6 +7,7 @@
 // before every check has passed; any failure leaves it exactly as it was.
 import { connect } from "./connect.mts";
 import { discover } from "./discover.mts";
+import { prefetch } from "./prefetch.mts";
 import { chooseEra } from "./choose-era.mts";
 import { openMemory } from "./open-memory.mts";
 import { fetcher } from "./fetch.mts";
@@ -35,6 +36,7 @@ export function sync(options: SyncOptions): Promise<SyncSummary> {
     const { memoryDir, sessionsDir } = memory;
     try {
       const { transport, source } = await connect(options);
+      await prefetch(transport, memoryDir, options);
       const discovered = await discover(transport, options);
       const { agent, era, source: syncSource } = chooseEra(discovered, source, options);
       const stagingDir = await memory.stage();

@@ -10,7 +10,7 @@ import { HAS_ZSTD } from "../zstd.mts";
 import type { Provenance } from "../store/provenance.mts";
 import type { Fetch } from "./fetch.mts";
 import { MAX_FETCH_REQUESTS, planFetch } from "./plan-fetch.mts";
-import { knownFromProvenance } from "../openclaw/known.mts";
+import { knownFromProvenance, type Known } from "../openclaw/known.mts";
 import { cleanBlobs } from "../store/git.mts";
 import type { TransferPlan } from "./plan-transfer.mts";
 
@@ -35,8 +35,7 @@ export async function transfer(
     // Incremental: list first (without what the backup provably holds, see EraStrategy.listing), then fetch
     // only what changed, appends as their new bytes.
     const known = era.listing === "known" ? knownFromProvenance(provenance) : undefined;
-    const listingArgs = [...plan.args, ...(known ? [known.arg] : era.listing === "quick" ? ["%quick"] : [])];
-    const listing = await fetch("manifest", listingArgs, "listing");
+    const listing = await fetch("manifest", listingArgs(era, plan.args, known), "listing");
     const consumed: NonNullable<StreamResult["consumed"]> = {};
     if (known) {
       const matched = known.matched(listing.info);
@@ -106,6 +105,11 @@ export async function transfer(
     if (file.quick !== undefined && !(size === file.size && mtime < now)) delete file.quick;
   }
   return { result, incremental: false };
+}
+
+/** The incremental listing's arguments after the mode: the plan's, then how it leaves out what did not change. */
+export function listingArgs(era: EraStrategy, args: string[], known: Known | undefined): string[] {
+  return [...args, ...(known ? [known.arg] : era.listing === "quick" ? ["%quick"] : [])];
 }
 
 /**

@@ -70,9 +70,11 @@ export async function syncWorkspace(
   },
 ): Promise<WorkspaceSync> {
   const old = context.provenance?.workspace;
-  const keep = (summary: WorkspaceSummary, warnings: string[] = []): WorkspaceSync => {
-    // Nothing read: the backup's files stay, marked as not seen on the bot.
-    const record = old ? { ...old, files: markGone(old.files, new Set()) } : undefined;
+  const keep = (summary: WorkspaceSummary, warnings: string[] = [], path?: string): WorkspaceSync => {
+    // Nothing read: the backup's files stay, marked as not seen on the bot. A workspace missing on the bot is
+    // recorded by its path, so that tomorrow's look-up lists that folder in the same call (one call a day).
+    const record =
+      old || path ? { path: path ?? old!.path, files: markGone(old?.files ?? {}, new Set()) } : undefined;
     return {
       summary: { ...summary, onlyLocal: record ? Object.keys(record.files).length : 0 },
       record,
@@ -109,9 +111,13 @@ export async function syncWorkspace(
     const hint = location.outsideStateDir
       ? `; it is outside the state dir ${context.stateDir}, so on Fly not on the volume — set agents.defaults.workspace in openclaw.json to a folder on the volume (e.g. ${context.stateDir.replace(/\/+$/, "")}/workspace)`
       : "";
-    return keep({ ...empty, ...found, skipped: "missing on the bot" }, [
-      `the agent's workspace ${location.path} (${location.source}) does not exist on the bot, so its memory files (MEMORY.md, memory/*.md, …) were not backed up${hint}`,
-    ]);
+    return keep(
+      { ...empty, ...found, skipped: "missing on the bot" },
+      [
+        `the agent's workspace ${location.path} (${location.source}) does not exist on the bot, so its memory files (MEMORY.md, memory/*.md, …) were not backed up${hint}`,
+      ],
+      location.path,
+    );
   }
   const warnings: string[] = [];
   if (location.outsideStateDir)
