@@ -3,11 +3,12 @@
 import { describe, test } from "node:test";
 import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
-import { mkdirSync, writeFileSync } from "node:fs";
+import { mkdirSync, symlinkSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { Failure } from "../scripts/lib/cli.mts";
 import { chooseAgent, openclawVersion, parseDiscovery } from "../scripts/lib/openclaw/discovery.mts";
 import { eraOf } from "../scripts/lib/openclaw/era.mts";
+import { busyboxBin } from "./helpers/fly.mts";
 import { tempDir } from "./helpers/tmp.mts";
 
 const answer = (lines: string[]) => ["OCSYNC-DISCOVER 1", ...lines, "end\t0", ""].join("\n");
@@ -75,6 +76,48 @@ describe("parseDiscovery", () => {
         [["main", true, false]],
       );
     }
+  });
+});
+
+describe("discover.sh counts an agent's transcripts", () => {
+  test("from one stat (dash, BusyBox) or file by file (a bot without stat -c): the same count and bytes", () => {
+    const dir = tempDir("discovery-count");
+    const sessions = join(dir, "agents", "main", "sessions");
+    mkdirSync(join(sessions, "folder.jsonl"), { recursive: true }); // not a file
+    const sizes: Record<string, number> = {
+      "a.jsonl": 3,
+      "b c.jsonl": 5000,
+      "d.jsonl.reset.2026-11-12T09-00-00.000Z": 7,
+      "e.jsonl.bak.2026-11-17T09-00-00.000Z": 11,
+      "new\nline.jsonl": 13,
+      "x.checkpoint.2001a19d-76b2-4ef9-ac60-fcc66d7e4102.jsonl": 100, // left out by the pattern
+      "x.jsonl.lock": 200, // not a transcript name
+    };
+    for (const [name, size] of Object.entries(sizes)) writeFileSync(join(sessions, name), "x".repeat(size));
+    symlinkSync("a.jsonl", join(sessions, "link.jsonl")); // a link to a file counts as the file does
+    const script = new URL("../scripts/lib/remote/discover.sh", import.meta.url).pathname;
+    const patterns = ["-*.lock", "-*.checkpoint.????????-????-????-????-????????????.jsonl"];
+    const bin = busyboxBin(dir);
+    const noStat = busyboxBin(join(dir, "nostat"), ["stat"]);
+    const answers = [
+      execFileSync("sh", [script, dir, ...patterns], { encoding: "utf8" }),
+      execFileSync(join(bin, "sh"), [script, dir, ...patterns], { encoding: "utf8", env: { PATH: bin } }),
+      execFileSync(join(noStat, "sh"), [script, dir, ...patterns], {
+        encoding: "utf8",
+        env: { PATH: noStat },
+      }),
+    ];
+    for (const text of answers) {
+      const agent = parseDiscovery(text).agents[0];
+      assert.deepEqual([agent.id, agent.transcripts, agent.bytes], ["main", 6, 3 + 5000 + 7 + 11 + 13 + 3]);
+    }
+    // Nothing but left-out files and folders: zero, not a failure.
+    const empty = join(dir, "agents", "ops", "sessions");
+    mkdirSync(join(empty, "only.jsonl"), { recursive: true });
+    writeFileSync(join(empty, "y.checkpoint.2001a19d-76b2-4ef9-ac60-fcc66d7e4102.jsonl"), "z");
+    const ops = parseDiscovery(execFileSync("sh", [script, dir, ...patterns], { encoding: "utf8" }))
+      .agents[1];
+    assert.deepEqual([ops.id, ops.transcripts, ops.bytes], ["ops", 0, 0]);
   });
 });
 

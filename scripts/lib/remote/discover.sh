@@ -36,6 +36,53 @@ limited() {
   if have timeout; then timeout 20 "$@"; else "$@"; fi
 }
 
+# The patterns move to pat_1..pat_N, so that an agent's files can take the positional parameters.
+np=0
+for p do
+  np=$((np + 1))
+  eval "pat_$np=\$p"
+done
+
+# skipped NAME: whether a pattern leaves the name out
+skipped() {
+  i=0
+  while [ "$i" -lt "$np" ]; do
+    i=$((i + 1))
+    eval "p=\$pat_$i"
+    case $1 in ${p#-}) return 0 ;; esac
+  done
+  return 1
+}
+
+# measure FILE...: "<count> <bytes>" of the regular files among them that no pattern leaves out (a pattern that
+# matched nothing stays as itself and is no file), from one stat; nothing when that cannot be told so.
+measure() {
+  command -v stat >/dev/null 2>&1 || return 0
+  flags=
+  for f do
+    if [ ! -e "$f" ] && [ ! -L "$f" ]; then
+      flags="${flags}m"
+    elif [ -f "$f" ] && ! skipped "${f##*/}"; then
+      flags="${flags}w"
+    else
+      flags="${flags}n"
+    fi
+  done
+  case $flags in *w*) ;; *) echo 0 0 && return 0 ;; esac
+  stat -L -c '%s' -- "$@" 2>/dev/null | awk -v flags="$flags" '
+    { size[++n] = $1 }
+    END {
+      count = 0; bytes = 0; j = 0
+      for (i = 1; i <= length(flags); i++) {
+        f = substr(flags, i, 1)
+        if (f == "m") continue
+        j++
+        if (f == "w") { count++; bytes += size[j] }
+      }
+      if (j == n) printf "%d %.0f\n", count, bytes
+    }'
+}
+
 printf 'OCSYNC-DISCOVER 1\n'
 
 if [ -e "$state" ] && [ ! -d "$state" ]; then
@@ -76,7 +123,7 @@ fi
 if ! have openclaw; then
   for p in "$(dirname "$(dirname "$(command -v node 2>/dev/null || echo /x/x/node)")")/lib/node_modules/openclaw/package.json" \
     /usr/local/lib/node_modules/openclaw/package.json /usr/lib/node_modules/openclaw/package.json \
-    /opt/openclaw/package.json "$HOME/.npm-global/lib/node_modules/openclaw/package.json"; do
+    /opt/openclaw/package.json "${HOME:-/nonexistent}/.npm-global/lib/node_modules/openclaw/package.json"; do
     [ -r "$p" ] || continue
     v=$(sed -n 's/^[[:space:]]*"version"[[:space:]]*:[[:space:]]*"\([^"]*\)".*/\1/p' "$p" | head -n 1)
     [ -n "$v" ] && out version installed "$v" && break
@@ -102,17 +149,21 @@ if [ -d "$state/agents" ]; then
     bytes=0
     if [ -d "$a/sessions" ]; then
       sessions=1
-      for f in "$a"/sessions/*.jsonl "$a"/sessions/*.jsonl.reset.* "$a"/sessions/*.jsonl.deleted.* "$a"/sessions/*.jsonl.bak.*; do
-        [ -f "$f" ] || continue
-        skip=0
-        for p do
-          case ${f##*/} in ${p#-}) skip=1 ;; esac
+      # One stat for the folder (a process per file is seconds on a bot with thousands of transcripts); per file
+      # where stat -c is missing (not GNU or BusyBox) or the folder changed meanwhile.
+      set -- $(measure "$a"/sessions/*.jsonl "$a"/sessions/*.jsonl.reset.* "$a"/sessions/*.jsonl.deleted.* "$a"/sessions/*.jsonl.bak.*)
+      if [ $# -eq 2 ]; then
+        count=$1
+        bytes=$2
+      else
+        for f in "$a"/sessions/*.jsonl "$a"/sessions/*.jsonl.reset.* "$a"/sessions/*.jsonl.deleted.* "$a"/sessions/*.jsonl.bak.*; do
+          [ -f "$f" ] || continue
+          skipped "${f##*/}" && continue
+          count=$((count + 1))
+          size=$(wc -c <"$f" 2>/dev/null) || size=0
+          bytes=$((bytes + size))
         done
-        [ "$skip" = 1 ] && continue
-        count=$((count + 1))
-        size=$(wc -c <"$f" 2>/dev/null) || size=0
-        bytes=$((bytes + size))
-      done
+      fi
     fi
     [ -f "$a/agent/openclaw-agent.sqlite" ] && sqlite=1
     [ -d "$a/session-sqlite-import-archive" ] && legacy=1
