@@ -6,7 +6,15 @@
 import { describe, test } from "node:test";
 import { spawnSync } from "node:child_process";
 import assert from "node:assert/strict";
-import { appendFileSync, readdirSync, readFileSync, rmSync, utimesSync, writeFileSync } from "node:fs";
+import {
+  appendFileSync,
+  mkdirSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  utimesSync,
+  writeFileSync,
+} from "node:fs";
 import { join } from "node:path";
 import { tempDir } from "./helpers/tmp.mts";
 import { syncLocalFast, withFakeFly, workspaces } from "./helpers/sync-case.mts";
@@ -216,6 +224,22 @@ describe("incremental transfer", () => {
     assert.match(cut.stderr, /cut short|incomplete|truncated|flyctl/i);
     assert.deepEqual(snapshot(w.memory), memoryBefore);
     assert.ok(ssh().slice(before).length >= 2, "the bundle, then discovery on its own");
+  });
+
+  test("a workspace whose path holds a quote and a space travels through flyctl's -C as one argument", async () => {
+    const w = withFakeFly(workspace({ turns: 3 }));
+    const path = join(w.dir, `the bot's workspace`);
+    mkdirSync(join(path, "memory"), { recursive: true });
+    writeFileSync(join(path, "MEMORY.md"), "# What I know\n");
+    writeFileSync(join(path, "memory", "2026-11-30.md"), "a day\n");
+    for (const day of [1, 2]) {
+      const result = await w.run(["--json", "--workspace", path]);
+      assert.equal(result.code, 0, result.stderr);
+      const summary = JSON.parse(result.stdout).workspace;
+      assert.equal(summary.path, path);
+      assert.equal(day === 1 ? summary.new : summary.unchanged, 2, `day ${day}`);
+    }
+    assert.equal(readFileSync(join(w.memory, "workspace", "memory", "2026-11-30.md"), "utf8"), "a day\n");
   });
 
   test("a clone whose git converts line endings (core.autocrlf): a grown transcript is still synced right", async () => {

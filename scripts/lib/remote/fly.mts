@@ -254,10 +254,14 @@ export function pickMachine(
   );
 }
 
-/** Quotes one argument for flyctl's -C, which is split into argv (quotes honoured) without a shell. */
+/**
+ * Quotes one argument for flyctl's -C, which is split into argv (quotes honoured, adjacent quoted parts one word)
+ * without a shell: single quotes, and a quote inside as '"'"' (closed, a double-quoted quote, reopened), a form
+ * every such splitter and every POSIX shell read alike.
+ */
 function flyQuote(arg: string): string {
   if (/^[A-Za-z0-9_@%+=:,./-]+$/.test(arg)) return arg;
-  return `'${arg}'`;
+  return `'${arg.replace(/'/g, `'"'"'`)}'`;
 }
 
 export class FlyTransport extends Transport {
