@@ -245,18 +245,36 @@ describe(".syncignore during sync", () => {
         `${name} excluded on the remote`,
       );
     }
-    // The stored index is the filtered one, and its provenance says so: an idle day changes nothing.
-    const idle = await runScript(
-      "sync-memory.mts",
-      ["--app", "my-bot", "--state-dir", state.root, "--memory", memory, "--json"],
-      {
-        env: fly.env,
-      },
-    );
-    assert.equal(idle.code, 0, idle.stderr);
-    const idleSummary = JSON.parse(idle.stdout);
-    assert.equal(idleSummary.files.updated, 0);
-    assert.equal(idleSummary.provenanceWritten, false);
+    // The stored index is the filtered one, and its provenance says so: idle days change nothing, and each is two
+    // connections: the bundle (discovery, the bot's index, its file names, the workspace), then the listing that
+    // leaves the excluded files out.
+    for (const day of [2, 3]) {
+      const before = fly.calls().length;
+      const idle = await runScript(
+        "sync-memory.mts",
+        ["--app", "my-bot", "--state-dir", state.root, "--memory", memory, "--json"],
+        {
+          env: fly.env,
+        },
+      );
+      assert.equal(idle.code, 0, idle.stderr);
+      const idleSummary = JSON.parse(idle.stdout);
+      assert.equal(idleSummary.files.updated, 0);
+      assert.equal(idleSummary.provenanceWritten, false);
+      const calls = fly
+        .calls()
+        .slice(before)
+        .filter((argv) => argv[0] === "ssh")
+        .map((argv) =>
+          argv
+            .at(-1)!
+            .replace(/^sh -c '[^']*' sh /, "")
+            .split(" ")
+            .slice(0, 4)
+            .join(" "),
+        );
+      assert.deepEqual(calls, ["sh -s --", "sh -s -- manifest"], `day ${day}`);
+    }
     const verified = await runScript("verify.mts", ["--strict", memory]);
     assert.equal(verified.code, 0, verified.stdout + verified.stderr);
   });

@@ -19,6 +19,7 @@ import {
   type SyncIgnore,
 } from "../store/syncignore.mts";
 import type { Fetch } from "./fetch.mts";
+import type { RemoteCall } from "../remote/bundle.mts";
 
 export interface TransferPlan {
   /** The last sync's record of the backup; undefined before the first sync. */
@@ -60,12 +61,8 @@ export async function planTransfer(
   const filtered = Boolean(provenance?.files[INDEX_FILE]?.excludedKeys);
   if (patterns || filtered) {
     options.reporter.progress("reading the index for .syncignore…");
-    const onlyIndex = ["-*.jsonl", "-*.jsonl.*", "-sessions.json.bak.*", "+sessions.json"];
-    const first = await fetch(
-      "stream",
-      era.args(where.stateDir, where.agentId, [...REMOTE_EXCLUDE.map((p) => `-${p}`), ...onlyIndex]),
-      "index transfer",
-    );
+    const [mode, ...args] = indexCall(era, where).args;
+    const first = await fetch(mode as "stream", args, "index transfer");
     const indexFile = first.files.find((f) => f.name === INDEX_FILE);
     const entries = indexFile?.path ? botIndex(await readFile(indexFile.path, "utf8")) : {};
     if (indexFile?.path) index = { file: indexFile, entries };
@@ -89,11 +86,7 @@ export async function planTransfer(
     // (gitignore semantics: `!`, `/`, `**`, classes, any case) picks the excluded files, and each one goes back
     // to the bot as an exact-name exclusion, so the transfer never reads it.
     options.reporter.progress("listing the bot's sessions for .syncignore…");
-    const listing = await fetch(
-      "manifest",
-      era.args(where.stateDir, where.agentId, remoteFilterArgs()),
-      "listing for .syncignore",
-    );
+    const listing = await fetch("manifest", namesCall(era, where).args.slice(1), "listing for .syncignore");
     for (const file of listing.files) {
       if (file.name === INDEX_FILE || !exclusion.excludesFile(file.name)) continue;
       excludeArgs.push(`-${globEscape(file.name)}`);
@@ -107,6 +100,28 @@ export async function planTransfer(
     excludedOnBot: excludeArgs.length,
     args: era.args(where.stateDir, where.agentId, [...excludeArgs, ...remoteFilterArgs()]),
     where: era.args(where.stateDir, where.agentId, []),
+  };
+}
+
+/** The call that brings the bot's index alone (for .syncignore). */
+export function indexCall(era: EraStrategy, where: { stateDir: string; agentId: string }): RemoteCall {
+  const onlyIndex = ["-*.jsonl", "-*.jsonl.*", "-sessions.json.bak.*", "+sessions.json"];
+  return {
+    program: era.program,
+    args: [
+      "stream",
+      ...era.args(where.stateDir, where.agentId, [...REMOTE_EXCLUDE.map((p) => `-${p}`), ...onlyIndex]),
+    ],
+  };
+}
+
+/** The call that lists the bot's file names for .syncignore: only names are needed, so the quick listing (nothing
+ * read or hashed on the bot) where the era has one. */
+export function namesCall(era: EraStrategy, where: { stateDir: string; agentId: string }): RemoteCall {
+  const quick = era.listing === "quick" ? ["%quick"] : [];
+  return {
+    program: era.program,
+    args: ["manifest", ...era.args(where.stateDir, where.agentId, remoteFilterArgs()), ...quick],
   };
 }
 

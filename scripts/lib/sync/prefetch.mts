@@ -16,6 +16,7 @@ import { readProvenance } from "../store/provenance.mts";
 import { loadSyncIgnore } from "../store/syncignore.mts";
 import { discoveryCall } from "./discover.mts";
 import { listingArgs } from "./transfer.mts";
+import { indexCall, namesCall } from "./plan-transfer.mts";
 import type { SyncOptions } from "./types.mts";
 
 /** The calls foreseen for this run, discovery first. */
@@ -31,10 +32,14 @@ export async function foreseenCalls(
   const where = { stateDir: last.stateDir, agentId: last.agent };
   const era = ERAS.find((e) => e.era === last.era);
   const rules = await loadSyncIgnore(memoryDir).catch(() => undefined);
-  // With a .syncignore (or a stored index it filtered) the transfer first reads the bot's index and listing, and
-  // its arguments depend on them: only discovery and the workspace are foreseen.
-  const filtered = (rules && rules.patterns.length) || provenance.files[INDEX_FILE]?.excludedKeys;
-  if (era && !filtered) {
+  // With a .syncignore (or a stored index it filtered) the transfer first reads the bot's index and its names,
+  // foreseen here; the listing after them depends on what they say, so it is asked on its own.
+  const patterns = Boolean(rules && rules.patterns.length);
+  const filtered = patterns || Boolean(provenance.files[INDEX_FILE]?.excludedKeys);
+  if (era && filtered) {
+    calls.push(indexCall(era, where));
+    if (patterns) calls.push(namesCall(era, where));
+  } else if (era) {
     const args = era.args(where.stateDir, where.agentId, remoteFilterArgs());
     if (options.dryRun) calls.push({ program: era.program, args: ["manifest", ...args] });
     else if (era.incremental && Object.keys(provenance.files).length) {
