@@ -14,8 +14,9 @@ import {
   printJson,
   runMain,
 } from "./lib/cli.mts";
-import { formatSummary, sync } from "./lib/sync/index.mts";
-import { applySyncIgnoreCommand, formatApplySyncIgnore } from "./lib/store/exclude.mts";
+import "./lib/secrets.mts"; // masks any secret in what this command prints
+// The sync itself (sync/index.mts, store/exclude.mts) is imported once the flags are checked: --help and a usage
+// error load neither.
 
 const HELP = `Usage: npx tsx scripts/sync-memory.mts [options]
 
@@ -131,6 +132,7 @@ await runMain(async () => {
       throw new UsageError(
         `--apply-syncignore works on the memory folder alone and takes no ${remote.map((f) => `--${f}`).join(", ")}`,
       );
+    const { applySyncIgnoreCommand, formatApplySyncIgnore } = await import("./lib/store/exclude.mts");
     const reporter = new Reporter("sync-memory", Boolean(flags.quiet));
     const summary = await applySyncIgnoreCommand({
       memory: flags.memory ?? "memory",
@@ -145,6 +147,7 @@ await runMain(async () => {
 
   const where = transportOptionsFrom(flags);
   const workspace = workspaceOptionsFrom(flags);
+  const { formatSummary, sync } = await import("./lib/sync/index.mts");
 
   const reporter = new Reporter("sync-memory", Boolean(flags.quiet));
   const summary = await sync({

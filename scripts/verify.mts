@@ -2,7 +2,6 @@
 // Usage: npx tsx scripts/verify.mts [PATH...] [--staged [--changed]] [--strict] [--json]
 import { stat } from "node:fs/promises";
 import { basename, dirname, resolve } from "node:path";
-import { recoverBeforeReading } from "./lib/store/apply.mts";
 import {
   Reporter,
   UsageError,
@@ -14,7 +13,10 @@ import {
   red,
   runMain,
 } from "./lib/cli.mts";
-import { formatProblem, verify, type VerifyReport } from "./lib/verify.mts";
+import "./lib/secrets.mts"; // masks any secret in what this command prints
+import type { VerifyReport } from "./lib/verify.mts";
+// The checks (lib/verify.mts, store/apply.mts) are imported once the flags are checked: --help and a usage error
+// load neither.
 
 const HELP = `verify: check the backed-up history for damage, secrets and files that should not be there.
 
@@ -81,6 +83,8 @@ async function main(): Promise<number> {
   if (flags.changed && !flags.staged)
     throw new UsageError("--changed compares git's index with HEAD: use it together with --staged");
 
+  const { recoverBeforeReading } = await import("./lib/store/apply.mts");
+  const { formatProblem, verify } = await import("./lib/verify.mts");
   const reporter = new Reporter("verify", flags.json);
   // A sync or prune that was killed is completed or rolled back first (store/apply.mts), so what is checked
   // is a whole state, never a half-applied one.
@@ -99,7 +103,7 @@ async function main(): Promise<number> {
     printJson(report);
     return report.ok ? 0 : 1;
   }
-  printProblems(report);
+  printProblems(report, formatProblem);
   const unchanged = flags.changed ? ` (and the names of ${plural(report.unchanged, "unchanged file")})` : "";
   const what = `${plural(report.files, "file")} (${formatBytes(report.bytes)})${report.staged ? " staged" : ""}${unchanged}`;
   const found = `${plural(report.errors, "error")}, ${plural(report.warnings, "warning")}`;
@@ -120,7 +124,10 @@ async function memoryFolders(paths: string[]): Promise<string[]> {
   return [...dirs];
 }
 
-function printProblems(report: VerifyReport): void {
+function printProblems(
+  report: VerifyReport,
+  formatProblem: (problem: VerifyReport["problems"][number]) => string,
+): void {
   let last = "";
   const flush = (path: string) => {
     const more = report.omitted[path];

@@ -8,7 +8,7 @@ import { Failure, plural, quoteName, type Reporter } from "../cli.mts";
 import { BACKED_UP, classify, isConversation } from "../openclaw/files.mts";
 import { INDEX_FILE } from "../openclaw/sessions-index.mts";
 import type { StreamResult, StreamedFile } from "../remote/stream.mts";
-import { loadSecretScanner, type SecretScanner } from "../secrets.mts";
+import type { SecretScanner } from "../secrets.mts";
 import { countLines, sha256File, trimUnfinishedLine } from "../store/content.mts";
 import { botName, type Provenance } from "../store/provenance.mts";
 import { leaveOutPrunedKeys } from "../store/pruned-keys.mts";
@@ -134,11 +134,18 @@ export async function check(
     warnings: string[];
     /** Entries of the bot's sessions folder that were not read (links, folders): named as skipped. */
     notRead?: { name: string; kind: string; reason: string }[];
+    /** The secret scanner that redacts the staged transcripts; none with --no-redact. */
+    scanner: SecretScanner | undefined;
   },
-  options: { memory: string; dryRun: boolean; allowEmpty: boolean; redact?: boolean },
+  options: { memory: string; dryRun: boolean; allowEmpty: boolean },
 ): Promise<Plan> {
-  const scanner = options.redact === false ? undefined : await loadSecretScanner(context.memoryDir);
-  const plan = await planChanges(result, context.sessionsDir, context.provenance, options.dryRun, scanner);
+  const plan = await planChanges(
+    result,
+    context.sessionsDir,
+    context.provenance,
+    options.dryRun,
+    context.scanner,
+  );
   plan.warnings.unshift(...context.warnings);
   for (const entry of context.notRead ?? []) {
     plan.skipped[entry.kind] = (plan.skipped[entry.kind] ?? 0) + 1;

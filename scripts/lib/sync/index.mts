@@ -60,6 +60,8 @@ export function sync(options: SyncOptions): Promise<SyncSummary> {
       if (reconciled.layout !== undefined) syncSource.layout = reconciled.layout;
       const { result, excluded } = await dropExcluded(reconciled.result, transferPlan, reporter);
       const notRead = notReadWarnings(transferred.result);
+      // One scanner (the rules and memory/.secretsallow, read once) for the sessions and the workspace.
+      const scanner = await loadSecretScanner(memoryDir);
       const checked = await check(
         result,
         {
@@ -69,6 +71,7 @@ export function sync(options: SyncOptions): Promise<SyncSummary> {
           agentId: agent.id,
           warnings: [...notRead, ...reconciled.warnings],
           notRead: notReadFiles(transferred.result),
+          scanner: options.redact === false ? undefined : scanner,
         },
         options,
       );
@@ -83,7 +86,7 @@ export function sync(options: SyncOptions): Promise<SyncSummary> {
           memoryDir,
           provenance: transferPlan.provenance,
           at: syncSource.at,
-          scanner: await loadSecretScanner(memoryDir),
+          scanner,
         },
         options,
       );
