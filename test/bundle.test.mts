@@ -6,10 +6,10 @@
 import { describe, test } from "node:test";
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
-import { readFileSync } from "node:fs";
+import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { Readable } from "node:stream";
-import { gzipSync, gunzipSync } from "node:zlib";
+import { gunzipSync } from "node:zlib";
 import { makeStateDir } from "../scripts/dev/statedir.mts";
 import { remoteFilterArgs } from "../scripts/lib/openclaw/files.mts";
 import { bundleScript, callKey, parseBundle, type RemoteCall } from "../scripts/lib/remote/bundle.mts";
@@ -17,6 +17,7 @@ import { LocalTransport } from "../scripts/lib/remote/local.mts";
 import { readRemoteStream } from "../scripts/lib/remote/stream.mts";
 import { workspaceFactsCall } from "../scripts/lib/remote/workspace.mts";
 import { discoveryCall } from "../scripts/lib/sync/discover.mts";
+import { foreseenCalls } from "../scripts/lib/sync/prefetch.mts";
 import { busyboxBin } from "./helpers/fly.mts";
 import { ROOT } from "./helpers/run.mts";
 import { tempDir } from "./helpers/tmp.mts";
@@ -141,26 +142,123 @@ describe("a bundle of remote programs", () => {
       "a transport's notice before the bundle is skipped",
     );
     assert.equal(parseBundle(output, "0".repeat(24), list), undefined, "another bundle's nonce");
-    // The same answer, uncompressed (a bot without gzip), is read the same; cut short anywhere, it is not.
+    // Cut short anywhere, with bytes after its end, or a marker damaged: not used.
     const head = output.indexOf(0x0a) + 1;
-    const plain = Buffer.concat([
-      Buffer.from(`ocsync-bundle ${nonce} plain\n`),
-      gunzipSync(output.subarray(head)),
-    ]);
-    assert.deepEqual(parseBundle(plain, nonce, list), whole);
-    for (const cut of [0, 10, head, head + 5, Math.floor(plain.length / 2), plain.length - 1])
-      assert.equal(parseBundle(plain.subarray(0, cut), nonce, list), undefined, `cut at ${cut}`);
-    for (const cut of [head + 5, output.length - 4])
-      assert.equal(parseBundle(output.subarray(0, cut), nonce, list), undefined, `gzip cut at ${cut}`);
-    const flipped = Buffer.from(output);
-    flipped[flipped.length - 6] ^= 0xff; // gzip's CRC trailer
-    assert.equal(parseBundle(flipped, nonce, list), undefined);
-    const extra = Buffer.concat([
-      Buffer.from(`ocsync-bundle ${nonce} gzip\n`),
-      gzipSync(Buffer.concat([gunzipSync(output.subarray(head)), Buffer.from("more")])),
-    ]);
+    for (const cut of [0, 10, head, head + 5, Math.floor(output.length / 2), output.length - 1])
+      assert.equal(parseBundle(output.subarray(0, cut), nonce, list), undefined, `cut at ${cut}`);
+    const extra = Buffer.concat([output, Buffer.from("more")]);
     assert.equal(parseBundle(extra, nonce, list), undefined, "bytes after the end");
+    const damaged = Buffer.from(output);
+    damaged[output.indexOf(`ocsync-part-end ${nonce} 1`) + 3] ^= 0x20;
+    assert.equal(parseBundle(damaged, nonce, list), undefined, "a marker damaged");
     assert.ok(whole?.has(callKey(list[1])));
+  });
+
+  test("a part that writes slowly is waited for (the idle timeout measures silence); one that stalls is asked again alone", async () => {
+    // A hashing listing of transcripts on a slow disk: 0.4 s per file, 1.5 s of idle timeout, 2 s in all.
+    const bin = join(tmp, "slow-bin");
+    mkdirSync(bin, { recursive: true });
+    const slow = (seconds: number) =>
+      writeFileSync(join(bin, "sha256sum"), `#!/bin/sh\nsleep ${seconds}\nexec /usr/bin/sha256sum "$@"\n`, {
+        mode: 0o755,
+      });
+    const listing: RemoteCall = {
+      program: "pull.sh",
+      args: ["manifest", root, "main", ...remoteFilterArgs()],
+    };
+    await withPath(`${bin}:${process.env.PATH}`, async () => {
+      slow(0.4);
+      const transport = new LocalTransport();
+      assert.equal(
+        await transport.prefetch([calls[0], listing], { label: "discovery", idleTimeoutMs: 1500 }),
+        2,
+      );
+      slow(3);
+      // Stalled: nothing answered and no error; each call then runs on its own with its own timeout and retries.
+      assert.equal(
+        await new LocalTransport().prefetch([calls[0], listing], { label: "discovery", idleTimeoutMs: 1000 }),
+        0,
+      );
+    });
+  });
+
+  test("a bot whose gzip cannot decompress gets the programs plain: same answers", async () => {
+    const bin = join(tmp, "broken-gzip");
+    mkdirSync(bin, { recursive: true });
+    writeFileSync(
+      join(bin, "gzip"),
+      `#!/bin/sh\ncase "$1" in -d*) echo 'gzip: unknown option -d' >&2; exit 1 ;; esac\nexec ${spawnSync("sh", ["-c", "command -v gzip"]).stdout.toString().trim()} "$@"\n`,
+      {
+        mode: 0o755,
+      },
+    );
+    const alone = await answers(new LocalTransport(), calls);
+    await withPath(`${bin}:${process.env.PATH}`, async () => {
+      assert.deepEqual(await answers(new LocalTransport(), calls), alone);
+      const bundled = new LocalTransport();
+      assert.equal(await bundled.prefetch(calls, { label: "discovery", idleTimeoutMs: 30_000 }), 4);
+    });
+  });
+
+  test("the day's calls are foreseen from the last sync's record: its agent, era, workspace and .syncignore", async () => {
+    const memory = join(tmp, "foreseen");
+    mkdirSync(join(memory, "sessions"), { recursive: true });
+    const at = "2026-11-30T00:00:00.000Z";
+    const record = (era: "files" | "sqlite") => ({
+      format: 1,
+      lastSync: { at, transport: "fly", stateDir: "/data", agent: "main", era, tool: "t" },
+      files: {
+        "a.jsonl": {
+          size: 3,
+          sha256: "ab".repeat(32),
+          cloudSize: 3,
+          cloudSha256: "ab".repeat(32),
+          syncedAt: at,
+        },
+      },
+      workspace: { path: "/data/workspace", files: {} },
+    });
+    const foresee = (options: Partial<Parameters<typeof foreseenCalls>[1]> = {}) =>
+      foreseenCalls(memory, { stateDir: "/data", dryRun: false, workspace: true, ...options }).then((list) =>
+        list.map(
+          (call) =>
+            `${call.program} ${call.args.filter((a) => !a.startsWith("-") && !a.startsWith("+")).join(" ")}`,
+        ),
+      );
+    assert.deepEqual(await foresee(), ["discover.sh /data"], "no record: discovery alone");
+    writeFileSync(join(memory, "sync-provenance.json"), JSON.stringify(record("files")));
+    assert.deepEqual(await foresee(), [
+      "discover.sh /data",
+      "pull.sh manifest /data main %quick",
+      "workspace.sh facts /data main /data/workspace",
+    ]);
+    assert.deepEqual(
+      await foresee({ agent: "ops" }),
+      ["discover.sh /data"],
+      "another agent than the last sync's",
+    );
+    assert.deepEqual(
+      (await foresee({ dryRun: true }))[1],
+      "pull.sh manifest /data main",
+      "a dry run's listing",
+    );
+    assert.deepEqual(await foresee({ workspace: false }), [
+      "discover.sh /data",
+      "pull.sh manifest /data main %quick",
+    ]);
+    writeFileSync(join(memory, "sync-provenance.json"), JSON.stringify(record("sqlite")));
+    assert.match((await foresee())[1], /^export-sqlite\.mjs manifest \/data main \S+$/, "the bucket digests");
+    writeFileSync(join(memory, ".syncignore"), "agent:main:telegram:*\n");
+    assert.deepEqual(
+      await foresee(),
+      [
+        "discover.sh /data",
+        "export-sqlite.mjs stream /data main",
+        "export-sqlite.mjs manifest /data main",
+        "workspace.sh facts /data main /data/workspace",
+      ],
+      "with a .syncignore: the index and the names, not the listing that depends on them",
+    );
   });
 
   test("a bundle of nothing asks nothing", async () => {

@@ -80,7 +80,7 @@ describe("parseDiscovery", () => {
 });
 
 describe("discover.sh counts an agent's transcripts", () => {
-  test("from one stat (dash, BusyBox) or file by file (a bot without stat -c): the same count and bytes", () => {
+  test("from one stat (BusyBox without wc, dash) or file by file (a bot without stat): the same count and bytes", () => {
     const dir = tempDir("discovery-count");
     const sessions = join(dir, "agents", "main", "sessions");
     mkdirSync(join(sessions, "folder.jsonl"), { recursive: true }); // not a file
@@ -97,7 +97,8 @@ describe("discover.sh counts an agent's transcripts", () => {
     symlinkSync("a.jsonl", join(sessions, "link.jsonl")); // a link to a file counts as the file does
     const script = new URL("../scripts/lib/remote/discover.sh", import.meta.url).pathname;
     const patterns = ["-*.lock", "-*.checkpoint.????????-????-????-????-????????????.jsonl"];
-    const bin = busyboxBin(dir);
+    // The one-stat path must not lean on wc: BusyBox without wc; the file-by-file path without stat.
+    const bin = busyboxBin(dir, ["wc"]);
     const noStat = busyboxBin(join(dir, "nostat"), ["stat"]);
     const answers = [
       execFileSync("sh", [script, dir, ...patterns], { encoding: "utf8" }),

@@ -16,6 +16,7 @@ import {
 } from "node:fs";
 import { join } from "node:path";
 import { Readable } from "node:stream";
+import { gunzipSync } from "node:zlib";
 import { readRemoteStream } from "../scripts/lib/remote/stream.mts";
 import { remoteFilterArgs } from "../scripts/lib/openclaw/files.mts";
 import { ROOT } from "./helpers/run.mts";
@@ -38,9 +39,13 @@ before(() => {
   symlinkSync("a.jsonl", join(sessions, "link.jsonl"));
 });
 
-const shells = [["dash"], ["busybox", "sh"]].filter(
+const shells = [["dash"], ["busybox", "sh"], ["bash", "--posix"]].filter(
   (shell) => spawnSync(shell[0], [...shell.slice(1), "-c", "true"]).status === 0,
 );
+
+function gunzipIfNeeded(bytes: Buffer): Buffer {
+  return bytes[0] === 0x1f && bytes[1] === 0x8b ? gunzipSync(bytes) : bytes;
+}
 
 function pull(shell: string[], mode: string, extra: string[]) {
   const run = spawnSync(
@@ -58,6 +63,22 @@ function pull(shell: string[], mode: string, extra: string[]) {
 
 describe("pull.sh %quick", () => {
   for (const shell of shells) {
+    test(`${shell.join(" ")}: a folder without dot files gets the quick listing too (bash 5.2's globskipdots)`, () => {
+      const plain = join(tmp, `plain-${shell[0]}`, "agents", "main", "sessions");
+      mkdirSync(plain, { recursive: true });
+      writeFileSync(join(plain, "a.jsonl"), "a\n");
+      const run = spawnSync(
+        shell[0],
+        [...shell.slice(1), "-s", "--", "manifest", join(plain, "..", "..", ".."), "main", "%quick", "+*"],
+        {
+          input: PULL,
+        },
+      );
+      assert.equal(run.status, 0, run.stderr.toString());
+      const text = gunzipIfNeeded(run.stdout).toString("latin1");
+      assert.match(text, /^Q 2 \d+ \d+ 612e6a736f6e6c$/m, "a stat (Q) record, not the hashing fallback");
+    });
+
     test(`${shell.join(" ")}: the listing has each chosen file's stat, the same files and skipped entries as the hashing one`, async () => {
       const quick = await pull(shell, "manifest", ["%quick"]);
       const hashed = await pull(shell, "manifest", []);

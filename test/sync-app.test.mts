@@ -36,7 +36,12 @@ describe("sync --app (fake flyctl)", () => {
         "-q",
       ]);
       assert.equal(argv[7], "-C");
-      assert.match(argv[8], /^sh -s -- /, "the program travels on stdin; no PTY, no bare sh");
+      // The program travels on stdin, gzip-compressed and unpacked by the bot's gzip; no PTY, no bare sh.
+      assert.match(
+        argv[8],
+        /^sh -c '[^']*gzip -dc[^']*' sh sh -s -- /,
+        "the program travels on stdin; no PTY, no bare sh",
+      );
     }
     const provenance = JSON.parse(readFileSync(join(w.memory, "sync-provenance.json"), "utf8"));
     assert.equal(provenance.lastSync.app, "my-bot");

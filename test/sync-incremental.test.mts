@@ -203,7 +203,7 @@ describe("incremental transfer", () => {
     assert.ok(
       readFileSync(join(w.sessions, grown)).equals(readFileSync(join(w.state.agents[0].sessionsDir, grown))),
     );
-    // Another agent than the last sync's: nothing to foresee but discovery, so no bundle; its sessions come whole.
+    // A first sync (another agent, into a folder of its own): nothing to foresee but discovery, so no bundle.
     before = ssh().length;
     const ops = await w.run(["--json", "--agent", "ops", "--memory", join(w.dir, "memory-ops")]);
     assert.equal(ops.code, 0, ops.stderr);

@@ -5,15 +5,15 @@
 // The bundle is a POSIX sh script sent on stdin (`sh -s`). Each shell program's source becomes the body of a
 // function, run in a subshell with its arguments (`exit` ends only that part) and stdin from /dev/null (stdin is
 // the rest of the bundle); a Node program (the SQLite exporter) runs with its source in a quoted here-document.
-// What the bot sends back, gzip-compressed after the first line when the bot has gzip:
-//     ocsync-bundle <nonce> gzip|plain\n
+// What the bot sends back, as the parts write it (not compressed as a whole, so that the idle timeout measures
+// silence; what is large is compressed by its own program):
+//     ocsync-bundle <nonce> plain\n
 //     ( ocsync-part <nonce> <i>\n <the part's stdout> \nocsync-part-end <nonce> <i> <exit status>\n )*
 //     ocsync-parts-done <nonce>\n
 // The nonce is random per call, so no output of a part can end it early; anything before the first line
 // (a notice of the transport) is ignored. An answer is only used when it is complete and its part exited 0:
 // anything else is asked again with a call of its own, which explains its failure as it always did.
 import { randomBytes } from "node:crypto";
-import { gunzipSync } from "node:zlib";
 import { shellQuote } from "../proc.mts";
 import type { RemoteProgram } from "./transport.mts";
 
@@ -59,13 +59,11 @@ export function bundleScript(
   const script = [
     `ocsync_nonce=${nonce}`,
     ...functions,
-    `ocsync_parts() {\n${body.join("\n")}\n}`,
-    // The answers are mostly text (listings, facts): compressed when the bot can.
-    `if command -v gzip >/dev/null 2>&1; then`,
-    `  printf 'ocsync-bundle %s gzip\\n' "$ocsync_nonce" && ocsync_parts | gzip -1`,
-    `else`,
-    `  printf 'ocsync-bundle %s plain\\n' "$ocsync_nonce" && ocsync_parts`,
-    `fi`,
+    // Not compressed as a whole: the answers arrive as each part writes them, so the idle timeout measures
+    // silence, not the bundle's length (a hashing listing of a big bot trickles for minutes). What is large is
+    // compressed by its own program (the quick listing, the index, the exporter's data).
+    `printf 'ocsync-bundle %s plain\\n' "$ocsync_nonce"`,
+    ...body,
     "",
   ].join("\n");
   return { script: Buffer.from(script), nonce };
@@ -85,15 +83,8 @@ export function parseBundle(
   if (at < 0) return undefined;
   const lineEnd = output.indexOf(0x0a, at);
   if (lineEnd < 0) return undefined;
-  const kind = output.subarray(at + head.length, lineEnd).toString("latin1");
-  let body: Buffer;
-  try {
-    if (kind === "gzip") body = gunzipSync(output.subarray(lineEnd + 1));
-    else if (kind === "plain") body = output.subarray(lineEnd + 1);
-    else return undefined;
-  } catch {
-    return undefined;
-  }
+  if (output.subarray(at + head.length, lineEnd).toString("latin1") !== "plain") return undefined;
+  const body = output.subarray(lineEnd + 1);
   const answers = new Map<string, Buffer>();
   let position = 0;
   for (const [i, call] of calls.entries()) {

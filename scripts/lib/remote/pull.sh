@@ -35,6 +35,9 @@
 # meanwhile is sent as a consistent prefix. A file that shrank meanwhile is padded with NULs so the framing
 # holds; its hash no longer matches and the local side rejects the whole run.
 set -u
+# bash 5.2 as sh skips . and .. in globs (globskipdots): then ./.* in a folder without dot files stays as itself
+# and the quick listing would always fall back to hashing. Other shells have no shopt.
+if command -v shopt >/dev/null 2>&1; then shopt -u globskipdots 2>/dev/null; fi
 LC_ALL=C
 export LC_ALL
 

@@ -209,8 +209,8 @@ export abstract class Transport {
       },
     );
     if (stopping) throw new Failure(`the ${options.label} was interrupted`);
-    if (outcome.timedOut) throw new Failure(this.explain(outcome, options, undefined).message);
-    if (outcome.code !== 0 || !value) return 0;
+    // Anything else (a stall, a failure, an answer cut short): each call on its own, with its retries.
+    if (outcome.timedOut || outcome.code !== 0 || !value) return 0;
     const answers = parseBundle(value, nonce, calls);
     for (const [key, answer] of answers ?? []) this.answers.set(key, answer);
     return answers?.size ?? 0;
@@ -225,7 +225,7 @@ export abstract class Transport {
     if (!this.plainSources) {
       const argv = ["sh", "-c", GUNZIP_SCRIPT, "sh", ...remoteArgv];
       const attempt = await this.once(argv, await source(true), options, 1);
-      if (!(attempt.outcome.code !== 0 && NO_GZIP.test(attempt.outcome.stderr))) return attempt;
+      if (!NO_GZIP.test(attempt.outcome.stderr)) return attempt;
       this.plainSources = true;
     }
     return this.once(remoteArgv, await source(false), options, 1);
@@ -254,8 +254,8 @@ export abstract class Transport {
       if (stopping) throw new Failure("interrupted before the remote call could start");
       const { value, outcome, consumeError } = await this.once(remoteArgv, stdin(), options, attempt);
       if (stopping) throw new Failure(`the ${options.label} was interrupted`);
-      if (outcome.code === 0 && !outcome.timedOut && consumeError === undefined) return value as T;
       if (remoteArgv[2] === GUNZIP_SCRIPT && NO_GZIP.test(outcome.stderr)) throw new NoGzip();
+      if (outcome.code === 0 && !outcome.timedOut && consumeError === undefined) return value as T;
       const diagnosis = this.explain(outcome, options, consumeError);
       const consumerFailed = consumeError !== undefined && (outcome.code === 0 || outcome.stoppedByConsumer);
       const retryConsumer = consumerFailed && options.retryOn?.(consumeError);
@@ -436,9 +436,12 @@ export abstract class Transport {
   }
 }
 
-/** Runs "$@" (a program that reads its source on stdin) with that source gzip-decompressed on the way. */
+/**
+ * Runs "$@" (a program that reads its source on stdin) with that source gzip-decompressed on the way. A bot
+ * without gzip, or whose gzip cannot decompress, says `ocsync-no-gzip` (then the call is made again, plain).
+ */
 const GUNZIP_SCRIPT =
-  'command -v gzip >/dev/null 2>&1 || { echo ocsync-no-gzip >&2; exit 97; }; gzip -dc | "$@"';
+  'command -v gzip >/dev/null 2>&1 || { echo ocsync-no-gzip >&2; exit 97; }; { gzip -dc || echo ocsync-no-gzip >&2; } | "$@"';
 const NO_GZIP = /^ocsync-no-gzip$/m;
 class NoGzip extends Error {}
 
