@@ -54,6 +54,26 @@ export interface WireFigures {
   eras: EraFigures[];
 }
 
+function git(cwd: string, args: string[]): void {
+  const done = spawnSync("git", args, {
+    cwd,
+    encoding: "utf8",
+    env: {
+      ...process.env,
+      GIT_AUTHOR_NAME: "bench",
+      GIT_AUTHOR_EMAIL: "bench@localhost",
+      GIT_COMMITTER_NAME: "bench",
+      GIT_COMMITTER_EMAIL: "bench@localhost",
+    },
+  });
+  if (done.status !== 0) throw new Error(`git ${args.join(" ")}: ${done.stderr}`);
+}
+
+function commit(repo: string): void {
+  git(repo, ["add", "-A", "memory"]);
+  git(repo, ["commit", "-q", "--allow-empty", "--no-verify", "-m", "sync"]);
+}
+
 /** A TCP relay that counts the bytes it passes, both ways. */
 async function relay(
   port: number,
@@ -217,6 +237,9 @@ export async function benchWire(
       ]);
       const seconds = (performance.now() - started) / 1000;
       if (done.code !== 0) throw new Error(`sync failed: ${done.stderr}`);
+      // As the daily workflow does: the day's result is committed (untimed), so the next day finds memory/ clean
+      // in git (and the files git says are the recorded blobs are not read again).
+      commit(dirname(memory));
       const summary = JSON.parse(done.stdout);
       return { seconds, wireBytes: counted.bytes(), streamBytes: summary.bytes.transferred as number };
     };
@@ -225,6 +248,8 @@ export async function benchWire(
       const state = join(dir, `wire-${era}`, "state");
       const memory = join(dir, `wire-${era}`, "memory");
       rmSync(join(dir, `wire-${era}`), { recursive: true, force: true });
+      mkdirSync(join(dir, `wire-${era}`), { recursive: true });
+      git(join(dir, `wire-${era}`), ["init", "-q"]);
       process.stderr.write(`bench: ${era} era, ${count} sessions, ~${totalMb} MB ...\n`);
       if (era === "files") makeFileEra(state, totalMb, count);
       else {
