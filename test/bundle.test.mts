@@ -14,6 +14,7 @@ import { makeStateDir } from "../scripts/dev/statedir.mts";
 import { remoteFilterArgs } from "../scripts/lib/openclaw/files.mts";
 import { bundleScript, callKey, parseBundle, type RemoteCall } from "../scripts/lib/remote/bundle.mts";
 import { LocalTransport } from "../scripts/lib/remote/local.mts";
+import { programArgv } from "../scripts/lib/remote/transport.mts";
 import { readRemoteStream } from "../scripts/lib/remote/stream.mts";
 import { workspaceFactsCall } from "../scripts/lib/remote/workspace.mts";
 import { discoveryCall } from "../scripts/lib/sync/discover.mts";
@@ -128,7 +129,7 @@ describe("a bundle of remote programs", () => {
         ["discover.sh", readFileSync(join(ROOT, "scripts", "lib", "remote", "discover.sh"))],
         ["pull.sh", readFileSync(join(ROOT, "scripts", "lib", "remote", "pull.sh"))],
       ]),
-      ["node"],
+      programArgv,
     );
     const ran = spawnSync("sh", ["-s", "--"], { input: script });
     assert.equal(ran.status, 0, ran.stderr.toString());

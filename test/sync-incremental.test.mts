@@ -18,7 +18,7 @@ import {
 import { join } from "node:path";
 import { tempDir } from "./helpers/tmp.mts";
 import { syncLocalFast, withFakeFly, workspaces } from "./helpers/sync-case.mts";
-import { busyboxBin, setMachineEnv } from "./helpers/fly.mts";
+import { busyboxBin, remoteCommand, setMachineEnv } from "./helpers/fly.mts";
 import { snapshot } from "./helpers/tree.mts";
 
 const tmp = tempDir("sync-incremental");
@@ -34,10 +34,6 @@ function writtenBeforeTheSync(dir: string, names = readdirSync(dir)): void {
   for (const name of names) utimesSync(join(dir, name), hourAgo, hourAgo);
 }
 
-/** The remote command of a flyctl call, without the wrapper that decompresses the program's source on the bot. */
-function remoteCommand(argv: string[]): string {
-  return argv.at(-1)!.replace(/^sh -c '[^']*gzip -dc[^']*' sh /, "");
-}
 function isCompressed(argv: string[]): boolean {
   return remoteCommand(argv) !== argv.at(-1);
 }
@@ -70,11 +66,7 @@ describe("incremental transfer", () => {
       summary.bytes.transferred < first.bytes.transferred / 4,
       `${summary.bytes.transferred} bytes on the wire`,
     );
-    const calls = fly
-      .calls()
-      .slice(callsBefore)
-      .filter((argv) => argv[0] === "ssh")
-      .map(remoteCommand);
+    const calls = fly.sshSince(callsBefore);
     assert.deepEqual(
       calls.length,
       2,
@@ -105,11 +97,7 @@ describe("incremental transfer", () => {
     const before = fly.calls().length;
     const idle = JSON.parse((await run()).stdout);
     assert.equal(idle.provenanceWritten, false);
-    const idleCalls = fly
-      .calls()
-      .slice(before)
-      .filter((argv) => argv[0] === "ssh")
-      .map(remoteCommand);
+    const idleCalls = fly.sshSince(before);
     assert.deepEqual(
       idleCalls,
       ["sh -s --"],
@@ -146,11 +134,7 @@ describe("incremental transfer", () => {
     const summary = JSON.parse(busy.stdout);
     assert.equal(summary.incremental, true);
     assert.equal(summary.files.updated, 250);
-    const calls = fly
-      .calls()
-      .slice(before)
-      .filter((argv) => argv[0] === "ssh")
-      .map(remoteCommand);
+    const calls = fly.sshSince(before);
     assert.ok(!calls.some((call) => / stream /.test(call)), "no full stream");
     const fetches = calls.filter((call) => /^sh -s -- fetch /.test(call));
     assert.equal(fetches.length, 2, "250 requests in two batches");
@@ -164,11 +148,7 @@ describe("incremental transfer", () => {
     const idleBefore = fly.calls().length;
     const idle = JSON.parse((await run()).stdout);
     assert.equal(idle.files.updated + idle.files.new, 0);
-    const idleCalls = fly
-      .calls()
-      .slice(idleBefore)
-      .filter((argv) => argv[0] === "ssh")
-      .map(remoteCommand);
+    const idleCalls = fly.sshSince(idleBefore);
     assert.deepEqual(idleCalls, ["sh -s --"], "one connection");
     assert.match(fly.stdins().at(-1)!, /ocsync_program_1 manifest .* %quick/, "a quick listing in it");
   });

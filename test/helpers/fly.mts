@@ -31,6 +31,8 @@ export interface FakeFly {
   config: FakeFlyConfig;
   save(): void;
   calls(): string[][];
+  /** The remote command of each `ssh console` call from the `from`th call on (remoteCommand). */
+  sshSince(from: number): string[];
   /** What each call sent on stdin (the programs' source, decompressed), by its index in calls(). */
   stdins(): string[];
 }
@@ -67,6 +69,14 @@ export function fakeFly(
     ...options.config,
   };
   const save = () => writeFileSync(configPath, JSON.stringify(config, null, 2));
+  const calls = (): string[][] =>
+    existsSync(config.log!)
+      ? readFileSync(config.log!, "utf8")
+          .trim()
+          .split("\n")
+          .filter(Boolean)
+          .map((line) => JSON.parse(line) as string[])
+      : [];
   save();
   // Keep only system folders on PATH besides the fake, so a real fly/flyctl can never be picked up.
   const systemPath = (process.env.PATH ?? "")
@@ -82,14 +92,12 @@ export function fakeFly(
       FAKE_FLY_CONFIG: configPath,
       FLY_API_TOKEN: "FlyV1 fm2_faketoken_never_printed",
     },
-    calls: () =>
-      existsSync(config.log!)
-        ? readFileSync(config.log!, "utf8")
-            .trim()
-            .split("\n")
-            .filter(Boolean)
-            .map((line) => JSON.parse(line) as string[])
-        : [],
+    calls,
+    sshSince: (from) =>
+      calls()
+        .slice(from)
+        .filter((argv) => argv[0] === "ssh")
+        .map(remoteCommand),
     stdins: () =>
       readFileSync(config.log!, "utf8")
         .trim()
@@ -101,6 +109,12 @@ export function fakeFly(
           return (bytes[0] === 0x1f && bytes[1] === 0x8b ? gunzipSync(bytes) : bytes).toString("latin1");
         }),
   };
+}
+
+/** The remote command of a flyctl `ssh console` call, without the wrapper that unpacks the program's compressed
+ * source on the bot. */
+export function remoteCommand(argv: string[]): string {
+  return argv.at(-1)!.replace(/^sh -c '[^']*gzip -dc[^']*' sh /, "");
 }
 
 /** A folder holding only BusyBox's applets (minus `without`), for a minimal remote's PATH. */

@@ -27,11 +27,14 @@ export function callKey(call: RemoteCall): string {
   return JSON.stringify([call.program, call.args]);
 }
 
-/** The bundle script for `calls` (`sources`: each program's source, as sent on its own) and its nonce. */
+/**
+ * The bundle script for `calls` (`sources`: each program's source, as sent on its own; `argvOf`: how a program
+ * runs on its own, which the Node ones keep) and its nonce.
+ */
 export function bundleScript(
   calls: RemoteCall[],
   sources: Map<RemoteProgram, Buffer>,
-  nodeArgv: string[],
+  argvOf: (program: RemoteProgram, args: string[]) => string[],
 ): { script: Buffer; nonce: string } {
   const nonce = randomBytes(12).toString("hex");
   const functions: string[] = [];
@@ -39,12 +42,13 @@ export function bundleScript(
   const defined = new Map<RemoteProgram, string>();
   for (const [i, call] of calls.entries()) {
     const source = sources.get(call.program)!.toString("utf8").replace(/\n?$/, "\n");
-    const args = call.args.map(shellQuote).join(" ");
     body.push(`printf 'ocsync-part %s ${i}\\n' "$ocsync_nonce"`);
     if (call.program.endsWith(".mjs")) {
       const end = `OCSYNC_SOURCE_${nonce}`;
-      body.push(`(${[...nodeArgv, "-"].join(" ")} ${args} <<'${end}'\n${source}${end}\n)`);
+      const argv = argvOf(call.program, call.args).map(shellQuote).join(" ");
+      body.push(`(${argv} <<'${end}'\n${source}${end}\n)`);
     } else {
+      const args = call.args.map(shellQuote).join(" ");
       let name = defined.get(call.program);
       if (!name) {
         name = `ocsync_program_${defined.size}`;

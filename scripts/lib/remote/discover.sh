@@ -151,12 +151,13 @@ if [ -d "$state/agents" ]; then
       sessions=1
       # One stat for the folder (a process per file is seconds on a bot with thousands of transcripts); per file
       # where stat -c is missing (not GNU or BusyBox) or the folder changed meanwhile.
-      set -- $(measure "$a"/sessions/*.jsonl "$a"/sessions/*.jsonl.reset.* "$a"/sessions/*.jsonl.deleted.* "$a"/sessions/*.jsonl.bak.*)
-      if [ $# -eq 2 ]; then
-        count=$1
-        bytes=$2
+      set -- "$a"/sessions/*.jsonl "$a"/sessions/*.jsonl.reset.* "$a"/sessions/*.jsonl.deleted.* "$a"/sessions/*.jsonl.bak.*
+      measured=$(measure "$@")
+      if [ -n "$measured" ]; then
+        count=${measured% *}
+        bytes=${measured#* }
       else
-        for f in "$a"/sessions/*.jsonl "$a"/sessions/*.jsonl.reset.* "$a"/sessions/*.jsonl.deleted.* "$a"/sessions/*.jsonl.bak.*; do
+        for f do
           [ -f "$f" ] || continue
           skipped "${f##*/}" && continue
           count=$((count + 1))

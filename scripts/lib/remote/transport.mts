@@ -143,92 +143,77 @@ export abstract class Transport {
         // The bundle's answer did not hold up (a file changed while it was listed): asked again on its own.
       }
     }
-    const remoteArgv = options.program.endsWith(".mjs")
-      ? ["node", ...REMOTE_NODE_FLAGS, "--input-type=module", "-", ...options.args]
-      : ["sh", "-s", "--", ...options.args];
-    return this.sending(remoteArgv, plainOrCompressed(options.program), options);
+    const source = plainOrCompressed(options.program);
+    for (;;) {
+      const { argv, stdin } = await this.sent(programArgv(options.program, options.args), source);
+      try {
+        return await this.run(argv, () => stdin, options);
+      } catch (error) {
+        if (!(error instanceof NoGzip)) throw error;
+        this.plainSources = true;
+      }
+    }
   }
 
   /** Whether the bot lacks gzip (learnt from a call): then sources travel plain. */
   private plainSources = false;
 
   /**
-   * Runs `remoteArgv`, which reads a program's source on stdin: compressed (a third of the bytes, and they travel
-   * on every call) through the bot's gzip, or plain on a bot without gzip (which says so once; the rest of the
-   * run sends plain).
+   * The command line and stdin for `remoteArgv`, which reads a program's source on stdin: compressed (a third of
+   * the bytes, and they travel on every call) through the bot's gzip, or plain once the bot said it has no gzip
+   * (the call that learnt it is made again; the rest of the run sends plain).
    */
-  private async sending<T>(
+  private async sent(
     remoteArgv: string[],
     source: (compressed: boolean) => Promise<Buffer>,
-    options: Omit<CallOptions<T>, "program" | "args">,
-  ): Promise<T> {
-    if (!this.plainSources) {
-      const compressed = await source(true);
-      try {
-        return await this.run(["sh", "-c", GUNZIP_SCRIPT, "sh", ...remoteArgv], () => compressed, options);
-      } catch (error) {
-        if (!(error instanceof NoGzip)) throw error;
-        this.plainSources = true;
-      }
-    }
-    const plain = await source(false);
-    return this.run(remoteArgv, () => plain, options);
+  ): Promise<{ argv: string[]; stdin: Buffer }> {
+    return this.plainSources
+      ? { argv: remoteArgv, stdin: await source(false) }
+      : { argv: ["sh", "-c", GUNZIP_SCRIPT, "sh", ...remoteArgv], stdin: await source(true) };
   }
 
   /**
    * Asks the bot several read-only questions in one connection (remote/bundle.mts); the later call() of each
-   * gets its answer from here. Returns how many were answered. Best effort: a bundle that fails or comes back
-   * incomplete answers nothing, and each call then runs on its own (and explains its failure as always), except
-   * a connection that stalled, which is said at once.
+   * gets its answer from here. Returns how many were answered. Best effort, one attempt: a bundle that stalls,
+   * fails or comes back incomplete answers nothing, and each call then runs on its own (with its retries, and
+   * explains its failure as always).
    */
   async prefetch(calls: RemoteCall[], options: { label: string; idleTimeoutMs: number }): Promise<number> {
     if (stopping || calls.length === 0) return 0;
     const sources = new Map<RemoteProgram, Buffer>();
     for (const call of calls) sources.set(call.program, await programSource(call.program));
-    const { script, nonce } = bundleScript(calls, sources, [
-      "node",
-      ...REMOTE_NODE_FLAGS,
-      "--input-type=module",
-    ]);
-    const { value, outcome } = await this.onceSending(
-      ["sh", "-s", "--"],
-      compressible(async () => script),
-      {
-        ...options,
-        consume: async (stdout) => {
-          const chunks: Buffer[] = [];
-          let size = 0;
-          for await (const chunk of stdout) {
-            size += (chunk as Buffer).length;
-            // Listings are small; an answer this large is left to the calls of their own, which stream.
-            if (size > BUNDLE_CAP) throw new Error("the bundle's answer is too large");
-            chunks.push(chunk as Buffer);
-          }
-          return Buffer.concat(chunks);
-        },
+    const { script, nonce } = bundleScript(calls, sources, programArgv);
+    const source = compressible(async () => script);
+    const consumeAll: Omit<CallOptions<Buffer>, "program" | "args"> = {
+      ...options,
+      consume: async (stdout) => {
+        const chunks: Buffer[] = [];
+        let size = 0;
+        for await (const chunk of stdout) {
+          size += (chunk as Buffer).length;
+          // Listings are small; an answer this large is left to the calls of their own, which stream.
+          if (size > BUNDLE_CAP) throw new Error("the bundle's answer is too large");
+          chunks.push(chunk as Buffer);
+        }
+        return Buffer.concat(chunks);
       },
-    );
+    };
+    const ask = async () => {
+      const { argv, stdin } = await this.sent(["sh", "-s", "--"], source);
+      return this.once(argv, stdin, consumeAll, 1);
+    };
+    let attempt = await ask();
+    if (NO_GZIP.test(attempt.outcome.stderr)) {
+      this.plainSources = true;
+      attempt = await ask();
+    }
+    const { value, outcome } = attempt;
     if (stopping) throw new Failure(`the ${options.label} was interrupted`);
     // Anything else (a stall, a failure, an answer cut short): each call on its own, with its retries.
     if (outcome.timedOut || outcome.code !== 0 || !value) return 0;
     const answers = parseBundle(value, nonce, calls);
     for (const [key, answer] of answers ?? []) this.answers.set(key, answer);
     return answers?.size ?? 0;
-  }
-
-  /** One attempt of `remoteArgv` with its source on stdin, compressed where the bot has gzip (see sending()). */
-  private async onceSending<T>(
-    remoteArgv: string[],
-    source: (compressed: boolean) => Promise<Buffer>,
-    options: Omit<CallOptions<T>, "program" | "args">,
-  ): Promise<{ value?: T; outcome: ProcessOutcome; consumeError?: unknown }> {
-    if (!this.plainSources) {
-      const argv = ["sh", "-c", GUNZIP_SCRIPT, "sh", ...remoteArgv];
-      const attempt = await this.once(argv, await source(true), options, 1);
-      if (!NO_GZIP.test(attempt.outcome.stderr)) return attempt;
-      this.plainSources = true;
-    }
-    return this.once(remoteArgv, await source(false), options, 1);
   }
 
   /** Stores `options.data` in the file `options.path` on the bot's machine (private, complete or absent). */
@@ -254,7 +239,8 @@ export abstract class Transport {
       if (stopping) throw new Failure("interrupted before the remote call could start");
       const { value, outcome, consumeError } = await this.once(remoteArgv, stdin(), options, attempt);
       if (stopping) throw new Failure(`the ${options.label} was interrupted`);
-      if (remoteArgv[2] === GUNZIP_SCRIPT && NO_GZIP.test(outcome.stderr)) throw new NoGzip();
+      // Only the unpacking wrapper says this (GUNZIP_SCRIPT): the same call goes again, plain.
+      if (NO_GZIP.test(outcome.stderr)) throw new NoGzip();
       if (outcome.code === 0 && !outcome.timedOut && consumeError === undefined) return value as T;
       const diagnosis = this.explain(outcome, options, consumeError);
       const consumerFailed = consumeError !== undefined && (outcome.code === 0 || outcome.stoppedByConsumer);
@@ -434,6 +420,13 @@ export abstract class Transport {
       });
     });
   }
+}
+
+/** How a program runs on the bot, reading its source on stdin: `sh -s`, or Node for a module (the exporter). */
+export function programArgv(program: RemoteProgram, args: string[]): string[] {
+  return program.endsWith(".mjs")
+    ? ["node", ...REMOTE_NODE_FLAGS, "--input-type=module", "-", ...args]
+    : ["sh", "-s", "--", ...args];
 }
 
 /**
