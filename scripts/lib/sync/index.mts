@@ -1,10 +1,10 @@
 // The pull, as its outline: open memory/ (the lock; an interrupted run is completed or rolled back) → connect →
-// ask the day's foreseen questions in one call (prefetch) → discover → choose the era → stage (git check, staging folder) → plan the transfer → transfer into staging →
-// reconcile (the era's) → check, trim and redact → the agent's workspace (its memory files, checked and redacted
-// the same way) → record → plan the apply (with the provenance record) → apply, sessions and workspace in one
-// journaled transaction. Each
-// stage is a module of this folder with a typed input and output. Nothing is written into the memory folder
-// before every check has passed; any failure leaves it exactly as it was.
+// ask the day's foreseen questions in one call (prefetch) → discover → choose the era → stage (git check, staging
+// folder) → plan the transfer → transfer into staging → reconcile (the era's) → check, trim and redact → the
+// agent's workspace (its memory files, checked and redacted the same way) → record → plan the apply (with the
+// provenance record) → apply, sessions and workspace in one journaled transaction. Each stage is a module of this
+// folder with a typed input and output. Nothing is written into the memory folder before every check has passed;
+// any failure leaves it exactly as it was.
 import { connect } from "./connect.mts";
 import { discover } from "./discover.mts";
 import { prefetch } from "./prefetch.mts";

@@ -1,11 +1,11 @@
 // Stage 1½, ask the day's questions in one call: before discovery, the calls this run will most likely make
 // before any data travels — discovery, the incremental listing (with a .syncignore: the bot's index and names
-// instead), the workspace look-up — are foreseen from the
-// last sync's record (same state dir, agent and era; the listing's arguments from the provenance, as transfer
-// makes them) and sent to the bot as one bundle (remote/bundle.mts). The stages after it call as they always do;
-// a call whose program and arguments match a bundled one gets the bundle's answer, any other call (the bot
-// changed era, the listing a .syncignore's exclusions shape, another agent asked for) goes to the bot on its own. So a wrong guess costs one
-// read-only listing on the bot, never a wrong result, and an idle day is one connection instead of three.
+// instead), the workspace look-up — are foreseen from the last sync's record (same state dir, agent and era; the
+// listing's arguments from the provenance, as transfer makes them) and sent to the bot as one bundle
+// (remote/bundle.mts). The stages after it call as they always do; a call whose program and arguments match a
+// bundled one gets the bundle's answer, any other call (the bot changed era, the listing a .syncignore's
+// exclusions shape, another agent asked for) goes to the bot on its own. So a wrong guess costs one read-only
+// listing on the bot, never a wrong result, and an idle day is one connection instead of three.
 import { ERAS } from "../openclaw/era.mts";
 import { remoteFilterArgs } from "../openclaw/files.mts";
 import { INDEX_FILE } from "../openclaw/sessions-index.mts";
