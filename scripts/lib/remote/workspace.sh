@@ -12,7 +12,8 @@
 #   stream   WORKSPACE [=HEXPATH]...   the memory files with their data (only the named ones, when named:
 #                        the paths' bytes in hex; a named path that is not a memory file is ignored)
 # facts output (tab-separated records): OCSYNC-WORKSPACE 1, `config ok|missing|unreadable`,
-#   `agent-workspace PATH`, `defaults-workspace PATH`, `default-agent ID`, `home PATH`, `end 0`.
+#   `agent-workspace PATH`, `defaults-workspace PATH`, `default-agent ID`, `home PATH`, `end 0`. An openclaw.json
+#   without the words `workspace` and `list` is `ok` with the defaults, unparsed (node is a tenth of a second).
 # manifest/stream output: the OCSYNC 2 records of pull.sh (F <size> <sha256> <hexname>, then the bytes in stream
 # mode; S for a symlink or other entry that is not read; E <status> <files> last), where a name is the path
 # inside the workspace (`MEMORY.md`, `memory/2026-11-30.md`); stream output gzip-compressed when gzip exists.
@@ -45,6 +46,11 @@ if [ "$mode" = facts ]; then
   config="$state/openclaw.json"
   if [ ! -f "$config" ]; then
     out config missing
+  elif have grep && ! grep -q -E 'workspace|list' "$config" 2>/dev/null && [ -r "$config" ]; then
+    # Nothing in it can move the workspace or name another default agent: the answer without starting node
+    # (most of this call's time on a bot).
+    out config ok
+    out default-agent main
   elif ! have node; then
     out config unreadable
   else
