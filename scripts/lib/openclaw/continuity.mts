@@ -163,7 +163,13 @@ export async function reconcileSqliteExport(
           const staged = join(db.path + ".continuity");
           await copyFile(localPath, staged);
           const info = await stat(staged);
-          files.set(keptAs, { name: keptAs, size: info.size, sha256: oldSum, path: staged });
+          files.set(keptAs, {
+            name: keptAs,
+            size: info.size,
+            sha256: oldSum,
+            path: staged,
+            keptLocally: true,
+          });
         }
         warnings.push(
           `${home}: ${lost} line(s) of the backup's version are not in the database's transcript` +

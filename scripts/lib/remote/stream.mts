@@ -52,6 +52,9 @@ export interface StreamedFile {
   quick?: string;
   /** The bot's name for these bytes, when the backup keeps them under `name` (see FileRecord.exportedAs). */
   exportedAs?: string;
+  /** Not the bot's: a copy this side made (continuity keeps the backup's version of a rewritten transcript). Its
+   * record says it is not in the cloud, so that the bot is never asked about it (openclaw/known.mts). */
+  keptLocally?: boolean;
   /** What is stored when it differs from what was received (an index filtered by .syncignore). */
   stored?: { size: number; sha256: string };
   /** Where the bytes were written (stream mode only). */

@@ -95,6 +95,8 @@ export function buildRecords(
     if (cloud.redactions) record.redactions = cloud.redactions;
     if (cloud.file.quick) record.quick = cloud.file.quick;
     if (cloud.file.exportedAs !== undefined) record.exportedAs = cloud.file.exportedAs;
+    // A copy this side made is in the backup only, from the run that made it on.
+    if (cloud.file.keptLocally) record.inCloud = false;
     // The stored bytes did not change: git's blob id of them neither.
     if (change.change === "unchanged" && old?.gitBlob && old.sha256 === record.sha256)
       record.gitBlob = old.gitBlob;
