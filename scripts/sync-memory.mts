@@ -1,7 +1,12 @@
 // sync-memory: pull an OpenClaw bot's sessions (Fly.io volume, a host over ssh, or a local folder) into
 // memory/sessions/, and the agent's memory files into memory/workspace/, exactly and safely.
 // Run: npx tsx scripts/sync-memory.mts --help
-import { TRANSPORT_FLAGS, transportOptionsFrom, type TransportFlags } from "./lib/remote/connect.mts";
+import {
+  TRANSPORT_FLAGS,
+  openEarly,
+  transportOptionsFrom,
+  type TransportFlags,
+} from "./lib/remote/connect.mts";
 import { WORKSPACE_FLAGS, workspaceOptionsFrom, type WorkspaceFlags } from "./lib/remote/workspace.mts";
 import {
   EXIT_FAILED,
@@ -147,6 +152,8 @@ await runMain(async () => {
 
   const where = transportOptionsFrom(flags);
   const workspace = workspaceOptionsFrom(flags);
+  // The connection opens while the pipeline loads (its set-up is most of an idle day's wall time).
+  const connection = openEarly(where);
   const { formatSummary, sync } = await import("./lib/sync/index.mts");
 
   const reporter = new Reporter("sync-memory", Boolean(flags.quiet));
@@ -161,6 +168,7 @@ await runMain(async () => {
     breakLock: Boolean(flags["break-lock"]),
     ...workspace,
     reporter,
+    connection,
   });
   for (const warning of summary.warnings) reporter.warn(warning);
   if (flags.json) printJson(summary);

@@ -37,21 +37,21 @@ describe("parseStatus", () => {
 });
 
 describe("on a real repository", () => {
-  test("uncommittedChanges lists what no commit holds, under the folder only", () => {
+  test("uncommittedChanges lists what no commit holds, under the folder only", async () => {
     const dir = repo("guard");
     writeFileSync(join(dir, "memory", "a.jsonl"), "{}\n");
     writeFileSync(join(dir, "outside.txt"), "x\n");
-    assert.deepEqual(uncommittedChanges(join(dir, "memory")), ["memory/a.jsonl"]);
+    assert.deepEqual(await uncommittedChanges(join(dir, "memory")), ["memory/a.jsonl"]);
     git(dir, "add", "-A");
     git(dir, "commit", "-qm", "one");
-    assert.deepEqual(uncommittedChanges(join(dir, "memory")), []);
+    assert.deepEqual(await uncommittedChanges(join(dir, "memory")), []);
     git(dir, "mv", "memory/a.jsonl", "memory/b.jsonl");
-    assert.deepEqual(uncommittedChanges(join(dir, "memory")), ["memory/b.jsonl"]);
+    assert.deepEqual(await uncommittedChanges(join(dir, "memory")), ["memory/b.jsonl"]);
   });
-  test("outside a work tree there is no answer", () => {
+  test("outside a work tree there is no answer", async () => {
     const dir = join(root, "plain");
     mkdirSync(dir);
-    assert.equal(uncommittedChanges(dir), undefined);
+    assert.equal(await uncommittedChanges(dir), undefined);
   });
   test("gitView: a staged rename makes both its paths not-committed", async () => {
     const dir = repo("view");

@@ -6,7 +6,9 @@
 //   full   the same history, but the provenance removed first, so the run exports everything;
 //   fresh  an empty backup, a first (full) sync.
 // The oracle: inc's memory/sessions equals full's byte for byte, every day; and each file fresh has, inc has with
-// the same bytes (inc keeps, in addition, what the bot deleted: absence never deletes).
+// the same bytes (inc keeps, in addition, what the bot deleted: absence never deletes). Each day's changes are
+// made a while before its sync (helpers/sqlitestate.mts settle()), so the exporter stamps its answers and an idle
+// day's listing reads nothing (checked by asking the exporter that listing before the day's sync).
 // Run: npx tsx test/run.mts incremental
 // test tier: full — the real OpenClaw 2026.9.6 and Node 24 from .tools
 import { describe, test, before } from "node:test";
@@ -14,9 +16,15 @@ import assert from "node:assert/strict";
 import { createHash } from "node:crypto";
 import { existsSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
 import { gzipSync } from "node:zlib";
 import { makeStateDir } from "../scripts/dev/statedir.mts";
-import { migrateWithOpenClaw, node24, runNode24 } from "./helpers/sqlitestate.mts";
+import { migrateWithOpenClaw, node24, runNode24, settle } from "./helpers/sqlitestate.mts";
+import { knownFromProvenance } from "../scripts/lib/openclaw/known.mts";
+import { remoteFilterArgs } from "../scripts/lib/openclaw/files.mts";
+import { REMOTE_NODE_FLAGS } from "../scripts/lib/remote/transport.mts";
+import { readRemoteStream } from "../scripts/lib/remote/stream.mts";
+import { Readable } from "node:stream";
 import { syncLocal, type RunResult } from "./helpers/run.mts";
 import { tempDir } from "./helpers/tmp.mts";
 
@@ -160,7 +168,31 @@ describe("SQLite era: the incremental sync equals a full export, day after day (
     makeStateDir(state, { turns: 200, plantedText: `pasted log: ${"0123456789abcdef".repeat(120)}` });
     await migrateWithOpenClaw(state, join(scratch, "home"));
     dbPath = join(state, "agents", "main", "agent", "openclaw-agent.sqlite");
+    await settle(state);
   });
+
+  /** What the exporter answers the listing a sync of `memory` makes next (its bucket digests and stamp). */
+  const listing = async (memory: string) => {
+    const provenance = JSON.parse(readFileSync(join(memory, "sync-provenance.json"), "utf8"));
+    const known = knownFromProvenance(provenance);
+    const exporter = join(
+      dirname(fileURLToPath(import.meta.url)),
+      "..",
+      "scripts",
+      "lib",
+      "remote",
+      "export-sqlite.mjs",
+    );
+    const answer = await runNode24(
+      [...REMOTE_NODE_FLAGS, exporter, "manifest", state, "main", ...remoteFilterArgs(), ...known.args],
+      "",
+    );
+    assert.equal(answer.code, 0, answer.stderr);
+    return {
+      stamped: known.args.length === 2,
+      ...(await readRemoteStream(Readable.from([answer.stdout]), {})),
+    };
+  };
 
   test("every day: inc = full byte for byte; fresh ⊆ inc; idle days move a few hundred bytes", async (t) => {
     const inc = join(scratch, "inc");
@@ -174,6 +206,14 @@ describe("SQLite era: the incremental sync equals a full export, day after day (
       const changed = await runNode24(["-e", DAY, dbPath, JSON.stringify(day.ops)], "");
       assert.equal(changed.code, 0, `day ${i + 1} (${day.name}): ${changed.stderr}`);
       deleted.push(...changed.stdout.toString().split("\n").filter(Boolean));
+      if (!day.idle) await settle(state);
+      else {
+        // The listing this day's sync will make: nothing changed since the stamp the last run saved.
+        const asked = await listing(inc);
+        assert.ok(asked.stamped, `day ${i + 1}: the provenance holds the exporter's stamp`);
+        assert.equal(asked.info.hashed, "0", `day ${i + 1}: the idle listing reads nothing`);
+        assert.deepEqual(asked.files, []);
+      }
 
       const today = await run(inc);
       assert.equal(today.summary.incremental, true, `day ${i + 1}: incremental`);

@@ -4,7 +4,7 @@
 import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
-import { appendFileSync, existsSync, readFileSync } from "node:fs";
+import { appendFileSync, existsSync, readFileSync, writeFileSync } from "node:fs";
 import { userInfo } from "node:os";
 import { dirname, join } from "node:path";
 import { makeStateDir } from "../scripts/dev/statedir.mts";
@@ -48,6 +48,32 @@ describe("sync --ssh (a real OpenSSH server on 127.0.0.1)", () => {
     const summary = JSON.parse(result.stdout);
     assert.equal(summary.source.transport, "ssh");
     assert.equal(summary.files.new, 11);
+  });
+
+  test("an idle day is one connection, opened before the pipeline loads; a run that stops first closes it and exits", async () => {
+    const state = makeStateDir(join(dir, "state-idle"));
+    const memory = join(dir, "memory-idle");
+    const where = [
+      "--ssh",
+      `${userInfo().username}@127.0.0.1:${port}`,
+      ...sshOptions,
+      "--state-dir",
+      state.root,
+    ];
+    const first = await runScript("sync-memory.mts", [...where, "--memory", memory, "--json"]);
+    assert.equal(first.code, 0, first.stderr);
+    const before = sshd!.accepted();
+    const idle = await runScript("sync-memory.mts", [...where, "--memory", memory, "--json"]);
+    assert.equal(idle.code, 0, idle.stderr);
+    assert.equal(JSON.parse(idle.stdout).files.new + JSON.parse(idle.stdout).files.updated, 0);
+    assert.equal(sshd!.accepted() - before, 1, "discovery, listing and workspace look-up in one connection");
+    // --memory naming a file fails when memory/ is opened, after the connection was opened: it gets an empty
+    // script (a process left waiting on it would keep this run from ever exiting).
+    const notFolder = join(dir, "not-a-folder");
+    writeFileSync(notFolder, "x");
+    const stopped = await runScript("sync-memory.mts", [...where, "--memory", notFolder]);
+    assert.equal(stopped.code, 2, stopped.stderr);
+    assert.match(stopped.stderr, /is not a folder/);
   });
 
   test("a refused connection is retried, then one sentence; memory/ untouched", async () => {

@@ -6,7 +6,8 @@
 //   * the idle day's wall time against `ssh host true` over the same relay.
 // The day profile is the issue's: about 1 % new lines in 5 % of the sessions, and 10 new sessions. The file era is
 // a generated sessions folder; the SQLite era a layout-B database from bench-sqlite-db.mjs (its APPEND=1 makes
-// the normal day), exported by export-sqlite.mjs on Node 24 from .tools (the remote's PATH, set by sshd).
+// the normal day), exported by export-sqlite.mjs on Node 24 from .tools (the remote's PATH, set by sshd). Both
+// histories are written a while before the first sync (files an hour old; the database's times too, 2 s waited).
 import { spawn, spawnSync } from "node:child_process";
 import {
   appendFileSync,
@@ -24,6 +25,7 @@ import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { gzipSync } from "node:zlib";
 import { startSshd } from "../../test/helpers/sshd.mts";
+import { settle } from "../../test/helpers/sqlitestate.mts";
 import { toolPath } from "./test-tools.mts";
 // @ts-expect-error a plain module of the bench (also imported by bench-sqlite-db.mjs under Node 24)
 import { proseMaker } from "./bench-text.mjs";
@@ -261,6 +263,9 @@ export async function benchWire(
           join(state, "openclaw.json"),
           JSON.stringify({ meta: { lastTouchedVersion: "2026.9.6" } }),
         );
+        // As on a bot whose database was last written a while before the sync (the file era's files are an hour
+        // old too): the exporter then stamps its answer, and the idle day's listing reads nothing.
+        await settle(state);
       }
       const first = await sync(state, memory);
       const sessions = join(memory, "sessions");

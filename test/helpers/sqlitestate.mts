@@ -5,7 +5,16 @@
 // And the real OpenClaw from .tools: migrateWithOpenClaw (its doctor --fix), botBin (it on a bot's PATH).
 import { spawn } from "node:child_process";
 import { createHash } from "node:crypto";
-import { existsSync, mkdirSync, readFileSync, symlinkSync, writeFileSync } from "node:fs";
+import {
+  existsSync,
+  lstatSync,
+  mkdirSync,
+  readdirSync,
+  readFileSync,
+  symlinkSync,
+  utimesSync,
+  writeFileSync,
+} from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { gunzipSync } from "node:zlib";
@@ -421,4 +430,23 @@ export function botBin(dir: string, version: string): string {
   );
   symlinkSync(node24(), join(bin, "node"));
   return bin;
+}
+
+/**
+ * Every file and folder under `dir` an hour old, then 2 s waited (the ctimes that setting the times moved are old
+ * enough then too): a bot whose last write was a while before the sync, so that the exporter stamps its answer
+ * (export-sqlite.mjs: no stamp while a time is under 2 s old).
+ */
+export async function settle(dir: string): Promise<void> {
+  const hourAgo = new Date(Date.now() - 3600_000);
+  const age = (path: string) => {
+    for (const entry of readdirSync(path, { withFileTypes: true })) {
+      const child = join(path, entry.name);
+      if (entry.isDirectory()) age(child);
+      if (!lstatSync(child).isSymbolicLink()) utimesSync(child, hourAgo, hourAgo);
+    }
+    utimesSync(path, hourAgo, hourAgo);
+  };
+  age(dir);
+  await new Promise((resolve) => setTimeout(resolve, 2100));
 }

@@ -8,6 +8,8 @@ export interface Sshd {
   port: number;
   /** The client's `-o` options (key, known_hosts) as `--ssh-option` values. */
   clientOptions: string[];
+  /** Sessions the server has accepted so far (its log's "Accepted publickey" lines). */
+  accepted(): number;
   stop(): void;
 }
 
@@ -57,6 +59,7 @@ export async function startSshd(dir: string, options: { path?: string } = {}): P
       `UserKnownHostsFile=${join(dir, "known_hosts")}`,
       "IdentitiesOnly=yes",
     ],
+    accepted: () => log.split("\n").filter((line) => line.includes("Accepted publickey")).length,
     stop: () => sshd.kill(),
   };
 }

@@ -9,7 +9,15 @@
 // only the files of the buckets that differ, and names the matched buckets in `I matched <bitmap>`: their files
 // are exactly the ones recorded, so they are taken from the provenance without travelling. An idle day lists
 // nothing; a mismatch only ever lists more.
+//
+//   ^<identity>.<digests>               the `I stamp` of the answer the provenance was recorded from
+//
+// With it, a bot whose database, WAL and files beside them kept their stat (device, inode, size, mtime, ctime) since
+// that answer, asked with the digests that answer found, reads nothing: every bucket matches (an idle day's cost
+// is then opening the database, not hashing it). The stamp is kept with the exporter's digest: a changed exporter
+// reads everything once.
 import { createHash } from "node:crypto";
+import { readFileSync } from "node:fs";
 import type { StreamedFile } from "../remote/stream.mts";
 import type { Provenance } from "../store/provenance.mts";
 
@@ -20,8 +28,8 @@ interface Entry {
 }
 
 export interface Known {
-  /** The listing's argument. */
-  arg: string;
+  /** The listing's arguments: the digests, then the stamp when there is one. */
+  args: string[];
   buckets: number;
   /** The files of the buckets the bot says still match (`I buckets`, `I matched`), as its listing would have
    * them (a file kept under another name carries it as `name`, the bot's as `exportedAs`), and the consumed
@@ -50,8 +58,17 @@ export function bucketCount(files: number): number {
   return buckets;
 }
 
-/** The `%known` argument for what the provenance says the bot had at the last sync. */
+let last: { key: string; known: Known } | undefined;
+
+/** The `%known` argument for what the provenance says the bot had at the last sync (computed once per run: the
+ * bundle's foresight and the transfer ask for the same). */
 export function knownFromProvenance(provenance: Provenance): Known {
+  const key = JSON.stringify([provenance.files, provenance.consumed, provenance.exportStamp]);
+  if (last?.key !== key) last = { key, known: computeKnown(provenance) };
+  return last.known;
+}
+
+function computeKnown(provenance: Provenance): Known {
   const entries: Array<{ bytes: Buffer; file: StreamedFile; consumed?: boolean }> = [];
   for (const [local, record] of Object.entries(provenance.files)) {
     if (record.inCloud === false) continue;
@@ -83,8 +100,9 @@ export function knownFromProvenance(provenance: Provenance): Known {
     });
   }
   const arg = `%${buckets}:${byBucket.map((bucket) => bucketDigest(bucket.map((e) => e.line))).join("")}`;
+  const stamp = provenance.exportStamp;
   return {
-    arg,
+    args: stamp && stamp.exporter === exporterDigest() ? [arg, `^${stamp.stamp}`] : [arg],
     buckets,
     matched(info) {
       if (Number(info.buckets) !== buckets || !/^(?:[0-9a-f]{2})*$/.test(info.matched ?? "x"))
@@ -104,4 +122,14 @@ export function knownFromProvenance(provenance: Provenance): Known {
       return { files, consumed };
     },
   };
+}
+
+let exporter: string | undefined;
+/** The exporter's identity (sha256 of its file, 16 hex digits): a stamp holds only for the exporter that made it. */
+export function exporterDigest(): string {
+  exporter ??= createHash("sha256")
+    .update(readFileSync(new URL("../remote/export-sqlite.mjs", import.meta.url)))
+    .digest("hex")
+    .slice(0, 16);
+  return exporter;
 }

@@ -36,17 +36,31 @@ export async function connectTransport(
   info: (message: string) => void,
 ): Promise<Connection> {
   const stateDir = checkRemoteArg(options.stateDir, "--state-dir");
-  switch (options.transport) {
-    case "fly":
-      return connectFly(options.app, options.machine, stateDir, info);
-    case "ssh": {
-      const target = parseSshTarget(options.ssh ?? "");
-      const extra = (options.sshOptions ?? []).flatMap((option) => ["-o", option]);
-      return { transport: new SshTransport(target, extra), source: { transport: "ssh", host: options.ssh } };
-    }
-    case "local":
-      return { transport: new LocalTransport(), source: { transport: "local" } };
+  if (options.transport === "fly") return connectFly(options.app, options.machine, stateDir, info);
+  return connectSync(options);
+}
+
+/** ssh and a local folder: nothing to look up. */
+function connectSync(options: TransportOptions): Connection {
+  checkRemoteArg(options.stateDir, "--state-dir");
+  if (options.transport === "ssh") {
+    const target = parseSshTarget(options.ssh ?? "");
+    const extra = (options.sshOptions ?? []).flatMap((option) => ["-o", option]);
+    return { transport: new SshTransport(target, extra), source: { transport: "ssh", host: options.ssh } };
   }
+  return { transport: new LocalTransport(), source: { transport: "local" } };
+}
+
+/**
+ * A connection opened before the pipeline has loaded (sync-memory): for ssh and a local folder, whose command
+ * needs nothing from the network, the bundle's connection is started at once (Transport.preconnect) and waits
+ * for its script. Fly first has to find the machine, and connects in the pipeline.
+ */
+export function openEarly(options: TransportOptions & { timeoutSeconds: number }): Connection | undefined {
+  if (options.transport === "fly") return undefined;
+  const connection = connectSync(options);
+  connection.transport.preconnect({ label: "discovery", idleTimeoutMs: options.timeoutSeconds * 1000 });
+  return connection;
 }
 
 /** The flags that say where the bot is, shared by every command that reaches it (sync-memory, restore). */

@@ -7,6 +7,10 @@
 //   MODE      manifest (sizes and hashes only), stream (the files too) or fetch (named files, see below)
 //   %B:DIGESTS (manifest) what the backup holds, as bucket digests: only the buckets that differ are listed, the
 //             others named in `I buckets B` / `I matched <bitmap>` (docs/sqlite-era.md, openclaw/known.mts)
+//   ^STAMP    (manifest, with %known) the `I stamp` of an earlier answer: when nothing the export reads changed
+//             since (the database, its WAL, the folders and files beside it: device, inode, size, mtime and ctime)
+//             and %known is what that answer found, every bucket matches and nothing is read (the idle day's
+//             quick check, as rsync's size-and-mtime check is for files)
 //   =HEXNAME:OFFSET:SHA256 (fetch) a record by name; with OFFSET > 0 and its first OFFSET bytes hashing to
 //             SHA256, only the bytes after OFFSET (a `P` record, as pull.sh sends); `G <hexname>` when it is gone
 //   patterns  shell-style patterns (* ? [...]) on file names, as sync passes them from scripts/lib/openclaw/files.mts
@@ -25,6 +29,10 @@
 //   I <key> <value>\n                    era, layout, user_version, schema_version, app_version, agent_id, node
 //   F <size> <sha256> <hexname>\n       then, in stream mode, exactly <size> bytes and "\n"; <hexname> is the
 //                                        name's bytes in hex (any byte but "/" and NUL travels exactly)
+//   I hashed <n>\n                       (manifest, stream) how many records were read to hash them
+//   I stamp <identity>.<digests>\n      (manifest, stream) what the export read, as a hash of its stat (only when
+//                                        every mtime and ctime is over 2 s old, none changed while it was read) and of
+//                                        every bucket's digest: the next run's ^STAMP
 //   E <status> <files>\n                 last record: 0 when everything was sent
 // Names (plain names inside the backup's sessions/ folder):
 //   sessions.json                        {session_key: entry_json}, as JSON.stringify(store, null, 2)
@@ -66,6 +74,8 @@ const pathOf = (dir, name) => Buffer.concat([Buffer.from(`${dir}/`), bytesOf(nam
  * could be a second name of openclaw.json. What is left out is sent as an `S <hexname> <why>` record.
  */
 const skippedEntries = [];
+/** Every file and folder collect() reads besides the database (their stat is part of the stamp). */
+const sources = [];
 function readable(dirent, path, name) {
   const why = dirent.isSymbolicLink()
     ? "symlink"
@@ -338,6 +348,38 @@ function transcriptRecord(db, layout, sessionId, cold) {
   };
 }
 
+/**
+ * Every session id (windows' and those with events), in SQLite's order, each once; `events` when it has events.
+ * The ids with events come one index seek each: a scan of them all would read every event's key (a tenth of a
+ * second on a bot's database, every day).
+ */
+function* sessionIds(db, layout) {
+  const first = db.prepare(
+    "SELECT session_id FROM transcript_events WHERE session_id IS NOT NULL ORDER BY session_id LIMIT 1",
+  );
+  const next = db.prepare(
+    "SELECT session_id FROM transcript_events WHERE session_id > ? ORDER BY session_id LIMIT 1",
+  );
+  const windows =
+    layout === "A"
+      ? [][Symbol.iterator]()
+      : db.prepare("SELECT session_id FROM session_windows ORDER BY session_id").iterate();
+  let event = first.get()?.session_id;
+  let window = windows.next();
+  while (event !== undefined || !window.done) {
+    const id = window.done ? undefined : window.value.session_id;
+    // Valid ids are ASCII, where this order is SQLite's; any other id fails the caller's SESSION_ID check.
+    if (event === undefined || (id !== undefined && id !== event && event > id)) {
+      yield { id, events: false };
+      window = windows.next();
+      continue;
+    }
+    yield { id: event, events: true };
+    if (id === event) window = windows.next();
+    event = next.get(event)?.session_id;
+  }
+}
+
 async function* coldBytes(cold) {
   if (cold.storage === "sqlite") {
     yield* decodeBlob(cold.archive_blob, true);
@@ -410,20 +452,16 @@ function collect(db, detected, paths, filter, agent) {
         if (!safeName(entry.archive_name))
           fail(`cold archive name ${JSON.stringify(entry.archive_name)} is not a plain file name`);
         entry.path = join(paths.sessions, "cold", entry.archive_name);
+        sources.push(entry.path);
         if (!existsSync(entry.path))
           fail(`the cold archive of session ${row.session_id} is missing: ${entry.path}`);
       }
       cold.set(row.session_id, entry);
     }
   }
-  const idSql =
-    layout === "A"
-      ? "SELECT DISTINCT session_id FROM transcript_events ORDER BY session_id"
-      : "SELECT session_id FROM session_windows UNION SELECT session_id FROM transcript_events ORDER BY session_id";
   const hasEvents = db.prepare("SELECT 1 AS one FROM transcript_events WHERE session_id = ? LIMIT 1");
-  for (const row of db.prepare(idSql).iterate()) {
-    const id = row.session_id;
-    if (!cold.has(id) && !hasEvents.get(id)) continue; // a window nothing was written to yet
+  for (const { id, events } of sessionIds(db, layout)) {
+    if (!events && !cold.has(id) && !hasEvents.get(id)) continue; // a window nothing was written to yet
     if (typeof id !== "string" || !SESSION_ID.test(id))
       fail(`session id ${JSON.stringify(id)} is not a valid transcript file name`);
     const name = `${id}.jsonl`;
@@ -507,6 +545,7 @@ function collect(db, detected, paths, filter, agent) {
     }
   }
   for (const file of leftovers) {
+    sources.push(file.path);
     const size = file.zstd ? undefined : statSync(file.path).size;
     const produce = () => fileBytes(file.path, file.zstd, size);
     let name = file.name;
@@ -530,6 +569,7 @@ function migrationSourceNames(paths, agent) {
   if (!existsSync(paths.migrationRuns)) return names;
   for (const file of readdirSync(paths.migrationRuns).sort()) {
     if (!file.endsWith(".json")) continue;
+    sources.push(join(paths.migrationRuns, file));
     let manifest;
     try {
       manifest = JSON.parse(readFileSync(join(paths.migrationRuns, file), "utf8"));
@@ -605,6 +645,75 @@ function bucketDigest(lines) {
   return hash.digest("hex").slice(0, 16);
 }
 
+/** About eight files per bucket, 1 to 1,024 buckets: the count the local side uses for as many files. */
+function bucketCount(files) {
+  let buckets = 1;
+  while (buckets < 1024 && buckets * 8 < files) buckets *= 2;
+  return buckets;
+}
+
+/** `^IDENTITY.DIGESTS` (manifest, with %known): the `I stamp` of an earlier answer. */
+function parseStamp(arg) {
+  if (!/^\^[0-9a-f]{16}\.[0-9a-f]{16}$/.test(arg))
+    fail("the ^stamp argument is not ^IDENTITY.DIGESTS (16 hex digits each)");
+  return arg.slice(1);
+}
+
+/** The stamp's second half: every bucket's digest, hashed. */
+function digestsHash(digests) {
+  return createHash("sha256").update(digests.join("")).digest("hex").slice(0, 16);
+}
+
+/**
+ * Each path's stat as a line (device, inode, size, mtime and ctime in ns; `-` when absent), and the newest of
+ * those times (a stamp is only made when it is over 2 s old: a later write cannot keep both times then). With
+ * `withoutCtime`, the ctime is left out: SQLite changes the WAL's on every connection it opens (its owner is set
+ * again), while every write to it moves its mtime.
+ */
+function statLines(paths, withoutCtime = false) {
+  let newest = 0n;
+  const lines = paths.map((path) => {
+    const hex = Buffer.from(path).toString("hex");
+    let stat;
+    try {
+      stat = statSync(path, { bigint: true });
+    } catch {
+      return `- ${hex}`;
+    }
+    const ctime = withoutCtime ? 0n : stat.ctimeNs;
+    for (const ns of [stat.mtimeNs, ctime]) if (ns > newest) newest = ns;
+    return `${stat.dev} ${stat.ino} ${stat.size} ${stat.mtimeNs} ${ctime} ${hex}`;
+  });
+  return { lines, newest };
+}
+
+/** The database and its WAL (not the -shm: an index SQLite rebuilds from the WAL), stat'ed before the snapshot. */
+function databaseStat(paths) {
+  const db = statLines([paths.db]);
+  const wal = statLines([`${paths.db}-wal`], true);
+  return { lines: [...db.lines, ...wal.lines], newest: db.newest > wal.newest ? db.newest : wal.newest };
+}
+
+/**
+ * What the export read, as one hash: the database's stat from before the snapshot, then the folders and files
+ * collect() read (`sources`), the agent, the patterns and Node's version (what else decides the output).
+ */
+function identityOf(database, paths, agent, patterns) {
+  const rest = statLines([
+    paths.sessions,
+    join(paths.sessions, "cold"),
+    paths.importArchive,
+    paths.migrationRuns,
+    ...sources,
+  ]);
+  const text = [process.version, agent, ...patterns, ...database.lines, ...rest.lines].join("\n");
+  return {
+    text,
+    hash: createHash("sha256").update(text).digest("hex").slice(0, 16),
+    newest: database.newest > rest.newest ? database.newest : rest.newest,
+  };
+}
+
 /** Size and sha256 of a record up to and including its last newline. */
 async function completeLines(record) {
   let end = 0;
@@ -627,12 +736,16 @@ async function main() {
   const patterns = rest.filter((p) => /^[+-]./.test(p));
   const requests = rest.filter((p) => p.startsWith("=")).map(parseRequest);
   const knownArgs = rest.filter((p) => p.startsWith("%"));
-  const badPattern = rest.find((p) => !/^[+-=%]./.test(p));
-  if (badPattern !== undefined) fail(`argument ${JSON.stringify(badPattern)} must start with +, -, = or %`);
+  const stampArgs = rest.filter((p) => p.startsWith("^"));
+  const badPattern = rest.find((p) => !/^[+-=%^]./.test(p));
+  if (badPattern !== undefined)
+    fail(`argument ${JSON.stringify(badPattern)} must start with +, -, =, % or ^`);
   if (requests.length && mode !== "fetch") fail("=requests are for fetch mode only");
   if (knownArgs.length > 1 || (knownArgs.length && mode !== "manifest"))
     fail("one %known argument, in manifest mode only");
   const known = knownArgs.length ? parseKnown(knownArgs[0]) : undefined;
+  if (stampArgs.length > 1 || (stampArgs.length && !known)) fail("one ^stamp argument, with %known only");
+  const stamp = stampArgs.length ? parseStamp(stampArgs[0]) : undefined;
 
   let sqlite;
   try {
@@ -652,6 +765,9 @@ async function main() {
   // Open: a live database (it has -wal/-shm) read-only; a closed one immutable, so SQLite creates nothing beside it.
   const live = existsSync(`${paths.db}-wal`) || existsSync(`${paths.db}-shm`);
   const before = statSync(paths.db);
+  // Before the snapshot: a commit after this point changes an mtime the stamp compares (see identityOf).
+  const started = Date.now();
+  const database = databaseStat(paths);
   let db;
   try {
     if (live) {
@@ -666,7 +782,19 @@ async function main() {
     fail(`cannot open ${paths.db} read-only: ${error.message}`);
   }
   try {
-    await exportSnapshot(db, { mode, agent, patterns, requests, known, paths, live, before });
+    await exportSnapshot(db, {
+      mode,
+      agent,
+      patterns,
+      requests,
+      known,
+      stamp,
+      paths,
+      live,
+      before,
+      started,
+      database,
+    });
   } finally {
     try {
       db.close();
@@ -676,7 +804,10 @@ async function main() {
   }
 }
 
-async function exportSnapshot(db, { mode, agent, patterns, requests, known, paths, live, before }) {
+async function exportSnapshot(
+  db,
+  { mode, agent, patterns, requests, known, stamp, paths, live, before, started, database },
+) {
   db.exec("BEGIN");
   // The first read fixes the snapshot every later statement of this transaction sees. Failures up to the first
   // byte of output exit with a sentence and no stream at all.
@@ -687,6 +818,7 @@ async function exportSnapshot(db, { mode, agent, patterns, requests, known, path
     );
   }
   const records = collect(db, detected, paths, makeFilter(patterns), agent);
+  const identity = identityOf(database, paths, agent, patterns);
 
   const out = zlib.createGzip({ level: 1 });
   out.pipe(process.stdout);
@@ -772,7 +904,17 @@ async function exportSnapshot(db, { mode, agent, patterns, requests, known, path
       records.length = 0;
     }
     let listed = records;
-    if (mode === "manifest" && known) {
+    /** Every bucket's digest over everything measured, for the stamp (undefined: no stamp). */
+    let digests;
+    const unread = mode === "manifest" && known && stamp === `${identity.hash}.${digestsHash(known.digests)}`;
+    if (unread) {
+      // Nothing the export reads changed since the answer whose stamp this is, and the backup holds what that
+      // answer found: every bucket matches, and nothing is read.
+      const matched = Buffer.alloc(Math.ceil(known.buckets / 8));
+      for (let bucket = 0; bucket < known.buckets; bucket++) matched[bucket >> 3] |= 1 << (bucket & 7);
+      await write(`I buckets ${known.buckets}\nI matched ${matched.toString("hex")}\nI stamp ${stamp}\n`);
+      listed = [];
+    } else if (mode === "manifest" && known) {
       // Only the buckets whose digest differs from the backup's are listed (an idle day lists nothing); the
       // others are named in `I matched`, so the local side takes their files from its own record.
       const buckets = Array.from({ length: known.buckets }, () => []);
@@ -794,9 +936,9 @@ async function exportSnapshot(db, { mode, agent, patterns, requests, known, path
         }
       }
       const matched = Buffer.alloc(Math.ceil(known.buckets / 8));
+      digests = buckets.map((entries) => bucketDigest(entries.map((e) => e.line)));
       buckets.forEach((entries, bucket) => {
-        if (bucketDigest(entries.map((e) => e.line)) === known.digests[bucket])
-          matched[bucket >> 3] |= 1 << (bucket & 7);
+        if (digests[bucket] === known.digests[bucket]) matched[bucket >> 3] |= 1 << (bucket & 7);
         else listed.push(...entries.map((e) => Object.assign(e.record, { checked: true })));
       });
       await write(`I buckets ${known.buckets}\nI matched ${matched.toString("hex")}\n`);
@@ -810,6 +952,23 @@ async function exportSnapshot(db, { mode, agent, patterns, requests, known, path
         break;
       }
       count++;
+    }
+    if (mode !== "fetch") await write(`I hashed ${measured.size}\n`);
+    if (status === 0 && mode !== "fetch" && !unread) {
+      // The stamp: what this answer found (every bucket's digest, with the bucket count the local side will use
+      // for as many files) under the stat it was read with, when no mtime is recent enough for a later write to
+      // keep it, and nothing changed while it was read.
+      if (!digests) {
+        const buckets = Array.from({ length: bucketCount(measured.size) }, () => []);
+        for (const [name, { size, sha256 }] of measured) {
+          const hex = bytesOf(name).toString("hex");
+          buckets[bucketOf(bytesOf(name), buckets.length)].push(`${hex} ${size} ${sha256}\n`);
+        }
+        digests = buckets.map(bucketDigest);
+      }
+      const after = identityOf(databaseStat(paths), paths, agent, patterns);
+      if (after.text === identity.text && identity.newest < (BigInt(started) - 2000n) * 1000000n)
+        await write(`I stamp ${identity.hash}.${digestsHash(digests)}\n`);
     }
     db.exec("COMMIT");
     if (!live && status === 0) {

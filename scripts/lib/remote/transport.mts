@@ -178,29 +178,25 @@ export abstract class Transport {
    * fails or comes back incomplete answers nothing, and each call then runs on its own (with its retries, and
    * explains its failure as always).
    */
-  async prefetch(calls: RemoteCall[], options: { label: string; idleTimeoutMs: number }): Promise<number> {
-    if (stopping || calls.length === 0) return 0;
+  async prefetch(calls: RemoteCall[], options: BundleOptions): Promise<number> {
+    // The connection preconnect() opened, if any (cancelEarly() closes it if this returns before using it).
+    const early = this.early;
+    if (stopping || calls.length === 0) {
+      this.cancelEarly();
+      return 0;
+    }
     const sources = new Map<RemoteProgram, Buffer>();
     for (const call of calls) sources.set(call.program, await programSource(call.program));
     const { script, nonce } = bundleScript(calls, sources, programArgv);
     const source = compressible(async () => script);
-    const consumeAll: Omit<CallOptions<Buffer>, "program" | "args"> = {
-      ...options,
-      consume: async (stdout) => {
-        const chunks: Buffer[] = [];
-        let size = 0;
-        for await (const chunk of stdout) {
-          size += (chunk as Buffer).length;
-          // Listings are small; an answer this large is left to the calls of their own, which stream.
-          if (size > BUNDLE_CAP) throw new Error("the bundle's answer is too large");
-          chunks.push(chunk as Buffer);
-        }
-        return Buffer.concat(chunks);
-      },
-    };
     const ask = async () => {
-      const { argv, stdin } = await this.sent(["sh", "-s", "--"], source);
-      return this.once(argv, stdin, consumeAll, 1);
+      const { argv, stdin } = await this.sent(BUNDLE_ARGV, source);
+      if (early && !early.used && !this.plainSources) {
+        early.used = true;
+        early.feed(stdin);
+        return early.answer;
+      }
+      return this.once(argv, stdin, bundleConsumer(options), 1);
     };
     let attempt = await ask();
     if (NO_GZIP.test(attempt.outcome.stderr)) {
@@ -214,6 +210,47 @@ export abstract class Transport {
     const answers = parseBundle(value, nonce, calls);
     for (const [key, answer] of answers ?? []) this.answers.set(key, answer);
     return answers?.size ?? 0;
+  }
+
+  /** The bundle's connection, opened ahead by preconnect() and waiting for its script. */
+  private early?: EarlyBundle;
+
+  /**
+   * Opens the connection the bundle (prefetch) will use before the bundle is known: its set-up (an ssh handshake,
+   * a third of an idle day) then overlaps this side's start-up and planning. The script follows on stdin; a run
+   * that makes no bundle sends an empty one (cancelEarly), and the remote shell exits at once. A process that
+   * dies meanwhile closes the pipe: the same empty script.
+   */
+  preconnect(options: BundleOptions): void {
+    if (this.early || stopping || this.plainSources) return;
+    let feed: (script: Buffer) => void = () => {};
+    const script = new Promise<Buffer>((resolve) => (feed = resolve));
+    const answer = this.sent(BUNDLE_ARGV, async () => Buffer.alloc(0)).then(({ argv }) =>
+      this.once(argv, script, bundleConsumer(options), 1),
+    );
+    const early: EarlyBundle = {
+      used: false,
+      feed,
+      answer,
+      cancel: () => {
+        if (early.used) return;
+        early.used = true;
+        feed(gzipSync(Buffer.alloc(0)));
+        void answer.catch(() => {});
+      },
+    };
+    this.early = early;
+  }
+
+  /** Whether a connection preconnect() opened waits for its bundle. */
+  get preconnected(): boolean {
+    return Boolean(this.early && !this.early.used);
+  }
+
+  /** Closes a connection preconnect() opened that no bundle used. */
+  cancelEarly(): void {
+    this.early?.cancel();
+    this.early = undefined;
   }
 
   /** Stores `options.data` in the file `options.path` on the bot's machine (private, complete or absent). */
@@ -301,7 +338,7 @@ export abstract class Transport {
 
   private once<T>(
     remoteArgv: string[],
-    input: Readable | Buffer,
+    input: Readable | Buffer | Promise<Buffer>,
     options: Omit<CallOptions<T>, "program" | "args">,
     attempt: number,
   ): Promise<{ value?: T; outcome: ProcessOutcome; consumeError?: unknown }> {
@@ -349,7 +386,8 @@ export abstract class Transport {
           stdout.destroy(new Error("timed out"));
         }, options.idleTimeoutMs);
       };
-      arm();
+      // A promised input (preconnect): the idle clock starts when it is sent; until then this side is the slow one.
+      if (!(input instanceof Promise)) arm();
       child.stdout.on("data", (chunk: Buffer) => {
         outcome.sawOutput = true;
         // Once the consumer has given up (or the call timed out), the rest is drained and dropped.
@@ -371,7 +409,12 @@ export abstract class Transport {
       });
       child.stdin.on("error", () => {});
       if (Buffer.isBuffer(input)) child.stdin.end(input);
-      else {
+      else if (input instanceof Promise) {
+        void input.then((bytes) => {
+          if (!outcome.timedOut && !killed && child.exitCode === null) arm();
+          child.stdin.end(bytes);
+        });
+      } else {
         // Data going out counts as life on the link, like data coming in.
         input.on("data", () => {
           if (!outcome.timedOut) arm();
@@ -437,6 +480,38 @@ const GUNZIP_SCRIPT =
   'command -v gzip >/dev/null 2>&1 || { echo ocsync-no-gzip >&2; exit 97; }; { gzip -dc || echo ocsync-no-gzip >&2; } | "$@"';
 const NO_GZIP = /^ocsync-no-gzip$/m;
 class NoGzip extends Error {}
+
+/** How the bundle runs on the bot: a script on stdin. */
+const BUNDLE_ARGV = ["sh", "-s", "--"];
+
+export interface BundleOptions {
+  label: string;
+  idleTimeoutMs: number;
+}
+
+interface EarlyBundle {
+  used: boolean;
+  feed: (script: Buffer) => void;
+  answer: Promise<{ value?: Buffer; outcome: ProcessOutcome; consumeError?: unknown }>;
+  cancel: () => void;
+}
+
+/** The bundle's answer, whole (listings are small; an answer this large is left to the calls of their own). */
+function bundleConsumer(options: BundleOptions): Omit<CallOptions<Buffer>, "program" | "args"> {
+  return {
+    ...options,
+    consume: async (stdout) => {
+      const chunks: Buffer[] = [];
+      let size = 0;
+      for await (const chunk of stdout) {
+        size += (chunk as Buffer).length;
+        if (size > BUNDLE_CAP) throw new Error("the bundle's answer is too large");
+        chunks.push(chunk as Buffer);
+      }
+      return Buffer.concat(chunks);
+    },
+  };
+}
 
 /** A source, plain or gzip-compressed, each computed once. */
 function compressible(plain: () => Promise<Buffer>): (compressed: boolean) => Promise<Buffer> {

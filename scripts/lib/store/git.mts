@@ -1,15 +1,17 @@
 // Git is the safety net: sync and prune only overwrite what a commit holds. This module owns reading
 // `git status` (one parser, renames included) and the question "what is not committed under this folder".
-import { spawnSync } from "node:child_process";
 import { existsSync } from "node:fs";
 import { dirname, relative, resolve } from "node:path";
 import { Failure } from "../cli.mts";
 import { runProcess } from "../proc.mts";
 
-function git(cwd: string, args: string[]): { code: number | null; stdout: string; stderr: string } {
-  const result = spawnSync("git", args, { cwd, encoding: "utf8", stdio: ["ignore", "pipe", "pipe"] });
-  if (result.error) return { code: null, stdout: "", stderr: "" };
-  return { code: result.status, stdout: result.stdout, stderr: result.stderr };
+async function git(
+  cwd: string,
+  args: string[],
+): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  const result = await runProcess(["git", ...args], { cwd });
+  if (result.spawnError) return { code: null, stdout: "", stderr: "" };
+  return { code: result.code, stdout: result.stdout, stderr: result.stderr };
 }
 
 /** Git ran but could not answer (e.g. "dubious ownership"): the guard must not be skipped silently. */
@@ -32,8 +34,8 @@ function existingAncestor(path: string): string {
 }
 
 /** The work tree holding `path`, or undefined when it is not in one (or git is not installed). */
-export function workTreeOf(path: string): string | undefined {
-  const result = git(existingAncestor(path), ["rev-parse", "--show-toplevel"]);
+export async function workTreeOf(path: string): Promise<string | undefined> {
+  const result = await git(existingAncestor(path), ["rev-parse", "--show-toplevel"]);
   if (result.code === 0) return result.stdout.trim();
   if (result.code === null || /not a git repository/i.test(result.stderr)) return undefined;
   gitFailed(path, result.stderr);
@@ -45,11 +47,14 @@ export function workTreeOf(path: string): string | undefined {
  * installed. Any other git failure is a Failure: the guard is never skipped silently. `except`: names relative to
  * `dir` that do not count (settings the writer only reads).
  */
-export function uncommittedChanges(dir: string, except: readonly string[] = []): string[] | undefined {
-  const top = workTreeOf(dir);
+export async function uncommittedChanges(
+  dir: string,
+  except: readonly string[] = [],
+): Promise<string[] | undefined> {
+  const top = await workTreeOf(dir);
   if (!top) return undefined;
   const rel = relative(top, resolve(dir)) || ".";
-  const result = git(top, ["status", "--porcelain=v1", "-z", "--untracked-files=all", "--", rel]);
+  const result = await git(top, ["status", "--porcelain=v1", "-z", "--untracked-files=all", "--", rel]);
   if (result.code !== 0) gitFailed(dir, result.stderr);
   const skip = new Set(except.map((name) => (rel === "." ? name : `${rel}/${name}`)));
   return parseStatus(result.stdout)

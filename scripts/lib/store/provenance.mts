@@ -88,6 +88,9 @@ export interface Provenance {
   /** Keyed by the bot's file name: what the bot sent that continuity merged away (so that an incremental run
    * neither fetches it again nor takes it for a new file while it stays the same). */
   consumed?: Record<string, ConsumedFile>;
+  /** SQLite era: the exporter's `I stamp` for what this record was made from (openclaw/known.mts), with the
+   * digest of the exporter that made it. A cache: written only with a real change. */
+  exportStamp?: { stamp: string; exporter: string };
 }
 
 /** A file the bot sends that the backup keeps no copy of because continuity merged it into another file. */

@@ -202,6 +202,9 @@ export async function planChanges(
     warnings: [],
     revivedKeys: [],
   };
+  // What the sessions folder holds, read once: an unchanged file is only looked up (a stat each is most of an idle
+  // day's planning on a bot with thousands); a name not listed is still stat'ed (a case-insensitive folder).
+  const listed = new Set(await readdir(sessionsDir).catch(() => []));
   for (const file of result.files) {
     const info = classify(file.remoteName ?? file.name);
     if (!BACKED_UP.has(info.kind)) {
@@ -217,7 +220,8 @@ export async function planChanges(
     }
     const known = provenance?.files[file.name];
     if (file.unchanged && known) {
-      const present = await stat(join(sessionsDir, file.name)).catch(() => undefined);
+      const present =
+        listed.has(file.name) || (await stat(join(sessionsDir, file.name)).catch(() => undefined));
       plan.cloud.set(file.name, {
         file,
         size: known.size,

@@ -48,6 +48,7 @@ export function sync(options: SyncOptions): Promise<SyncSummary> {
         stagingDir,
         agentId: agent.id,
         sessionsDir,
+        cleanBlobs: memory.cleanBlobs,
       });
       reporter.clearProgress();
       await faultPoint("transfer done");
@@ -109,6 +110,7 @@ export function sync(options: SyncOptions): Promise<SyncSummary> {
         stored,
         incremental: transferred.incremental,
         dryRun: options.dryRun,
+        provenance: transferPlan.provenance,
       });
       await apply(memoryDir, stagingDir, applyPlan);
       applyPlan.summary.durationMs = Date.now() - started;
@@ -116,14 +118,16 @@ export function sync(options: SyncOptions): Promise<SyncSummary> {
     } finally {
       await memory.close();
     }
-  }).catch((error: unknown) => {
-    // A file operation that failed outside the checks (lock, staging, apply): one sentence, no stack.
-    const errno = error as NodeJS.ErrnoException;
-    if (!(error instanceof Failure) && typeof errno?.code === "string" && errno.syscall) {
-      throw new Failure(
-        `${writeFailure(error, errno.path ? errno.path : "the memory folder")}; nothing was changed`,
-      );
-    }
-    throw error;
-  });
+  })
+    .finally(() => options.connection?.transport.cancelEarly())
+    .catch((error: unknown) => {
+      // A file operation that failed outside the checks (lock, staging, apply): one sentence, no stack.
+      const errno = error as NodeJS.ErrnoException;
+      if (!(error instanceof Failure) && typeof errno?.code === "string" && errno.syscall) {
+        throw new Failure(
+          `${writeFailure(error, errno.path ? errno.path : "the memory folder")}; nothing was changed`,
+        );
+      }
+      throw error;
+    });
 }

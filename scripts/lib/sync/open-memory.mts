@@ -8,7 +8,7 @@ import { Failure, type Reporter } from "../cli.mts";
 import { checkRemoteArg } from "../remote/transport.mts";
 import { createStaging, openForWriting, recoverBeforeReading } from "../store/apply.mts";
 import { faultPoint } from "../store/fault.mts";
-import { uncommittedChanges } from "../store/git.mts";
+import { cleanBlobs, uncommittedChanges } from "../store/git.mts";
 import { SYNCIGNORE_FILE } from "../store/syncignore.mts";
 import { ALLOW_FILE } from "../secrets.mts";
 import { SESSIONS_DIR } from "../store/provenance.mts";
@@ -19,6 +19,8 @@ export interface OpenMemory {
   sessionsDir: string;
   /** Checks git and creates the staging folder (inside memory/'s parent); returns its path. */
   stage(): Promise<string>;
+  /** Git's blob id of each file of the sessions folder that git says is clean (store/git.mts cleanBlobs). */
+  cleanBlobs(): Promise<Map<string, string> | undefined>;
   /** Removes the staging folder and releases the lock. */
   close(): Promise<void>;
 }
@@ -53,14 +55,30 @@ export async function openMemory(options: MemoryOptions): Promise<OpenMemory> {
   for (const note of lock?.notes ?? (await recoverBeforeReading(memoryDir, "sync-memory")))
     options.reporter.info(note);
 
+  // Git's answers are asked for now, and read when they are needed: the questions run while the bot answers its
+  // own (they only read; the lock keeps every other run out). The settings sync only reads (a new .syncignore
+  // line, an allow-list entry) are no reason to stop.
+  const sessionsDir = join(memoryDir, SESSIONS_DIR);
+  const guard =
+    options.dryRun || options.force
+      ? Promise.resolve(undefined)
+      : uncommittedChanges(memoryDir, [SYNCIGNORE_FILE, ALLOW_FILE]);
+  guard.catch(() => {}); // said by stage()
+  // After the guard: both may refresh git's index, and only one can hold its lock.
+  const blobs = options.dryRun
+    ? Promise.resolve(undefined)
+    : guard.then(
+        () => cleanBlobs(sessionsDir),
+        () => undefined,
+      );
   let stagingDir: string | undefined;
   return {
     memoryDir,
-    sessionsDir: join(memoryDir, SESSIONS_DIR),
+    sessionsDir,
+    cleanBlobs: () => blobs,
     async stage() {
       if (!options.dryRun && !options.force) {
-        // The settings sync only reads (a new .syncignore line, an allow-list entry) are no reason to stop.
-        const dirty = uncommittedChanges(memoryDir, [SYNCIGNORE_FILE, ALLOW_FILE]);
+        const dirty = await guard;
         if (dirty && dirty.length) {
           throw new Failure(
             `${options.memory} has uncommitted changes (${dirty.slice(0, 3).join(", ")}${dirty.length > 3 ? `, and ${dirty.length - 3} more` : ""}); commit or stash them first so every byte sync overwrites stays in git, or pass --force`,

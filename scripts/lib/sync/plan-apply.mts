@@ -4,6 +4,7 @@
 import { join } from "node:path";
 import { INDEX_FILE } from "../openclaw/sessions-index.mts";
 import type { StreamResult } from "../remote/stream.mts";
+import { exporterDigest } from "../openclaw/known.mts";
 import type { Change } from "../store/apply.mts";
 import { PROVENANCE_FILE, SESSIONS_DIR, type Provenance, type SyncSource } from "../store/provenance.mts";
 import type { Plan } from "./check.mts";
@@ -31,6 +32,8 @@ export function planApply(
     stored?: StoredExcluded;
     incremental: boolean;
     dryRun: boolean;
+    /** The last sync's record. */
+    provenance?: Provenance;
   },
 ): ApplyPlan {
   const { source, dryRun } = context;
@@ -38,7 +41,15 @@ export function planApply(
   const count = (change: string) => plan.changes.filter((c) => c.change === change).length;
   const workspaceChanged = workspace.summary.changes.filter((c) => c.change !== "unchanged");
   const written = [...changed, ...workspaceChanged].reduce((sum, c) => sum + c.size, 0);
-  const write = (recordsChanged || workspace.changed) && !dryRun;
+  // The exporter's stamp (openclaw/known.mts) is a cache, saved with a real change; and also when the one saved
+  // no longer held (the database was checkpointed, the gateway restarted): else every idle day after that reads
+  // the whole database again. The first run that finds one, or a stamp that still holds, writes nothing.
+  const stamp = /^[0-9a-f]{16}\.[0-9a-f]{16}$/.test(result.info.stamp ?? "") ? result.info.stamp : undefined;
+  const saved = context.provenance?.exportStamp;
+  const stampMoved = Boolean(
+    stamp && saved && (saved.stamp !== stamp || saved.exporter !== exporterDigest()),
+  );
+  const write = (recordsChanged || workspace.changed || stampMoved) && !dryRun;
   const summary: SyncSummary = {
     ok: true,
     dryRun,
@@ -87,6 +98,7 @@ export function planApply(
         prunedKeys,
         ...(consumed ? { consumed } : {}),
         ...(workspace.record ? { workspace: workspace.record } : {}),
+        ...(stamp ? { exportStamp: { stamp, exporter: exporterDigest() } } : {}),
       },
       steps: (stagedProvenance) => [
         // What .syncignore takes out of the stored files first, then the transfer's files, the provenance last.

@@ -61,7 +61,10 @@ export async function prefetch(
   options: SyncOptions,
 ): Promise<number> {
   const calls = await foreseenCalls(memoryDir, options);
-  // Alone, discovery is no cheaper bundled.
-  if (calls.length < 2) return 0;
+  // Alone, discovery is no cheaper bundled, unless its connection is already open (preconnect).
+  if (calls.length < 2 && !transport.preconnected) {
+    transport.cancelEarly();
+    return 0;
+  }
   return transport.prefetch(calls, { label: "discovery", idleTimeoutMs: options.timeoutSeconds * 1000 });
 }

@@ -11,7 +11,6 @@ import type { Provenance } from "../store/provenance.mts";
 import type { Fetch } from "./fetch.mts";
 import { MAX_FETCH_REQUESTS, planFetch } from "./plan-fetch.mts";
 import { knownFromProvenance, type Known } from "../openclaw/known.mts";
-import { cleanBlobs } from "../store/git.mts";
 import type { TransferPlan } from "./plan-transfer.mts";
 
 export interface Transferred {
@@ -24,7 +23,15 @@ export async function transfer(
   plan: TransferPlan,
   era: EraStrategy,
   fetch: Fetch,
-  options: { agentId: string; sessionsDir: string; stagingDir: string; dryRun: boolean; reporter: Reporter },
+  options: {
+    agentId: string;
+    sessionsDir: string;
+    stagingDir: string;
+    dryRun: boolean;
+    reporter: Reporter;
+    /** The sessions folder's files git says are clean (OpenMemory.cleanBlobs). */
+    cleanBlobs: () => Promise<Map<string, string> | undefined>;
+  },
 ): Promise<Transferred> {
   const { reporter } = options;
   const nameLocally = await localNamer(plan.provenance, options.stagingDir);
@@ -53,7 +60,7 @@ export async function transfer(
     });
     nameLocally(listing.files);
     const wanted = await planFetch(listing, options.sessionsDir, provenance, {
-      clean: await cleanBlobs(options.sessionsDir),
+      clean: await options.cleanBlobs(),
       now: listing.info.now === undefined ? undefined : Number(listing.info.now),
     });
     // Every changed file is fetched, however many: in batches of MAX_FETCH_REQUESTS (each request is an argument
@@ -109,7 +116,7 @@ export async function transfer(
 
 /** The incremental listing's arguments after the mode: the plan's, then how it leaves out what did not change. */
 export function listingArgs(era: EraStrategy, args: string[], known: Known | undefined): string[] {
-  return [...args, ...(known ? [known.arg] : era.listing === "quick" ? ["%quick"] : [])];
+  return [...args, ...(known ? known.args : era.listing === "quick" ? ["%quick"] : [])];
 }
 
 /**

@@ -1,6 +1,6 @@
 // What a sync is asked to do and what it reports: the pipeline's input and output (sync/index.mts).
 import type { Reporter } from "../cli.mts";
-import type { TransportOptions } from "../remote/connect.mts";
+import type { Connection, TransportOptions } from "../remote/connect.mts";
 import type { SyncSource } from "../store/provenance.mts";
 import type { WorkspaceSummary } from "./workspace.mts";
 
@@ -23,6 +23,8 @@ export interface SyncOptions extends TransportOptions {
   /** --workspace PATH: the agent's workspace on the bot, when openclaw.json and the defaults do not tell it. */
   workspaceDir?: string;
   reporter: Reporter;
+  /** A connection the command opened already (remote/connect.mts's openEarly), used instead of a new one. */
+  connection?: Connection;
 }
 
 export interface FileChange {
