@@ -10,12 +10,30 @@ import { dirname, join } from "node:path";
 import { makeStateDir } from "../scripts/dev/statedir.mts";
 import { runScript } from "./helpers/run.mts";
 import { busyboxBin, fakeFly, setMachineEnv } from "./helpers/fly.mts";
-import { makeSqliteState, node24 } from "./helpers/sqlitestate.mts";
+import { makeSqliteState, node24, runExporter, settle } from "./helpers/sqlitestate.mts";
+import { knownFromProvenance } from "../scripts/lib/openclaw/known.mts";
+import { remoteFilterArgs } from "../scripts/lib/openclaw/files.mts";
 import { assertExactCopy, snapshot } from "./helpers/tree.mts";
 import { tempDir } from "./helpers/tmp.mts";
 import { startSshd, type Sshd } from "./helpers/sshd.mts";
 
 const tmp = tempDir("remotes");
+
+function git(cwd: string, ...args: string[]): string {
+  const done = spawnSync("git", args, {
+    cwd,
+    encoding: "utf8",
+    env: {
+      ...process.env,
+      GIT_AUTHOR_NAME: "t",
+      GIT_AUTHOR_EMAIL: "t@t",
+      GIT_COMMITTER_NAME: "t",
+      GIT_COMMITTER_EMAIL: "t@t",
+    },
+  });
+  assert.equal(done.status, 0, `git ${args.join(" ")}: ${done.stderr}`);
+  return done.stdout;
+}
 
 describe("sync --ssh (a real OpenSSH server on 127.0.0.1)", () => {
   const dir = join(tmp, "ssh");
@@ -137,6 +155,7 @@ describe("a SQLite-era bot (exporter on a real Node 24)", () => {
   test("sync backs up layout C into the file-era layout, names the era and layout, records them", async () => {
     const dir = join(tmp, "sqlite");
     const state = await makeSqliteState(join(dir, "state"), { layout: "C", leftovers: true });
+    await settle(state.root); // written a while before the sync: the exporter stamps its answer
     const before = snapshot(state.root);
     const memory = join(dir, "memory");
     const path = `${dirname(node24())}:${process.env.PATH}`;
@@ -162,6 +181,53 @@ describe("a SQLite-era bot (exporter on a real Node 24)", () => {
     );
     assert.equal(again.code, 0, again.stderr);
     assert.equal(JSON.parse(again.stdout).provenanceWritten, false, "an unchanged database changes nothing");
+  });
+
+  test("a backup without the exporter's stamp (an older version's, or a sync the bot wrote during): the first idle day saves it, the next ones change nothing and read nothing", async () => {
+    const dir = join(tmp, "sqlite-stamp");
+    const state = await makeSqliteState(join(dir, "state"), { layout: "B" });
+    await settle(state.root);
+    const memory = join(dir, "memory");
+    git(dir, "init", "-q");
+    const path = `${dirname(node24())}:${process.env.PATH}`;
+    const day = async () => {
+      const result = await runScript(
+        "sync-memory.mts",
+        ["--local", "--state-dir", state.root, "--agent", state.agentId, "--memory", memory, "--json"],
+        { env: { PATH: path } },
+      );
+      assert.equal(result.code, 0, result.stderr);
+      const changed = git(dir, "status", "--porcelain", "--", "memory").trim();
+      git(dir, "add", "-A", "memory");
+      git(dir, "commit", "-q", "--allow-empty", "-m", "day");
+      return { summary: JSON.parse(result.stdout), changed };
+    };
+    await day();
+    const provenancePath = join(memory, "sync-provenance.json");
+    const provenance = JSON.parse(readFileSync(provenancePath, "utf8"));
+    assert.ok(provenance.exportStamp, "a settled database is stamped");
+    delete provenance.exportStamp;
+    writeFileSync(provenancePath, `${JSON.stringify(provenance, null, 2)}\n`);
+    git(dir, "commit", "-q", "-am", "as an older version left it");
+
+    const first = await day();
+    assert.equal(first.summary.files.new + first.summary.files.updated, 0);
+    assert.equal(first.changed, "M memory/sync-provenance.json", "the stamp is saved, nothing else");
+    const saved = JSON.parse(readFileSync(provenancePath, "utf8"));
+    const asked = await runExporter([
+      "manifest",
+      state.root,
+      state.agentId,
+      ...remoteFilterArgs(),
+      ...knownFromProvenance(saved).args,
+    ]);
+    assert.equal(asked.code, 0, asked.stderr);
+    assert.equal(asked.info.get("hashed"), "0", "the next listing reads nothing");
+    for (const n of [2, 3]) {
+      const idle = await day();
+      assert.equal(idle.summary.provenanceWritten, false, `idle day ${n} writes nothing`);
+      assert.equal(idle.changed, "", `idle day ${n} leaves nothing to commit`);
+    }
   });
 
   test("an unknown schema fails with a sentence naming what was found, and changes nothing", async () => {

@@ -83,6 +83,10 @@ async function relay(
   let bytes = 0;
   const server: Server = createServer((client) => {
     const upstream = createConnection({ host: "127.0.0.1", port });
+    // As transparent as the direct connection: ssh turns Nagle's algorithm off on its socket, and a relay that
+    // left it on would hold back each small write for the peer's delayed ACK (tens of ms a round trip).
+    client.setNoDelay(true);
+    upstream.setNoDelay(true);
     client.on("data", (chunk: Buffer) => (bytes += chunk.length));
     upstream.on("data", (chunk: Buffer) => (bytes += chunk.length));
     client.pipe(upstream);

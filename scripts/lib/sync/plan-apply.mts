@@ -41,13 +41,14 @@ export function planApply(
   const count = (change: string) => plan.changes.filter((c) => c.change === change).length;
   const workspaceChanged = workspace.summary.changes.filter((c) => c.change !== "unchanged");
   const written = [...changed, ...workspaceChanged].reduce((sum, c) => sum + c.size, 0);
-  // The exporter's stamp (openclaw/known.mts) is a cache, saved with a real change; and also when the one saved
-  // no longer held (the database was checkpointed, the gateway restarted): else every idle day after that reads
-  // the whole database again. The first run that finds one, or a stamp that still holds, writes nothing.
+  // The exporter's stamp (openclaw/known.mts) is a cache, saved with a real change; and also when none is saved
+  // or the one saved no longer held (the last change was written while the sync read, the database was
+  // checkpointed, the gateway restarted): else every idle day after that would read the whole database again.
+  // So the first idle day after such a day writes the provenance once; a stamp that still holds writes nothing.
   const stamp = /^[0-9a-f]{16}\.[0-9a-f]{16}$/.test(result.info.stamp ?? "") ? result.info.stamp : undefined;
   const saved = context.provenance?.exportStamp;
   const stampMoved = Boolean(
-    stamp && saved && (saved.stamp !== stamp || saved.exporter !== exporterDigest()),
+    stamp && context.provenance && (saved?.stamp !== stamp || saved?.exporter !== exporterDigest()),
   );
   const write = (recordsChanged || workspace.changed || stampMoved) && !dryRun;
   const summary: SyncSummary = {
