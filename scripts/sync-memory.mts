@@ -154,7 +154,10 @@ await runMain(async () => {
   const workspace = workspaceOptionsFrom(flags);
   // The connection opens while the pipeline loads (its set-up is most of an idle day's wall time).
   const connection = openEarly(where);
-  const { formatSummary, sync } = await import("./lib/sync/index.mts");
+  const pipeline = import("./lib/sync/index.mts");
+  // sync() closes the connection if it does not use it; a pipeline that cannot load must close it too.
+  pipeline.catch(() => connection?.transport.cancelEarly());
+  const { formatSummary, sync } = await pipeline;
 
   const reporter = new Reporter("sync-memory", Boolean(flags.quiet));
   const summary = await sync({

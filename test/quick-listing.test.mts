@@ -19,6 +19,7 @@ import { Readable } from "node:stream";
 import { gunzipSync } from "node:zlib";
 import { readRemoteStream } from "../scripts/lib/remote/stream.mts";
 import { remoteFilterArgs } from "../scripts/lib/openclaw/files.mts";
+import { globEscape } from "../scripts/lib/sync/plan-transfer.mts";
 import { ROOT } from "./helpers/run.mts";
 import { tempDir } from "./helpers/tmp.mts";
 
@@ -101,5 +102,49 @@ describe("pull.sh %quick", () => {
         assert.ok(readFileSync(file.path!).equals(readFileSync(join(sessions, file.name))));
       }
     });
+  }
+});
+
+describe("pull.sh: names left out exactly (as sync sends a .syncignore'd file: its name, glob characters escaped)", () => {
+  const odd = join(tmp, "odd");
+  const dir = join(odd, "agents", "main", "sessions");
+  const left = [
+    "a*b.jsonl",
+    "a?b.jsonl",
+    "a[b.jsonl",
+    "a\\b.jsonl",
+    "it's.jsonl",
+    "n\nl.jsonl",
+    "esac",
+    "$x`y`.jsonl",
+  ];
+  const kept = ["axb.jsonl", "aab.jsonl", "a\\\\b.jsonl", "b c.jsonl", "q$1.jsonl", "nl.jsonl", "esacs"];
+  before(() => {
+    mkdirSync(dir, { recursive: true });
+    for (const name of [...left, ...kept]) writeFileSync(join(dir, name), "{}\n");
+  });
+  for (const shell of shells) {
+    for (const quick of [true, false]) {
+      test(`${shell.join(" ")}${quick ? ", %quick" : ""}: only the named files are left out`, async () => {
+        const run = spawnSync(
+          shell[0],
+          [
+            ...shell.slice(1),
+            "-s",
+            "--",
+            "manifest",
+            odd,
+            "main",
+            ...left.map((name) => `-${globEscape(name)}`),
+            "+*",
+            ...(quick ? ["%quick"] : []),
+          ],
+          { input: PULL },
+        );
+        assert.equal(run.status, 0, run.stderr.toString());
+        const listing = await readRemoteStream(Readable.from([gunzipIfNeeded(run.stdout)]), {});
+        assert.deepEqual(listing.files.map((f) => f.name).sort(), [...kept].sort());
+      });
+    }
   }
 });

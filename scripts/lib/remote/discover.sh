@@ -42,14 +42,24 @@ limited() {
   if have timeout; then timeout 20 "$@"; else "$@"; fi
 }
 
-# casepat PATTERN: q becomes PATTERN as case-statement text, every character but the glob ones escaped.
+# casepat PATTERN: q becomes PATTERN as case-statement text for eval: glob characters stay, a backslash keeps
+# the character after it literal (sync sends exact names with * ? [ ] \ so escaped), anything else is quoted.
 casepat() {
   q=
   r=$1
   while [ -n "$r" ]; do
     c=${r%"${r#?}"}
     r=${r#?}
-    case $c in [A-Za-z0-9*?!^._-] | '[' | ']') q=$q$c ;; *) q=$q\\$c ;; esac
+    case $c in
+      [A-Za-z0-9*?!^._:=-] | '[' | ']') q=$q$c ;;
+      \\)
+        c=${r%"${r#?}"}
+        r=${r#?}
+        case $c in "'") q="$q\\'" ;; *) q="$q'$c'" ;; esac
+        ;;
+      "'") q="$q\\'" ;;
+      *) q="$q'$c'" ;;
+    esac
   done
 }
 
@@ -61,7 +71,7 @@ for p do
   [ -n "$q" ] && arms="${arms:+$arms|}$q"
 done
 if [ -n "$arms" ]; then
-  eval "skipped() { case \$1 in $arms) return 0 ;; esac; return 1; }"
+  eval "skipped() { case \$1 in ($arms) return 0 ;; esac; return 1; }"
 else
   skipped() { return 1; }
 fi

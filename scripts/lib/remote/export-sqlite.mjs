@@ -31,7 +31,7 @@
 //                                        name's bytes in hex (any byte but "/" and NUL travels exactly)
 //   I hashed <n>\n                       (manifest, stream) how many records were read to hash them
 //   I stamp <identity>.<digests>\n      (manifest, stream) what the export read, as a hash of its stat (only when
-//                                        every mtime and ctime is over 2 s old, none changed while it was read) and of
+//                                        every time is over 2 s old (the WAL's a minute), none changed while read) and of
 //                                        every bucket's digest: the next run's ^STAMP
 //   E <status> <files>\n                 last record: 0 when everything was sent
 // Names (plain names inside the backup's sessions/ folder):
@@ -687,12 +687,19 @@ function statLines(paths, withoutCtime = false) {
   return { lines, newest };
 }
 
-/** The database and its WAL (not the -shm: an index SQLite rebuilds from the WAL), stat'ed before the snapshot. */
+/**
+ * The database and its WAL (not the -shm: an index SQLite rebuilds from the WAL), stat'ed before the snapshot.
+ * The WAL counts as a minute newer than it is: a commit writes its frames (the mtime moves) before readers can
+ * see it (the -shm's index is updated after the sync to disk), and a writer stalled in between must not leave a
+ * stamp that claims the frames were read.
+ */
 function databaseStat(paths) {
   const db = statLines([paths.db]);
   const wal = statLines([`${paths.db}-wal`], true);
-  return { lines: [...db.lines, ...wal.lines], newest: db.newest > wal.newest ? db.newest : wal.newest };
+  const walNewest = wal.newest ? wal.newest + WAL_QUIET_NS : 0n;
+  return { lines: [...db.lines, ...wal.lines], newest: db.newest > walNewest ? db.newest : walNewest };
 }
+const WAL_QUIET_NS = 60_000_000_000n;
 
 /**
  * What the export read, as one hash: the database's stat from before the snapshot, then the folders and files

@@ -91,14 +91,24 @@ entry() {
   fi
 }
 
-# casepat PATTERN: q becomes PATTERN as case-statement text, every character but the glob ones escaped.
+# casepat PATTERN: q becomes PATTERN as case-statement text for eval: glob characters stay, a backslash keeps
+# the character after it literal (sync sends exact names with * ? [ ] \ so escaped), anything else is quoted.
 casepat() {
   q=
   r=$1
   while [ -n "$r" ]; do
     c=${r%"${r#?}"}
     r=${r#?}
-    case $c in [A-Za-z0-9*?!^._-] | '[' | ']') q=$q$c ;; *) q=$q\\$c ;; esac
+    case $c in
+      [A-Za-z0-9*?!^._:=-] | '[' | ']') q=$q$c ;;
+      \\)
+        c=${r%"${r#?}"}
+        r=${r#?}
+        case $c in "'") q="$q\\'" ;; *) q="$q'$c'" ;; esac
+        ;;
+      "'") q="$q\\'" ;;
+      *) q="$q'$c'" ;;
+    esac
   done
 }
 
@@ -113,7 +123,7 @@ patterns() {
       +?*) casepat "${p#+}" && in="${in:+$in|}$q" ;;
     esac
   done
-  eval "wanted() { case \$1 in ${ex:-\"\"}) return 1 ;; esac; case \$1 in ${in:-\"\"}) return 0 ;; esac; return 1; }"
+  eval "wanted() { case \$1 in (${ex:-\"\"}) return 1 ;; esac; case \$1 in (${in:-\"\"}) return 0 ;; esac; return 1; }"
 }
 
 # hash FILE COUNT: sha256 of the first COUNT bytes

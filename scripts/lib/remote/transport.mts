@@ -218,13 +218,13 @@ export abstract class Transport {
   /**
    * Opens the connection the bundle (prefetch) will use before the bundle is known: its set-up (an ssh handshake,
    * a third of an idle day) then overlaps this side's start-up and planning. The script follows on stdin; a run
-   * that makes no bundle sends an empty one (cancelEarly), and the remote shell exits at once. A process that
-   * dies meanwhile closes the pipe: the same empty script.
+   * that makes no bundle stops it (cancelEarly). A process that dies meanwhile closes the pipe: the remote shell
+   * reads an empty script and exits.
    */
   preconnect(options: BundleOptions): void {
     if (this.early || stopping || this.plainSources) return;
-    let feed: (script: Buffer) => void = () => {};
-    const script = new Promise<Buffer>((resolve) => (feed = resolve));
+    let feed: (script: Buffer | undefined) => void = () => {};
+    const script = new Promise<Buffer | undefined>((resolve) => (feed = resolve));
     const answer = this.sent(BUNDLE_ARGV, async () => Buffer.alloc(0)).then(({ argv }) =>
       this.once(argv, script, bundleConsumer(options), 1),
     );
@@ -235,7 +235,7 @@ export abstract class Transport {
       cancel: () => {
         if (early.used) return;
         early.used = true;
-        feed(gzipSync(Buffer.alloc(0)));
+        feed(undefined); // stops it (an unreachable host would otherwise hold this run until ssh gives up)
         void answer.catch(() => {});
       },
     };
@@ -338,7 +338,7 @@ export abstract class Transport {
 
   private once<T>(
     remoteArgv: string[],
-    input: Readable | Buffer | Promise<Buffer>,
+    input: Readable | Buffer | Promise<Buffer | undefined>,
     options: Omit<CallOptions<T>, "program" | "args">,
     attempt: number,
   ): Promise<{ value?: T; outcome: ProcessOutcome; consumeError?: unknown }> {
@@ -410,7 +410,13 @@ export abstract class Transport {
       child.stdin.on("error", () => {});
       if (Buffer.isBuffer(input)) child.stdin.end(input);
       else if (input instanceof Promise) {
+        // A promised input (preconnect): undefined when the call is not wanted after all.
         void input.then((bytes) => {
+          if (bytes === undefined) {
+            child.stdin.end();
+            kill();
+            return;
+          }
           if (!outcome.timedOut && !killed && child.exitCode === null) arm();
           child.stdin.end(bytes);
         });
@@ -491,7 +497,7 @@ export interface BundleOptions {
 
 interface EarlyBundle {
   used: boolean;
-  feed: (script: Buffer) => void;
+  feed: (script: Buffer | undefined) => void;
   answer: Promise<{ value?: Buffer; outcome: ProcessOutcome; consumeError?: unknown }>;
   cancel: () => void;
 }

@@ -134,6 +134,6 @@ function botIndex(text: string): SessionIndex {
 }
 
 /** A file name as an exact `case` pattern for the bot (the argument is shell-quoted on the way). */
-function globEscape(name: string): string {
+export function globEscape(name: string): string {
   return name.replace(/[*?[\]\\]/g, "\\$&");
 }
