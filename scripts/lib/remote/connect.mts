@@ -35,9 +35,9 @@ export async function connectTransport(
   options: TransportOptions,
   info: (message: string) => void,
 ): Promise<Connection> {
+  if (options.transport !== "fly") return connectSync(options);
   const stateDir = checkRemoteArg(options.stateDir, "--state-dir");
-  if (options.transport === "fly") return connectFly(options.app, options.machine, stateDir, info);
-  return connectSync(options);
+  return connectFly(options.app, options.machine, stateDir, info);
 }
 
 /** ssh and a local folder: nothing to look up. */

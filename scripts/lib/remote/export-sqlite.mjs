@@ -638,6 +638,11 @@ function bucketOf(nameBytes, buckets) {
   return createHash("sha256").update(nameBytes).digest().readUInt32BE(0) & (buckets - 1);
 }
 
+/** A record's line in its bucket: `<hexname> <size> <sha256>\n`. */
+function bucketLine(name, { size, sha256 }) {
+  return `${bytesOf(name).toString("hex")} ${size} ${sha256}\n`;
+}
+
 /** A bucket's digest: sha256 of its sorted `<hexname> <size> <sha256>\n` lines, first 16 hex digits. */
 function bucketDigest(lines) {
   const hash = createHash("sha256");
@@ -929,11 +934,9 @@ async function exportSnapshot(
       listed = [];
       for (const record of records) {
         if (await redundant(record)) continue;
-        const { size, sha256 } = await measureOnce(record);
-        const hex = bytesOf(record.name).toString("hex");
         buckets[bucketOf(bytesOf(record.name), known.buckets)].push({
           record,
-          line: `${hex} ${size} ${sha256}\n`,
+          line: bucketLine(record.name, await measureOnce(record)),
         });
         if (Date.now() - last > 5000) {
           // Nothing else travels until every record is measured: keep the idle timeout from firing.
@@ -967,10 +970,8 @@ async function exportSnapshot(
       // keep it, and nothing changed while it was read.
       if (!digests) {
         const buckets = Array.from({ length: bucketCount(measured.size) }, () => []);
-        for (const [name, { size, sha256 }] of measured) {
-          const hex = bytesOf(name).toString("hex");
-          buckets[bucketOf(bytesOf(name), buckets.length)].push(`${hex} ${size} ${sha256}\n`);
-        }
+        for (const [name, sums] of measured)
+          buckets[bucketOf(bytesOf(name), buckets.length)].push(bucketLine(name, sums));
         digests = buckets.map(bucketDigest);
       }
       const after = identityOf(databaseStat(paths), paths, agent, patterns);

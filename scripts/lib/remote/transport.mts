@@ -167,9 +167,12 @@ export abstract class Transport {
     remoteArgv: string[],
     source: (compressed: boolean) => Promise<Buffer>,
   ): Promise<{ argv: string[]; stdin: Buffer }> {
-    return this.plainSources
-      ? { argv: remoteArgv, stdin: await source(false) }
-      : { argv: ["sh", "-c", GUNZIP_SCRIPT, "sh", ...remoteArgv], stdin: await source(true) };
+    return { argv: this.wrapped(remoteArgv), stdin: await source(!this.plainSources) };
+  }
+
+  /** The command line for `remoteArgv`: through the bot's gzip, unless the bot has none (see sent). */
+  private wrapped(remoteArgv: string[]): string[] {
+    return this.plainSources ? remoteArgv : ["sh", "-c", GUNZIP_SCRIPT, "sh", ...remoteArgv];
   }
 
   /**
@@ -225,9 +228,7 @@ export abstract class Transport {
     if (this.early || stopping || this.plainSources) return;
     let feed: (script: Buffer | undefined) => void = () => {};
     const script = new Promise<Buffer | undefined>((resolve) => (feed = resolve));
-    const answer = this.sent(BUNDLE_ARGV, async () => Buffer.alloc(0)).then(({ argv }) =>
-      this.once(argv, script, bundleConsumer(options), 1),
-    );
+    const answer = this.once(this.wrapped(BUNDLE_ARGV), script, bundleConsumer(options), 1);
     const early: EarlyBundle = {
       used: false,
       feed,

@@ -89,7 +89,8 @@ export interface Provenance {
    * neither fetches it again nor takes it for a new file while it stays the same). */
   consumed?: Record<string, ConsumedFile>;
   /** SQLite era: the exporter's `I stamp` for what this record was made from (openclaw/known.mts), with the
-   * digest of the exporter that made it. A cache: written only with a real change. */
+   * digest of the exporter that made it. A cache: saved with a real change, or when none is saved or the saved
+   * one no longer holds (sync/plan-apply.mts). */
   exportStamp?: { stamp: string; exporter: string };
 }
 
